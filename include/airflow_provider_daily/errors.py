@@ -1,0 +1,140 @@
+"""Typed errors raised by :class:`~airflow_provider_daily.hooks.daily.DailyHook`.
+
+One hierarchy, so callers can catch exactly what they can handle:
+
+* :class:`DailyApiError` - Daily answered with an error status. Carries the status, Daily's
+  stable ``error`` code, its free-text ``info``, the HTTP method and the path (never the API key).
+* Subclasses distinguish what callers react to differently: an existing room name, a missing
+  resource, the domain room quota, rate limiting, server faults, authentication.
+* :class:`DailyTransportError` - no HTTP answer at all (timeout, reset, refused).
+* :class:`DailyValidationError` - refused on our side before any call was made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+ALREADY_EXISTS_MARKER = "already exists"
+QUOTA_MARKER = "rooms reached"
+
+
+class DailyError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class DailyValidationError(DailyError, ValueError):
+    """Input refused before calling Daily (bad room name, ``exp`` out of range, ...)."""
+
+
+class DailyTransportError(DailyError):
+    """The request got no HTTP answer: timeout, connection refused or reset."""
+
+    def __init__(self, *, method: str, path: str, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{method} {path}: no answer from Daily ({reason})")
+
+
+class DailyApiError(DailyError):
+    """Daily answered with an error status."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        error: str | None,
+        info: str | None,
+        method: str,
+        path: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.info = info
+        self.method = method
+        self.path = path
+        self.retry_after = retry_after
+        detail = f": {info}" if info else ""
+        super().__init__(f"{method} {path} -> {status} {error or 'unknown-error'}{detail}")
+
+
+class DailyAuthError(DailyApiError):
+    """Missing, malformed or unknown API key, or a forbidden resource (400/401/403)."""
+
+
+class DailyInvalidRequestError(DailyApiError):
+    """400 ``invalid-request-error`` or ``json-parsing-error``: not retryable as is."""
+
+
+class DailyRoomAlreadyExistsError(DailyInvalidRequestError):
+    """A room with this name already exists on the domain."""
+
+
+class DailyQuotaReachedError(DailyInvalidRequestError):
+    """The domain's live-room quota is used up. Not retryable: rooms must expire or be deleted."""
+
+
+class DailyNotFoundError(DailyApiError):
+    """404: no such room, dial-in config or number."""
+
+
+class DailyRateLimitedError(DailyApiError):
+    """429 ``rate-limit-error``. Retried with backoff (honouring ``Retry-After`` when sent)."""
+
+
+class DailyServerError(DailyApiError):
+    """5xx: a fault on Daily's side. Retried with backoff."""
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: not worth parsing, backoff applies instead
+    return max(seconds, 0.0)
+
+
+def error_from_response(
+    *, status: int, body: Any, method: str, path: str, headers: dict[str, str] | None = None
+) -> DailyApiError:
+    """Build the most specific :class:`DailyApiError` for an error response."""
+    body = body if isinstance(body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), str) else None
+    info = body.get("info")
+    if info is not None and not isinstance(info, str):
+        info = str(info)
+    if error is None and "errors" in body:  # /buy-phone-number style 422 bodies
+        info = info or str(body["errors"])
+    retry_after = _parse_retry_after((headers or {}).get("Retry-After"))
+    kwargs = {
+        "status": status,
+        "error": error,
+        "info": info,
+        "method": method,
+        "path": path,
+        "retry_after": retry_after,
+    }
+    lowered = (info or "").lower()
+    cls: type[DailyApiError]
+    if status == 429 or error == "rate-limit-error":
+        cls = DailyRateLimitedError
+    elif status >= 500:
+        cls = DailyServerError
+    elif status == 404:
+        cls = DailyNotFoundError
+    elif status in (401, 403) or error in ("authorization-header-error", "authentication-error"):
+        cls = DailyAuthError
+    elif status == 400 and ALREADY_EXISTS_MARKER in lowered and "room" in lowered:
+        cls = DailyRoomAlreadyExistsError
+    elif status == 400 and QUOTA_MARKER in lowered:
+        cls = DailyQuotaReachedError
+    elif status in (400, 422):
+        cls = DailyInvalidRequestError
+    else:
+        cls = DailyApiError
+    return cls(**kwargs)

@@ -1,0 +1,443 @@
+"""DailyHook: typed client of Daily's REST API on top of the HTTP provider's ``HttpHook``.
+
+What it adds to ``HttpHook``:
+
+* the ``daily`` connection type: host defaults to ``https://api.daily.co/v1`` (set it to the
+  emulator's URL in tests and demos), the API key is the connection password and travels only in
+  the ``Authorization`` header of one cached session - never in logs, errors or reprs;
+* one method per endpoint, taking and returning the pydantic models of :mod:`..models`, and
+  iterators that walk every page;
+* typed errors (:mod:`..errors`);
+* retries with exponential backoff and jitter on 429, 5xx, timeouts and connection errors only,
+  honouring ``Retry-After``, bounded in attempts and in time (settings in connection extras);
+* client-side pacing per endpoint class so a normal run causes no 429;
+* :meth:`ensure_room`, the idempotent create: the room name is the key, so a retried create that
+  finds its name taken fetches the room, checks it, updates it if its settings drifted, and
+  makes sure it has a PIN. A lost response can therefore never produce a second room.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+
+from airflow_provider_daily.errors import (
+    DailyApiError,
+    DailyError,
+    DailyNotFoundError,
+    DailyRateLimitedError,
+    DailyRoomAlreadyExistsError,
+    DailyServerError,
+    DailyTransportError,
+    error_from_response,
+)
+from airflow_provider_daily.models import (
+    DeletedRoom,
+    DialinConfig,
+    DialinConfigList,
+    PurchasedPhoneNumber,
+    PurchasedPhoneNumberList,
+    Room,
+    RoomCreate,
+    RoomList,
+    RoomProperties,
+)
+from airflow_provider_daily.pacing import shared_pacer
+from airflow_provider_daily.rooms import room_differences, validate_room_create, validate_room_name
+from airflow_provider_daily.settings import DailyClientSettings
+
+DAILY_API_URL = "https://api.daily.co/v1"
+ROOMS_PAGE_LIMIT = 100
+NUMBERS_PAGE_LIMIT = 50
+BATCH_LIMIT = 1000
+
+Outcome = Literal["created", "reused", "updated"]
+
+
+@dataclass(frozen=True)
+class EnsuredRoom:
+    """A room that exists with the requested settings and (for dial-in rooms) a PIN."""
+
+    room: Room
+    outcome: Outcome
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DailyRateLimitedError | DailyServerError | DailyTransportError)
+
+
+class _BackoffWait(tenacity.wait.wait_base):
+    """Exponential backoff with full jitter; a server's ``Retry-After`` wins when it is longer."""
+
+    def __init__(self, *, minimum: float, maximum: float) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        ceiling = min(self.maximum, self.minimum * 2 ** (retry_state.attempt_number - 1))
+        delay = random.uniform(self.minimum, max(self.minimum, ceiling))
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            delay = max(delay, min(float(retry_after), self.maximum))
+        return delay
+
+
+class DailyHook(HttpHook):
+    """Interact with Daily's REST API (rooms, PIN dial-in, dial-in configs, phone numbers).
+
+    :param daily_conn_id: a ``daily`` connection: host = API base URL (default Daily's), password
+        = API key; retry, timeout and pacing settings in extras (see :class:`DailyClientSettings`).
+    :param rate_limit_share: fraction of Daily's rate limits this hook may use; give parallel
+        tasks that share one API key ``1 / parallelism`` each.
+    """
+
+    conn_name_attr = "daily_conn_id"
+    default_conn_name = "daily_default"
+    conn_type = "daily"
+    hook_name = "Daily"
+    default_host = DAILY_API_URL
+
+    def __init__(self, *, daily_conn_id: str = default_conn_name, rate_limit_share: float = 1.0) -> None:
+        super().__init__(method="GET", http_conn_id=daily_conn_id)
+        if not 0 < rate_limit_share <= 1:
+            raise ValueError("rate_limit_share must be in (0, 1]")
+        self.daily_conn_id = daily_conn_id
+        self.rate_limit_share = rate_limit_share
+        self._session: requests.Session | None = None
+        self._settings: DailyClientSettings | None = None
+        self._scope = ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(daily_conn_id={self.daily_conn_id!r})"
+
+    # -- connection and session ------------------------------------------------------------
+    @property
+    def settings(self) -> DailyClientSettings:
+        if self._settings is None:
+            self.get_conn()
+        assert self._settings is not None
+        return self._settings
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None):
+        """One ``requests.Session`` per hook, with the key in its ``Authorization`` header."""
+        if self._session is not None and not headers and not extra_options:
+            return self._session
+        connection = self.get_connection(self.daily_conn_id)
+        if not connection.password:
+            raise DailyError(f"connection {self.daily_conn_id!r} has no API key (password field)")
+        self._settings = DailyClientSettings.from_extra(connection.extra_dejson)
+        session = super().get_conn(headers=headers, extra_options=extra_options)
+        session.auth = None
+        session.headers["Authorization"] = f"Bearer {connection.password}"
+        session.headers["Accept"] = "application/json"
+        key_digest = hashlib.sha256(connection.password.encode()).hexdigest()[:12]
+        self._scope = f"{self.base_url}|{key_digest}"
+        self._session = session
+        return session
+
+    def _configure_session_from_extra(self, session, connection, extra_options):
+        """HttpHook turns unknown extras into headers: keep our settings out of them."""
+        session = super()._configure_session_from_extra(session, connection, extra_options)
+        for key in DailyClientSettings.extra_keys():
+            session.headers.pop(key, None)
+            session.headers.pop(f"extra__daily__{key}", None)
+        return session
+
+    # -- one request ----------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        json: Any,
+        endpoint_class: str,
+    ) -> Any:
+        session = self.get_conn()
+        settings = self.settings
+        pacer = shared_pacer(
+            scope=self._scope,
+            endpoint_class=endpoint_class,
+            limits=settings.rate_limits,
+            safety=settings.rate_limit_safety * self.rate_limit_share,
+        )
+        pacer.acquire()
+        url = self.url_from_endpoint(path)
+        try:
+            response = session.request(method, url, params=params, json=json, timeout=settings.timeout)
+        except requests.Timeout as exc:
+            raise DailyTransportError(method=method, path=path, reason=type(exc).__name__) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise DailyTransportError(method=method, path=path, reason=type(exc).__name__) from None
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            if body is None:
+                body = {"info": response.text[:300]}
+            raise error_from_response(
+                status=response.status_code,
+                body=body,
+                method=method,
+                path=path,
+                headers=dict(response.headers),
+            )
+        return body
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        endpoint_class: str = "default",
+    ) -> Any:
+        """Send one API request with pacing and retries; return the decoded JSON body.
+
+        Retries only what may succeed later (429, 5xx, no answer). A retried ``POST`` is safe
+        here because every create names its room: a repeat can only fail with "already exists".
+        """
+        settings = self.settings
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_retryable),
+            wait=_BackoffWait(minimum=settings.retry_min_wait, maximum=settings.retry_max_wait),
+            stop=tenacity.stop_after_attempt(settings.max_attempts)
+            | tenacity.stop_after_delay(settings.retry_deadline),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._send, method, path, params=params, json=json, endpoint_class=endpoint_class)
+
+    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        self.log.warning(
+            "Daily request failed (%s), attempt %d; retrying in %.2fs",
+            exc,
+            retry_state.attempt_number,
+            delay,
+        )
+
+    def check_response(self, response: requests.Response) -> None:
+        """Raise the typed error for an error response (``HttpHook.run`` compatibility)."""
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"info": response.text[:300]}
+            raise error_from_response(
+                status=response.status_code,
+                body=body,
+                method=response.request.method or "?",
+                path=response.request.path_url if response.request else "?",
+                headers=dict(response.headers),
+            )
+
+    # -- rooms ----------------------------------------------------------------------------
+    def create_room(self, spec: RoomCreate) -> Room:
+        """``POST /rooms``. Raises :class:`DailyRoomAlreadyExistsError` if the name is taken;
+        use :meth:`ensure_room` for the idempotent form."""
+        validate_room_create(spec)
+        return Room.model_validate(self.request("POST", "/rooms", json=spec.to_api()))
+
+    def get_room(self, name: str) -> Room:
+        """``GET /rooms/:name`` (PIN included). Raises :class:`DailyNotFoundError`."""
+        return Room.model_validate(self.request("GET", f"/rooms/{quote(validate_room_name(name))}"))
+
+    def update_room(
+        self,
+        name: str,
+        *,
+        properties: RoomProperties | dict[str, Any] | None = None,
+        privacy: str | None = None,
+    ) -> Room:
+        """``POST /rooms/:name``. In a dict, a property set to ``None`` resets it."""
+        body: dict[str, Any] = {}
+        if privacy is not None:
+            body["privacy"] = privacy
+        if isinstance(properties, RoomProperties):
+            body["properties"] = properties.to_api()
+        elif properties is not None:
+            body["properties"] = properties
+        path = f"/rooms/{quote(validate_room_name(name))}"
+        return Room.model_validate(self.request("POST", path, json=body))
+
+    def delete_room(self, name: str, *, missing_ok: bool = True) -> bool:
+        """``DELETE /rooms/:name`` (slow rate class). Returns False if it was already gone."""
+        path = f"/rooms/{quote(validate_room_name(name))}"
+        try:
+            DeletedRoom.model_validate(self.request("DELETE", path, endpoint_class="delete"))
+        except DailyNotFoundError:
+            if not missing_ok:
+                raise
+            return False
+        return True
+
+    def list_rooms(
+        self,
+        *,
+        limit: int = ROOMS_PAGE_LIMIT,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> RoomList:
+        """One page of ``GET /rooms``, newest first."""
+        params: dict[str, Any] = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if ending_before:
+            params["ending_before"] = ending_before
+        return RoomList.model_validate(self.request("GET", "/rooms", params=params))
+
+    def iter_rooms(self, *, page_size: int = ROOMS_PAGE_LIMIT) -> Iterator[Room]:
+        """Every live room, newest first, following the cursor across pages."""
+        cursor: str | None = None
+        while True:
+            page = self.list_rooms(limit=page_size, starting_after=cursor)
+            yield from page.data
+            if len(page.data) < page_size or not page.data[-1].id:
+                return
+            cursor = page.data[-1].id
+
+    def create_rooms_batch(self, specs: list[RoomCreate]) -> list[Room]:
+        """``POST /batch/rooms``: up to 1000 rooms, all or nothing, returned in request order."""
+        if not 1 <= len(specs) <= BATCH_LIMIT:
+            raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} rooms, not {len(specs)}")
+        for spec in specs:
+            validate_room_create(spec)
+        body = self.request("POST", "/batch/rooms", json={"rooms": [s.to_api() for s in specs]})
+        items = body.get("data", body.get("rooms")) if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise DailyError("POST /batch/rooms answered without a list of rooms")
+        rooms = [Room.model_validate(item) for item in items]
+        by_name = {room.name: room for room in rooms}
+        missing = [s.name for s in specs if s.name not in by_name]
+        if missing:
+            raise DailyError(f"POST /batch/rooms did not return {len(missing)} of the requested rooms")
+        return [by_name[s.name] for s in specs]
+
+    def delete_rooms_batch(self, names: list[str]) -> int:
+        """``DELETE /batch/rooms``; returns how many were deleted."""
+        for name in names:
+            validate_room_name(name)
+        body = self.request("DELETE", "/batch/rooms", json={"room_names": names})
+        return int((body or {}).get("deleted_count", 0))
+
+    def ensure_room(self, spec: RoomCreate) -> EnsuredRoom:
+        """Create the room, or reuse the one that already has its name; either way with a PIN.
+
+        Reuse checks the existing room against the requested settings and updates it when they
+        differ, so a retried or repeated run converges on exactly one room per name.
+        """
+        validate_room_create(spec)
+        try:
+            room, outcome = self.create_room(spec), "created"
+        except DailyRoomAlreadyExistsError:
+            room, outcome = self.reconcile_room(spec)
+        return EnsuredRoom(room=self.ensure_pin(room, spec), outcome=outcome)
+
+    def reconcile_room(self, spec: RoomCreate) -> tuple[Room, Outcome]:
+        """For a name that is taken: fetch the room, update it if its settings drifted."""
+        try:
+            room = self.get_room(spec.name)
+        except DailyNotFoundError:
+            # it expired or was deleted between the create and the fetch: create it again
+            return self.create_room(spec), "created"
+        diffs = room_differences(room, spec)
+        if not diffs:
+            return room, "reused"
+        self.log.info("Room %s exists with other settings (%s); updating it", spec.name, sorted(diffs))
+        return self.update_room(spec.name, properties=spec.properties, privacy=spec.privacy), "updated"
+
+    def ensure_pin(self, room: Room, spec: RoomCreate) -> Room:
+        """Turn dial-in on through ``POST /rooms/:name`` (the documented path) if the room lacks a PIN."""
+        if spec.properties.dialin is None or room.pin:
+            return room
+        props = {"dialin": spec.properties.dialin.to_api(), "exp": spec.properties.exp}
+        room = self.update_room(spec.name, properties=props)
+        if not room.pin:
+            raise DailyError(f"room {spec.name}: Daily returned no PIN after enabling dial-in")
+        return room
+
+    # -- dial-in configs and phone numbers ----------------------------------------------------
+    def list_dialin_configs(
+        self,
+        *,
+        limit: int = ROOMS_PAGE_LIMIT,
+        starting_after: str | None = None,
+        type: str | None = None,
+        phone_number: str | None = None,
+        name_prefix: str | None = None,
+    ) -> DialinConfigList:
+        params = {
+            "limit": limit,
+            "starting_after": starting_after,
+            "type": type,
+            "phone_number": phone_number,
+            "name_prefix": name_prefix,
+        }
+        params = {k: v for k, v in params.items() if v is not None}
+        return DialinConfigList.model_validate(self.request("GET", "/domain-dialin-config", params=params))
+
+    def iter_dialin_configs(self, **filters: Any) -> Iterator[DialinConfig]:
+        cursor: str | None = None
+        while True:
+            page = self.list_dialin_configs(limit=ROOMS_PAGE_LIMIT, starting_after=cursor, **filters)
+            yield from page.data
+            if len(page.data) < ROOMS_PAGE_LIMIT:
+                return
+            cursor = page.data[-1].id
+
+    def get_dialin_config(self, config_id: str) -> DialinConfig:
+        path = f"/domain-dialin-config/{quote(config_id, safe='')}"
+        return DialinConfig.model_validate(self.request("GET", path))
+
+    def create_dialin_config(self, body: dict[str, Any]) -> DialinConfig:
+        """``POST /domain-dialin-config`` with the flat body (``type``, ``phone_number``, ...)."""
+        return DialinConfig.model_validate(self.request("POST", "/domain-dialin-config", json=body))
+
+    def update_dialin_config(self, config_id: str, body: dict[str, Any]) -> DialinConfig:
+        path = f"/domain-dialin-config/{quote(config_id, safe='')}"
+        return DialinConfig.model_validate(self.request("PUT", path, json=body))
+
+    def delete_dialin_config(self, config_id: str) -> None:
+        self.request("DELETE", f"/domain-dialin-config/{quote(config_id, safe='')}")
+
+    def list_purchased_phone_numbers(
+        self, *, limit: int = NUMBERS_PAGE_LIMIT, starting_after: str | None = None
+    ) -> PurchasedPhoneNumberList:
+        params: dict[str, Any] = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        body = self.request("GET", "/purchased-phone-numbers", params=params)
+        return PurchasedPhoneNumberList.model_validate(body)
+
+    def iter_purchased_phone_numbers(self) -> Iterator[PurchasedPhoneNumber]:
+        cursor: str | None = None
+        while True:
+            page = self.list_purchased_phone_numbers(limit=NUMBERS_PAGE_LIMIT, starting_after=cursor)
+            yield from page.data
+            if len(page.data) < NUMBERS_PAGE_LIMIT:
+                return
+            cursor = page.data[-1].id
+
+    # -- connection test ----------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Used by the UI's "Test" button: one cheap authenticated call."""
+        try:
+            page = self.list_rooms(limit=1)
+        except DailyApiError as exc:
+            return False, f"Daily refused the request: {exc}"
+        except DailyError as exc:
+            return False, str(exc)
+        return True, f"Connected to Daily at {self.base_url} ({page.total_count} live rooms)"

@@ -1,0 +1,179 @@
+"""Pydantic models of the Daily REST API objects this provider reads and writes.
+
+The models are tolerant where Daily's documentation and its clients disagree (see
+``daily-api.md``): a PIN may arrive as an int or a string and is kept as an 11-digit string; a
+phone number may be a bare int or an E.164 string and is kept as E.164; unknown fields are kept
+so nothing Daily adds is lost on a read-modify-write. PINs are excluded from ``repr`` so a model
+that ends up in a log line does not leak one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+ROOM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+PIN_LENGTH = 11
+US_GLOBAL_DIALIN_NUMBER = "+12095038039"
+
+
+def normalise_phone_number(value: Any) -> Any:
+    """``12095038039`` / ``"12095038039"`` / ``"+1 209-503-8039"`` -> ``"+12095038039"``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a phone number cannot be a boolean")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"a phone number must be a string or an integer, not {type(value).__name__}")
+    digits = re.sub(r"[\s().-]", "", value)
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+        raise ValueError(f"not an E.164 phone number: {value!r}")
+    return f"+{digits}"
+
+
+def normalise_pin(value: Any) -> Any:
+    """A PIN arriving as int (leading zeros lost) or string -> 11-digit string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a PIN cannot be a boolean")
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > PIN_LENGTH:
+        raise ValueError("a dial-in PIN must be at most 11 digits")
+    return text.zfill(PIN_LENGTH)
+
+
+PhoneNumber = Annotated[str, BeforeValidator(normalise_phone_number)]
+Pin = Annotated[str, BeforeValidator(normalise_pin)]
+
+
+class DailyModel(BaseModel):
+    """Base: keep unknown fields, accept field names and aliases."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_api(self) -> dict[str, Any]:
+        """The JSON body Daily expects: unset and ``None`` fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class DialinRoomNumber(DailyModel):
+    phone_number: PhoneNumber
+
+
+class DialinProperties(DailyModel):
+    """``properties.dialin``: PSTN dial-in with a PIN."""
+
+    display_name: str | None = None
+    wait_for_meeting_start: bool | None = None
+    room_numbers: list[DialinRoomNumber] | None = None
+
+
+class RoomProperties(DailyModel):
+    """The room properties this provider sets; any other property passes through unchanged."""
+
+    nbf: int | None = None
+    exp: int | None = None
+    eject_at_room_exp: bool | None = None
+    max_participants: int | None = None
+    dialin: DialinProperties | None = None
+
+
+class RoomConfig(RoomProperties):
+    """``room.config``: the properties that differ from defaults, plus the dial-in facts."""
+
+    dialin_code: Pin | None = Field(default=None, repr=False)
+    dialin_number: PhoneNumber | None = None
+
+
+class Room(DailyModel):
+    """A Daily room as returned by ``GET/POST /rooms``."""
+
+    id: str | None = None
+    name: str
+    api_created: bool | None = None
+    privacy: str | None = None
+    url: str | None = None
+    created_at: datetime | None = None
+    config: RoomConfig = Field(default_factory=RoomConfig)
+
+    @property
+    def pin(self) -> str | None:
+        return self.config.dialin_code
+
+    def dialin_number(self, fallback: str | None = None) -> str | None:
+        """The number to call: the one Daily reports, else the requested one, else ``fallback``."""
+        if self.config.dialin_number:
+            return self.config.dialin_number
+        dialin = self.config.dialin
+        if dialin and dialin.room_numbers:
+            return dialin.room_numbers[0].phone_number
+        return normalise_phone_number(fallback) if fallback else None
+
+
+class RoomCreate(DailyModel):
+    """Body of ``POST /rooms`` and one entry of ``POST /batch/rooms``. The name is mandatory here:
+    it is the idempotency key, Daily must never pick one."""
+
+    name: str
+    privacy: Literal["public", "private"] | None = None
+    properties: RoomProperties = Field(default_factory=RoomProperties)
+
+
+class RoomList(DailyModel):
+    total_count: int
+    data: list[Room]
+
+
+class DeletedRoom(DailyModel):
+    deleted: bool
+    name: str | None = None
+
+
+class IvrGreeting(DailyModel):
+    message: str | None = None
+
+
+class DialinConfigBody(DailyModel):
+    phone_number: PhoneNumber | None = None
+    name_prefix: str | None = None
+    ivr_greeting: IvrGreeting | None = None
+
+
+class DialinConfig(DailyModel):
+    """An entry of ``/domain-dialin-config``: a purchased number on the PIN or pinless flow."""
+
+    id: str
+    type: str
+    config: DialinConfigBody = Field(default_factory=DialinConfigBody)
+
+
+class DialinConfigList(DailyModel):
+    total_count: int
+    data: list[DialinConfig]
+
+
+class PurchasedPhoneNumber(DailyModel):
+    id: str
+    number: PhoneNumber
+    name: str | None = None
+    type: str | None = None
+    status: str | None = None
+    created_date: datetime | str | None = None
+
+
+class PurchasedPhoneNumberList(DailyModel):
+    total_count: int | None = None
+    data: list[PurchasedPhoneNumber]
+
+
+def dial_string(number: str, pin: str) -> str:
+    """``tel:+12095038039,,12345678987``: ``,,`` pauses so the PIN is sent after connecting."""
+    return f"tel:{normalise_phone_number(number)},,{normalise_pin(pin)}"

@@ -1,0 +1,253 @@
+"""Operators for Daily dial-in: create a PIN dial-in room, put a number on the PIN flow, delete a room.
+
+Each one validates its input before any API call, is idempotent (a retried task converges on the
+same state instead of duplicating it), and keeps PINs out of logs and XCom unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import pendulum
+from airflow.sdk import BaseOperator
+
+from airflow_provider_daily.errors import DailyError, DailyValidationError
+from airflow_provider_daily.hooks.daily import DailyHook
+from airflow_provider_daily.links import XCOM_ROOM_URL, DailyRoomLink
+from airflow_provider_daily.models import (
+    DialinConfig,
+    DialinProperties,
+    DialinRoomNumber,
+    RoomCreate,
+    RoomProperties,
+    dial_string,
+    normalise_phone_number,
+)
+from airflow_provider_daily.rooms import validate_room_create, validate_room_name
+
+PIN_FLOW = "pin_dialin"
+
+
+def _to_unix(value: Any, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise DailyValidationError(f"{field} must be a time, not a boolean")
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    try:
+        return int(pendulum.parse(str(value), tz="UTC").timestamp())
+    except Exception:
+        raise DailyValidationError(f"{field}: {value!r} is not unix seconds or an ISO-8601 time") from None
+
+
+class _DailyOperator(BaseOperator):
+    def __init__(self, *, daily_conn_id: str = DailyHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.daily_conn_id = daily_conn_id
+
+    @cached_property
+    def hook(self) -> DailyHook:
+        return DailyHook(daily_conn_id=self.daily_conn_id)
+
+
+class DailyCreateDialinRoomOperator(_DailyOperator):
+    """Create (or reuse) a Daily room with PIN dial-in.
+
+    Idempotent by ``room_name``: a retry, or a second run, reuses the room and its PIN (and
+    updates settings that drifted). Returns ``room_name``, ``room_url``, ``dialin_number`` and
+    ``outcome`` (created/reused/updated). The PIN and the dial string are returned only with
+    ``return_pin=True``, since return values are stored in XCom.
+
+    :param room_name: ``[A-Za-z0-9_-]``, 1-128 characters; derive it from your meeting id.
+    :param exp: when the room expires (unix seconds, datetime or ISO-8601); in the future and
+        less than 365 days away, as Daily requires for dial-in rooms.
+    :param display_name: name shown for phone participants.
+    :param wait_for_meeting_start: callers hear hold music until the meeting starts.
+    :param room_numbers: purchased numbers on the PIN flow to use (E.164); default: the domain's.
+    :param eject_at_room_exp: eject participants at ``exp`` (recommended with owner tokens).
+    :param nbf: the room opens at this time (optional).
+    :param privacy: ``public`` or ``private`` (optional).
+    :param extra_properties: other room properties, passed through unchanged.
+    """
+
+    template_fields: Sequence[str] = (
+        "room_name",
+        "exp",
+        "nbf",
+        "display_name",
+        "room_numbers",
+        "privacy",
+        "extra_properties",
+    )
+    operator_extra_links = (DailyRoomLink(),)
+    ui_color = "#1bebb9"
+
+    def __init__(
+        self,
+        *,
+        room_name: str,
+        exp: int | datetime | str,
+        display_name: str | None = None,
+        wait_for_meeting_start: bool = True,
+        room_numbers: list[str] | None = None,
+        eject_at_room_exp: bool = True,
+        nbf: int | datetime | str | None = None,
+        privacy: str | None = None,
+        extra_properties: dict[str, Any] | None = None,
+        return_pin: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.room_name = room_name
+        self.exp = exp
+        self.display_name = display_name
+        self.wait_for_meeting_start = wait_for_meeting_start
+        self.room_numbers = room_numbers
+        self.eject_at_room_exp = eject_at_room_exp
+        self.nbf = nbf
+        self.privacy = privacy
+        self.extra_properties = extra_properties
+        self.return_pin = return_pin
+
+    def build_spec(self) -> RoomCreate:
+        """The validated room request; raises :class:`DailyValidationError` before any call."""
+        validate_room_name(self.room_name)
+        if self.privacy not in (None, "public", "private"):
+            raise DailyValidationError(f"privacy must be 'public' or 'private', not {self.privacy!r}")
+        try:
+            numbers = [DialinRoomNumber(phone_number=n) for n in (self.room_numbers or [])] or None
+        except ValueError as exc:
+            raise DailyValidationError(f"room_numbers: {exc}") from None
+        props = RoomProperties(
+            **{
+                **(self.extra_properties or {}),
+                "exp": _to_unix(self.exp, "exp"),
+                "nbf": _to_unix(self.nbf, "nbf"),
+                "eject_at_room_exp": self.eject_at_room_exp,
+                "dialin": DialinProperties(
+                    display_name=self.display_name,
+                    wait_for_meeting_start=self.wait_for_meeting_start,
+                    room_numbers=numbers,
+                ),
+            }
+        )
+        spec = RoomCreate(name=self.room_name, privacy=self.privacy, properties=props)
+        return validate_room_create(spec)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        spec = self.build_spec()
+        ensured = self.hook.ensure_room(spec)
+        room = ensured.room
+        number = room.dialin_number(fallback=self.hook.settings.default_dialin_number)
+        context["ti"].xcom_push(key=XCOM_ROOM_URL, value=room.url)
+        self.log.info("Room %s %s: %s (dial-in number %s)", room.name, ensured.outcome, room.url, number)
+        result: dict[str, Any] = {
+            "room_name": room.name,
+            "room_url": room.url,
+            "dialin_number": number,
+            "outcome": ensured.outcome,
+        }
+        if self.return_pin and room.pin and number:
+            result["pin"] = room.pin
+            result["dial_string"] = dial_string(number, room.pin)
+        return result
+
+
+class DailyAssignPinDialinNumberOperator(_DailyOperator):
+    """Put a purchased phone number on the PIN dial-in flow (``/domain-dialin-config``).
+
+    Looks first, so it is idempotent: already on the PIN flow -> nothing to do (or the prefix
+    and greeting are updated if they differ); on the pinless flow -> a clear error unless
+    ``move=True``, which deletes that config and creates the PIN one; not a purchased number of
+    the domain -> a clear error. Returns ``{"config_id", "phone_number", "action"}``.
+    """
+
+    template_fields: Sequence[str] = ("phone_number", "name_prefix", "ivr_greeting", "move")
+
+    def __init__(
+        self,
+        *,
+        phone_number: str,
+        name_prefix: str | None = None,
+        ivr_greeting: str | None = None,
+        move: bool | str = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.phone_number = phone_number
+        self.name_prefix = name_prefix
+        self.ivr_greeting = ivr_greeting
+        self.move = move
+
+    def _body(self, number: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": PIN_FLOW, "phone_number": number}
+        if self.name_prefix:
+            body["name_prefix"] = self.name_prefix
+        if self.ivr_greeting:
+            body["ivr_greeting"] = {"message": self.ivr_greeting}
+        return body
+
+    def _drift(self, config: DialinConfig) -> bool:
+        have_greeting = config.config.ivr_greeting.message if config.config.ivr_greeting else None
+        return bool(
+            (self.name_prefix and config.config.name_prefix != self.name_prefix)
+            or (self.ivr_greeting and have_greeting != self.ivr_greeting)
+        )
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        try:
+            number = normalise_phone_number(self.phone_number)
+        except ValueError as exc:
+            raise DailyValidationError(f"phone_number: {exc}") from None
+        hook = self.hook
+        purchased = {n.number for n in hook.iter_purchased_phone_numbers()}
+        if number not in purchased:
+            raise DailyValidationError(
+                f"{number} is not a purchased number of this Daily domain; buy it first "
+                f"(purchased: {', '.join(sorted(purchased)) or 'none'})"
+            )
+        existing = [c for c in hook.iter_dialin_configs() if c.config.phone_number == number]
+        action = "created"
+        for config in existing:
+            if config.type == PIN_FLOW:
+                if self._drift(config):
+                    body = {k: v for k, v in self._body(number).items() if k != "type"}
+                    config = hook.update_dialin_config(config.id, body)
+                    action = "updated"
+                else:
+                    action = "unchanged"
+                self.log.info("%s is on the PIN flow (config %s): %s", number, config.id, action)
+                return {"config_id": config.id, "phone_number": number, "action": action}
+            if str(self.move).strip().lower() not in ("true", "1", "yes"):
+                raise DailyError(
+                    f"{number} is on the {config.type} flow (config {config.id}); a number can be in one "
+                    "flow only. Set move=True to delete that config and put the number on the PIN flow."
+                )
+            self.log.warning("Moving %s from %s config %s to the PIN flow", number, config.type, config.id)
+            hook.delete_dialin_config(config.id)
+            action = "moved"
+        created = hook.create_dialin_config(self._body(number))
+        self.log.info("%s put on the PIN flow (config %s): %s", number, created.id, action)
+        return {"config_id": created.id, "phone_number": number, "action": action}
+
+
+class DailyDeleteRoomOperator(_DailyOperator):
+    """Delete a room; a room that is already gone (404) counts as done. Returns whether it existed."""
+
+    template_fields: Sequence[str] = ("room_name",)
+
+    def __init__(self, *, room_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.room_name = room_name
+
+    def execute(self, context: Any) -> bool:
+        validate_room_name(self.room_name)
+        deleted = self.hook.delete_room(self.room_name, missing_ok=True)
+        self.log.info("Room %s %s", self.room_name, "deleted" if deleted else "was already gone")
+        return deleted

@@ -1,0 +1,115 @@
+"""Client-side pacing under Daily's rate limits, so a normal run never sees a 429.
+
+Daily documents each limit as "N requests per W seconds" per endpoint class (``default`` for most
+endpoints, ``delete`` for ``DELETE /rooms/:name``), sometimes two windows per class. The pacer
+keeps one token bucket per window, slightly smaller and slower than Daily's (``safety``), and a
+request waits until every bucket of its class has a token. Pacers are shared per process and per
+(base URL, connection), so several hooks in one task share one budget. Limits are settings: Daily
+changes them and raises them on request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
+    "default": [(20, 1.0), (100, 5.0)],
+    "delete": [(2, 1.0), (50, 30.0)],
+}
+DEFAULT_SAFETY = 0.9
+
+
+@dataclass
+class _Bucket:
+    capacity: float
+    rate: float  # tokens per second
+    tokens: float
+    stamp: float
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait_time(self) -> float:
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+class Pacer:
+    """Blocking token-bucket limiter for one endpoint class."""
+
+    def __init__(
+        self,
+        *,
+        limits: Iterable[tuple[int, float]],
+        safety: float = DEFAULT_SAFETY,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        now = clock()
+        self._buckets = []
+        for requests, seconds in limits:
+            capacity = max(1.0, int(requests * safety))
+            rate = requests * safety / seconds
+            self._buckets.append(_Bucket(capacity=capacity, rate=rate, tokens=capacity, stamp=now))
+        self.waited = 0.0
+
+    def acquire(self) -> float:
+        """Take one token from every bucket, sleeping as needed. Returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                for bucket in self._buckets:
+                    bucket.refill(now)
+                delay = max((b.wait_time() for b in self._buckets), default=0.0)
+                if delay <= 0:
+                    for bucket in self._buckets:
+                        bucket.tokens -= 1
+                    self.waited += waited
+                    return waited
+            self._sleep(delay)
+            waited += delay
+
+
+def parse_rate_limits(raw: Mapping[str, object] | None) -> dict[str, list[tuple[int, float]]]:
+    """Connection-extra form ``{"default": [[20, 1], [100, 5]], "delete": [[2, 1]]}`` -> limits.
+
+    Classes not given keep Daily's documented defaults.
+    """
+    limits = {name: list(windows) for name, windows in DEFAULT_RATE_LIMITS.items()}
+    for name, windows in (raw or {}).items():
+        if not isinstance(windows, list) or not windows:
+            raise ValueError(f"rate_limits[{name!r}] must be a non-empty list of [requests, seconds]")
+        parsed = []
+        for window in windows:
+            if not isinstance(window, list | tuple) or len(window) != 2:
+                raise ValueError(f"rate_limits[{name!r}]: {window!r} is not [requests, seconds]")
+            requests, seconds = int(window[0]), float(window[1])
+            if requests < 1 or seconds <= 0:
+                raise ValueError(f"rate_limits[{name!r}]: {window!r} must be positive")
+            parsed.append((requests, seconds))
+        limits[str(name)] = parsed
+    return limits
+
+
+_registry: dict[tuple[str, str, float], Pacer] = {}
+_registry_lock = threading.Lock()
+
+
+def shared_pacer(
+    *, scope: str, endpoint_class: str, limits: dict[str, list[tuple[int, float]]], safety: float
+) -> Pacer:
+    """The process-wide pacer for ``scope`` (base URL + connection) and one endpoint class."""
+    windows = limits.get(endpoint_class) or limits["default"]
+    key = (scope, f"{endpoint_class}:{windows!r}", safety)
+    with _registry_lock:
+        pacer = _registry.get(key)
+        if pacer is None:
+            pacer = _registry[key] = Pacer(limits=windows, safety=safety)
+        return pacer

@@ -1,0 +1,100 @@
+"""Settings of the provisioning DAGs, validated once per run and handed to every chunk task.
+
+Defaults suit the embedded demo; a deployment overrides any of them with the Airflow Variable
+``daily_provisioning`` (a JSON object with the same keys), read at run time - never while the
+DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_provider_daily.hooks.daily import BATCH_LIMIT
+
+VARIABLE_KEY = "daily_provisioning"
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+MAX_AHEAD_DAYS = 330  # room exp must stay < 365 days out: leave room for long meetings and grace
+
+# logical column -> default physical name
+DEFAULT_COLUMNS: dict[str, str] = {
+    name: name
+    for name in (
+        "meeting_id",
+        "title",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "dialin_display_name",
+        "wait_for_meeting_start",
+        "requested_phone_number",
+        "status",
+        "room_name",
+        "room_url",
+        "dialin_pin",
+        "dialin_number",
+        "dial_string",
+        "provisioned_at",
+        "last_error",
+        "attempts",
+    )
+}
+
+
+def check_identifier(value: str, *, allow_schema: bool = False) -> str:
+    parts = value.split(".") if allow_schema else [value]
+    if len(parts) > 2 or not all(IDENTIFIER.fullmatch(part) for part in parts):
+        raise ValueError(f"{value!r} is not a plain SQL identifier (letters, digits, '_'; max 63)")
+    return value
+
+
+class ProvisioningConfig(BaseModel):
+    """Everything a provisioning run needs besides the run's own window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily_conn_id: str = "daily_default"
+    meetings_conn_id: str = "daily_meetings_db"
+    table: str = "daily_meetings"
+    columns: dict[str, str] = Field(default_factory=dict, description="logical -> physical names")
+    provisionable_statuses: list[str] = Field(default_factory=lambda: ["scheduled"], min_length=1)
+    room_name_prefix: str = Field(default="mtg", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    privacy: str | None = Field(default=None, pattern=r"^(public|private)$")
+    exp_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    nbf_lead_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    eject_at_room_exp: bool = True
+    chunk_size: int = Field(default=BATCH_LIMIT, ge=1, le=50_000)
+    batch_size: int = Field(default=BATCH_LIMIT, ge=1, le=BATCH_LIMIT)
+    horizon_days: int = Field(default=30, ge=1, le=MAX_AHEAD_DAYS)
+    lead_days: int = Field(default=30, ge=0, le=MAX_AHEAD_DAYS)
+    max_attempts: int = Field(default=5, ge=1)
+    rate_limit_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return check_identifier(value, allow_schema=True)
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown logical columns {unknown}; known: {sorted(DEFAULT_COLUMNS)}")
+        for physical in value.values():
+            check_identifier(physical)
+        return value
+
+    def column_map(self) -> dict[str, str]:
+        return {**DEFAULT_COLUMNS, **self.columns}
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None) -> ProvisioningConfig:
+        """Defaults <- Variable ``daily_provisioning`` <- ``overrides`` (e.g. run params)."""
+        from airflow.sdk import Variable
+
+        values: dict[str, Any] = dict(Variable.get(VARIABLE_KEY, default={}, deserialize_json=True) or {})
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,82 @@
+"""The Params forms of the provisioning DAGs (validated by Airflow's API server before a run).
+
+Kept here so the DAG files only wire tasks. Dates are UTC calendar days, both ends included.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param
+
+from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
+
+PROVISIONING_PARAMS = {
+    "window_start": Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Window start (UTC date)",
+        description="Provision meetings starting on or after this day. Empty: the run's own window.",
+    ),
+    "window_end": Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Window end (UTC date, inclusive)",
+        description="Provision meetings starting on or before this day.",
+    ),
+    "meeting_ids": Param(
+        [],
+        type="array",
+        items={"type": "string", "minLength": 1, "maxLength": 100},
+        maxItems=10_000,
+        title="Meeting ids",
+        description="Only these meetings (within the window, if one is given).",
+    ),
+    "dry_run": Param(False, type="boolean", title="Dry run", description="Report what would be done; touch nothing."),
+    "force": Param(
+        False,
+        type="boolean",
+        title="Force re-provision",
+        description="Also redo meetings already provisioned (their rooms and PINs are reused) "
+        "and those past the attempt limit.",
+    ),
+    "lead_days": Param(
+        None,
+        type=["null", "integer"],
+        minimum=0,
+        maximum=MAX_AHEAD_DAYS,
+        title="Lead days (backfill mapping)",
+        description="A run with logical date D that is not scheduled provisions meetings starting on D + lead days.",
+    ),
+    "horizon_days": Param(
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        maximum=MAX_AHEAD_DAYS,
+        title="Rolling horizon (days)",
+        description="Scheduled runs provision meetings starting within this many days.",
+    ),
+}
+
+NUMBER_ASSIGNMENT_PARAMS = {
+    "phone_number": Param(
+        "",
+        type="string",
+        pattern=r"^\+?[0-9][0-9 ()-]{6,20}$",
+        title="Purchased phone number (E.164)",
+    ),
+    "name_prefix": Param(None, type=["null", "string"], maxLength=100, title="Name prefix"),
+    "ivr_greeting": Param(
+        None,
+        type=["null", "string"],
+        maxLength=500,
+        title="IVR greeting",
+        description="Read to callers before the PIN.",
+    ),
+    "move": Param(
+        False,
+        type="boolean",
+        title="Move from the pinless flow",
+        description="If the number is on the pinless flow, delete that config and put it on the PIN flow.",
+    ),
+}

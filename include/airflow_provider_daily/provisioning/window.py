@@ -1,0 +1,138 @@
+"""Which meetings a run of ``daily_dialin_provisioning`` covers: the documented date mapping.
+
+Three modes, chosen from the run itself:
+
+``manual``
+    The run's params name a window (``window_start``/``window_end``, UTC dates, both inclusive)
+    and/or ``meeting_ids``. Only those meetings are touched.
+``calendar_day``
+    The run carries a logical date D and is not a scheduled run - a backfill
+    (``airflow backfill create --from-date … --to-date …``) or ``airflow dags trigger
+    --logical-date D``. It covers meetings **starting on the UTC day D + lead_days**. Airflow
+    refuses future backfill dates; this shift is how a backfill of past dates provisions an
+    upcoming calendar: to provision 14-16 December with lead_days=30, backfill 14-16 November.
+``rolling``
+    Scheduled runs (and manual runs without a window): every not-yet-provisioned meeting that
+    has not ended and starts before now + horizon_days, so late additions are picked up by the
+    next run.
+
+Every mode stops at what Daily allows: a dial-in room must expire within 365 days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
+from airflow_provider_daily.provisioning.table import Selection
+
+
+class InvalidRunParams(ValueError):
+    """The run's params do not describe a usable window."""
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    mode: str
+    selection: Selection
+    dry_run: bool
+
+    def describe(self) -> str:
+        s = self.selection
+
+        def fmt(value: datetime | None) -> str:
+            return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+        parts = [f"mode={self.mode}", f"starts in [{fmt(s.starts_from)}, {fmt(s.starts_before)})"]
+        if s.ends_after:
+            parts.append(f"ends after {fmt(s.ends_after)}")
+        if s.meeting_ids:
+            parts.append(f"{len(s.meeting_ids)} meeting id(s)")
+        if s.force:
+            parts.append("force")
+        if self.dry_run:
+            parts.append("dry run")
+        return ", ".join(parts)
+
+
+def _as_date(value: Any, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InvalidRunParams(f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def resolve_window(
+    *,
+    params: dict[str, Any],
+    run_type: str | None,
+    logical_date: datetime | None,
+    now: datetime,
+    horizon_days: int,
+    lead_days: int,
+) -> RunWindow:
+    """Map a run (its type, logical date and params) to the meetings it provisions."""
+    dry_run = bool(params.get("dry_run", False))
+    force = bool(params.get("force", False))
+    raw_ids = params.get("meeting_ids") or []
+    if isinstance(raw_ids, str):
+        raw_ids = [part for part in raw_ids.replace(",", " ").split() if part]
+    meeting_ids = tuple(dict.fromkeys(str(i).strip() for i in raw_ids if str(i).strip()))
+    start = _as_date(params.get("window_start"), "window_start")
+    end = _as_date(params.get("window_end"), "window_end")
+    limit = now + timedelta(days=MAX_AHEAD_DAYS + 1)
+
+    if start or end or meeting_ids:
+        if start and end and end < start:
+            raise InvalidRunParams(f"window_end {end} is before window_start {start}")
+        starts_from = _midnight(start) if start else None
+        if end is not None:
+            starts_before = _midnight(end) + timedelta(days=1)
+        elif start is not None:
+            starts_before = _midnight(start) + timedelta(days=horizon_days)
+        else:
+            starts_before = None  # meeting ids alone
+        if starts_before is not None and starts_before > limit:
+            raise InvalidRunParams(
+                f"the window reaches {starts_before:%Y-%m-%d}, more than {MAX_AHEAD_DAYS} days ahead: Daily "
+                "dial-in rooms must expire within 365 days; provision those meetings later"
+            )
+        # meetings that are over need no room, whatever the window says
+        selection = Selection(
+            starts_from=starts_from,
+            starts_before=starts_before,
+            ends_after=now,
+            meeting_ids=meeting_ids,
+            force=force,
+        )
+        return RunWindow(mode="manual", selection=selection, dry_run=dry_run)
+
+    if logical_date is not None and run_type != "scheduled":
+        day = logical_date.astimezone(UTC).date() + timedelta(days=lead_days)
+        selection = Selection(
+            starts_from=_midnight(day),
+            starts_before=_midnight(day) + timedelta(days=1),
+            ends_after=now,
+            force=force,
+        )
+        return RunWindow(mode="calendar_day", selection=selection, dry_run=dry_run)
+
+    selection = Selection(
+        starts_from=None,
+        starts_before=now + timedelta(days=horizon_days),
+        ends_after=now,
+        force=force,
+    )
+    return RunWindow(mode="rolling", selection=selection, dry_run=dry_run)

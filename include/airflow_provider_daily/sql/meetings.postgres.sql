@@ -1,0 +1,23 @@
+-- Scheduled meetings for Daily dial-in provisioning: PostgreSQL schema.
+-- Columns up to `status` are yours; the DAG writes back the columns below the marker.
+CREATE TABLE IF NOT EXISTS daily_meetings (
+    meeting_id              VARCHAR(100) PRIMARY KEY,          -- your id; the room name derives from it
+    title                   TEXT NOT NULL,
+    starts_at               TIMESTAMPTZ NOT NULL,
+    ends_at                 TIMESTAMPTZ NOT NULL,              -- after starts_at
+    timezone                TEXT NOT NULL DEFAULT 'UTC',       -- IANA name, for invites
+    dialin_display_name     TEXT,                              -- phone participants' name; default: title
+    wait_for_meeting_start  BOOLEAN NOT NULL DEFAULT TRUE,     -- callers hear hold music until start
+    requested_phone_number  VARCHAR(20),                       -- E.164; a purchased number on the PIN flow
+    status                  VARCHAR(20) NOT NULL DEFAULT 'scheduled', -- only 'scheduled' meetings get rooms
+    -- written back by the DAG ---------------------------------------------------------------
+    room_name               VARCHAR(128),
+    room_url                TEXT,
+    dialin_pin              CHAR(11),                          -- treat as a secret
+    dialin_number           VARCHAR(20),
+    dial_string             VARCHAR(64),                       -- tel:+<number>,,<PIN>
+    provisioned_at          TIMESTAMPTZ,                       -- NULL = not provisioned yet
+    last_error              TEXT,
+    attempts                INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at);

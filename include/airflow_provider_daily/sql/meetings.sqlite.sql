@@ -1,0 +1,25 @@
+-- Scheduled meetings for Daily dial-in provisioning: SQLite schema.
+-- Timestamps are UTC, stored as text 'YYYY-MM-DD HH:MM:SS' (what the provisioning DAG writes and
+-- compares against: keep this exact format). Booleans are 0/1.
+-- Columns up to `status` are yours; the DAG writes back the columns below the marker.
+CREATE TABLE IF NOT EXISTS daily_meetings (
+    meeting_id              TEXT PRIMARY KEY,                 -- your id; the room name derives from it
+    title                   TEXT NOT NULL,
+    starts_at               TEXT NOT NULL,                    -- UTC
+    ends_at                 TEXT NOT NULL,                    -- UTC, after starts_at
+    timezone                TEXT NOT NULL DEFAULT 'UTC',      -- IANA name, for invites
+    dialin_display_name     TEXT,                             -- phone participants' name; default: title
+    wait_for_meeting_start  INTEGER NOT NULL DEFAULT 1,       -- 1: callers hear hold music until start
+    requested_phone_number  TEXT,                             -- E.164; must be a purchased number on the PIN flow
+    status                  TEXT NOT NULL DEFAULT 'scheduled',-- only 'scheduled' meetings get rooms
+    -- written back by the DAG ---------------------------------------------------------------
+    room_name               TEXT,
+    room_url                TEXT,
+    dialin_pin              TEXT,                             -- 11 digits: treat as a secret
+    dialin_number           TEXT,                             -- E.164
+    dial_string             TEXT,                             -- tel:+<number>,,<PIN>
+    provisioned_at          TEXT,                             -- UTC; NULL = not provisioned yet
+    last_error              TEXT,                             -- why the last attempt failed
+    attempts                INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at);
