@@ -44,34 +44,33 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
 )
 def daily_dialin_provisioning():
     @task
-    def plan() -> dict:
+    def plan() -> list[dict]:
         context = get_current_context()
-        run = context["dag_run"]
-        params = dict(context["params"])
-        return steps.plan(
+        run, params = context["dag_run"], dict(context["params"])
+        result = steps.plan(
             params=params,
             run_type=getattr(run.run_type, "value", run.run_type),
             logical_date=run.logical_date,
             config_overrides={"lead_days": params.get("lead_days"), "horizon_days": params.get("horizon_days")},
         )
+        context["ti"].xcom_push(key="plan", value=steps.plan_summary(result))
+        return steps.chunk_kwargs(result)
 
     @task(pool=POOL, retries=3, max_active_tis_per_dagrun=4)
     def provision_chunk(meeting_ids: list[str], config: dict, force: bool) -> dict:
         return steps.provision_chunk(meeting_ids=meeting_ids, config=config, force=force)
 
     @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET])
-    def summarize(plan_result: dict, chunk_results) -> dict:
-        return steps.summarize(plan_result=plan_result, chunk_results=list(chunk_results or []))
+    def summarize(chunk_results) -> dict:
+        plan_result = get_current_context()["ti"].xcom_pull(task_ids="plan", key="plan")
+        return steps.summarize(plan_result=plan_result, chunk_results=chunk_results)
 
     @task(retries=0)
     def verify(summary: dict) -> None:
         steps.verify(summary)
 
-    planned = plan()
-    chunks = provision_chunk.partial(config=planned["config"], force=planned["force"]).expand(
-        meeting_ids=planned["chunks"]
-    )
-    verify(summarize(planned, chunks))
+    chunks = provision_chunk.expand_kwargs(plan())
+    verify(summarize(chunks))
 
 
 daily_dialin_provisioning()

@@ -9,7 +9,8 @@ sink the others, and never to make two rooms for one name:
    write-back, an earlier run) and reuse those (updating drifted settings); send the rest again;
    if none existed, split the batch in halves until the offending rooms stand alone, each
    failing with Daily's own reason;
-4. on "quota reached" stop creating: the remaining rooms fail with that reason;
+4. on "quota reached" halve the batch until a single room does not fit, so every room that
+   fits is created; after that no more calls, the remaining rooms fail with that reason;
 5. make sure every room has a PIN, enabling dial-in with ``POST /rooms/:name`` (the documented
    path) for any room the batch response returned without one.
 
@@ -101,9 +102,14 @@ class BulkRoomCreator:
             self.calls["batch"] += 1
             rooms = self.hook.create_rooms_batch(specs)
         except DailyQuotaReachedError as exc:
+            if len(specs) > 1:  # some may still fit: halve until one room alone does not
+                self.calls["split"] += 1
+                middle = len(specs) // 2
+                self._create(specs[:middle], outcomes)
+                self._create(specs[middle:], outcomes)
+                return
             self._quota_error = f"Daily room quota reached: {exc.info or exc}"
-            for spec in specs:
-                outcomes[spec.name].error = self._quota_error
+            outcomes[specs[0].name].error = self._quota_error
             return
         except DailyInvalidRequestError as exc:
             self._isolate(specs, exc, outcomes)

@@ -75,11 +75,14 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 class _BackoffWait(tenacity.wait.wait_base):
-    """Exponential backoff with full jitter; a server's ``Retry-After`` wins when it is longer."""
+    """Exponential backoff with full jitter; a server's ``Retry-After`` wins when it is longer
+    (up to ``retry_after_cap``: a server asking for more than the whole retry budget is not waited
+    for, the deadline stops the retries instead)."""
 
-    def __init__(self, *, minimum: float, maximum: float) -> None:
+    def __init__(self, *, minimum: float, maximum: float, retry_after_cap: float) -> None:
         self.minimum = minimum
         self.maximum = maximum
+        self.retry_after_cap = retry_after_cap
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         ceiling = min(self.maximum, self.minimum * 2 ** (retry_state.attempt_number - 1))
@@ -87,7 +90,7 @@ class _BackoffWait(tenacity.wait.wait_base):
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            delay = max(delay, min(float(retry_after), self.maximum))
+            delay = max(delay, min(float(retry_after), self.retry_after_cap))
         return delay
 
 
@@ -211,7 +214,11 @@ class DailyHook(HttpHook):
         settings = self.settings
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_retryable),
-            wait=_BackoffWait(minimum=settings.retry_min_wait, maximum=settings.retry_max_wait),
+            wait=_BackoffWait(
+                minimum=settings.retry_min_wait,
+                maximum=settings.retry_max_wait,
+                retry_after_cap=settings.retry_deadline,
+            ),
             stop=tenacity.stop_after_attempt(settings.max_attempts)
             | tenacity.stop_after_delay(settings.retry_deadline),
             before_sleep=self._log_retry,

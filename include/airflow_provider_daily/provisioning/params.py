@@ -9,11 +9,23 @@ from airflow.sdk import Param
 
 from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
 
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
 PROVISIONING_PARAMS = {
+    "mode": Param(
+        "auto",
+        type="string",
+        enum=["auto", "rolling", "calendar_day"],
+        title="Mode",
+        description="auto: backfill runs provision day D + lead days, other runs the rolling horizon. "
+        "calendar_day: force the backfill mapping on a run with a logical date. Ignored when a window or "
+        "meeting ids are given.",
+    ),
     "window_start": Param(
         None,
         type=["null", "string"],
         format="date",
+        pattern=DATE_PATTERN,
         title="Window start (UTC date)",
         description="Provision meetings starting on or after this day. Empty: the run's own window.",
     ),
@@ -21,6 +33,7 @@ PROVISIONING_PARAMS = {
         None,
         type=["null", "string"],
         format="date",
+        pattern=DATE_PATTERN,
         title="Window end (UTC date, inclusive)",
         description="Provision meetings starting on or before this day.",
     ),

@@ -1,6 +1,7 @@
 """The steps of a provisioning run, as plain functions the DAG's tasks call.
 
-``plan``      resolve the run's window, select due meeting ids, cut them into chunks.
+``plan``      resolve the run's window, select due meeting ids, cut them into chunks
+              (``chunk_kwargs`` turns them into the mapped task's arguments).
 ``provision_chunk``  validate rows, create or reuse rooms in bulk, write results back in one
               transaction. Only meeting ids and counts go to XCom: PINs stay in the table.
 ``summarize`` add the chunk counts up and log them as a table with each failure's reason.
@@ -67,8 +68,22 @@ def plan(
         "dry_run": window.dry_run,
         "force": window.selection.force,
         "selected": len(ids),
+        "chunk_count": len(chunks),
         "chunks": chunks,
     }
+
+
+def chunk_kwargs(plan_result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``provision_chunk`` call's arguments per chunk (what the mapped task expands over)."""
+    return [
+        {"meeting_ids": chunk, "config": plan_result["config"], "force": plan_result["force"]}
+        for chunk in plan_result["chunks"]
+    ]
+
+
+def plan_summary(plan_result: dict[str, Any]) -> dict[str, Any]:
+    """The plan without its id lists: what ``summarize`` needs."""
+    return {k: v for k, v in plan_result.items() if k != "chunks"}
 
 
 def _dry_run_table(table: MeetingsTable, ids: Sequence[str], config: ProvisioningConfig, now: datetime) -> str:
@@ -176,11 +191,14 @@ def summarize(*, plan_result: dict[str, Any], chunk_results: Sequence[dict[str, 
     """Totals over all chunks; a chunk whose task failed counts as ``lost_chunks``."""
     totals: Counter[str] = Counter({k: 0 for k in OUTCOMES})
     failed_ids: list[str] = []
-    received = [r for r in chunk_results if r]
+    # index, don't iterate: Airflow's lazy XCom sequence stops iterating at the first mapped
+    # task that pushed nothing (a failed chunk), which would hide the chunks after it
+    chunk_results = [] if chunk_results is None else chunk_results
+    received = [r for r in (chunk_results[i] for i in range(len(chunk_results))) if r]
     for result in received:
         totals.update(result["counts"])
         failed_ids.extend(result["failed_ids"])
-    lost = len(plan_result["chunks"]) - len(received)
+    lost = plan_result["chunk_count"] - len(received)
     summary = {
         "mode": plan_result["mode"],
         "window": plan_result["window"],

@@ -90,7 +90,8 @@ class MeetingsTable:
         if self.table != "daily_meetings" or self.config.columns:
             raise ValueError("the shipped schema uses the default names; create custom tables yourself")
         script = schema_sql("sqlite" if self.is_sqlite else "postgresql")
-        statements = [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+        code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+        statements = [part.strip() for part in code.split(";") if part.strip()]
         with closing(self.hook.get_conn()) as conn:
             cur = conn.cursor()
             for statement in statements:

@@ -6,15 +6,19 @@ Three modes, chosen from the run itself:
     The run's params name a window (``window_start``/``window_end``, UTC dates, both inclusive)
     and/or ``meeting_ids``. Only those meetings are touched.
 ``calendar_day``
-    The run carries a logical date D and is not a scheduled run - a backfill
-    (``airflow backfill create --from-date … --to-date …``) or ``airflow dags trigger
-    --logical-date D``. It covers meetings **starting on the UTC day D + lead_days**. Airflow
-    refuses future backfill dates; this shift is how a backfill of past dates provisions an
-    upcoming calendar: to provision 14-16 December with lead_days=30, backfill 14-16 November.
+    Backfill runs (``airflow backfill create --from-date … --to-date …``), and any run with a
+    logical date whose param ``mode`` is ``calendar_day`` (``airflow dags trigger --logical-date D
+    -c '{"mode": "calendar_day"}'``). A run with logical date D covers meetings **starting on the
+    UTC day D + lead_days**. Airflow refuses future backfill dates; this shift is how a backfill
+    of past dates provisions an upcoming calendar: to provision 14-16 December with
+    lead_days=30, backfill 14-16 November.
 ``rolling``
-    Scheduled runs (and manual runs without a window): every not-yet-provisioned meeting that
-    has not ended and starts before now + horizon_days, so late additions are picked up by the
-    next run.
+    Scheduled runs, and manual runs without a window (param ``mode`` ``auto`` or ``rolling``):
+    every not-yet-provisioned meeting that has not ended and starts before now + horizon_days,
+    so late additions are picked up by the next run.
+
+Manual runs carry a logical date too when started by ``airflow dags test`` or ``dag.test()``
+(it defaults to now), so the logical date alone never selects ``calendar_day``.
 
 Every mode stops at what Daily allows: a dial-in room must expire within 365 days.
 """
@@ -119,7 +123,12 @@ def resolve_window(
         )
         return RunWindow(mode="manual", selection=selection, dry_run=dry_run)
 
-    if logical_date is not None and run_type != "scheduled":
+    mode = str(params.get("mode") or "auto")
+    if mode not in ("auto", "rolling", "calendar_day"):
+        raise InvalidRunParams(f"mode must be auto, rolling or calendar_day, not {mode!r}")
+    if mode == "calendar_day" and logical_date is None:
+        raise InvalidRunParams("mode calendar_day needs a run with a logical date (a backfill, or --logical-date)")
+    if mode == "calendar_day" or (mode == "auto" and run_type == "backfill" and logical_date is not None):
         day = logical_date.astimezone(UTC).date() + timedelta(days=lead_days)
         selection = Selection(
             starts_from=_midnight(day),

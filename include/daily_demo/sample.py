@@ -1,0 +1,92 @@
+"""Realistic sample meetings over the coming weeks, for the demo and the tests.
+
+Deterministic for a given ``seed`` and ``now``: the same rows every time, relative to today.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow_provider_daily.provisioning.table import MeetingsTable
+
+TEMPLATES: Sequence[tuple[str, str, int]] = (
+    ("Board of directors call", "America/New_York", 90),
+    ("Weekly engineering sync", "Europe/Berlin", 45),
+    ("Customer onboarding: Contoso", "America/Chicago", 60),
+    ("Quarterly business review", "Europe/London", 120),
+    ("Support escalation bridge", "UTC", 30),
+    ("Sales pipeline review", "America/Los_Angeles", 60),
+    ("Design critique", "Europe/Paris", 60),
+    ("All-hands", "America/New_York", 60),
+    ("Vendor call: Initech", "Asia/Tokyo", 45),
+    ("Incident retrospective", "Europe/Berlin", 60),
+    ("Hiring committee", "America/Denver", 45),
+    ("Investor update", "America/New_York", 30),
+)
+
+COLUMNS = (
+    "meeting_id",
+    "title",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "dialin_display_name",
+    "wait_for_meeting_start",
+    "requested_phone_number",
+    "status",
+)
+
+
+def sample_meetings(
+    *, count: int = 24, now: datetime | None = None, days: int = 28, seed: int = 7, pin_number: str | None = None
+) -> list[dict[str, Any]]:
+    """``count`` meetings on weekdays within ``days`` from ``now``, at business hours (UTC)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rng = random.Random(seed)
+    meetings = []
+    for index in range(count):
+        title, tz, minutes = TEMPLATES[index % len(TEMPLATES)]
+        day = now + timedelta(days=1 + (index * days) // max(count, 1))
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        start = day.replace(hour=rng.choice((9, 11, 13, 14, 15, 16, 17)), minute=rng.choice((0, 30)))
+        meetings.append(
+            {
+                "meeting_id": f"M{1000 + index}",
+                "title": title,
+                "starts_at": start,
+                "ends_at": start + timedelta(minutes=minutes),
+                "timezone": tz,
+                "dialin_display_name": title if index % 3 else None,
+                "wait_for_meeting_start": index % 4 != 3,
+                "requested_phone_number": pin_number if pin_number and index % 5 == 0 else None,
+                "status": "cancelled" if index == count - 2 else "scheduled",
+            }
+        )
+    return meetings
+
+
+def insert_meetings(table: MeetingsTable, meetings: Sequence[dict[str, Any]]) -> int:
+    """Insert rows (logical column names) into the table; timestamps bound as the dialect wants."""
+    cols = table.cols
+    names = ", ".join(cols[c] for c in COLUMNS)
+    sql = f"INSERT INTO {table.table} ({names}) VALUES ({', '.join([table.ph] * len(COLUMNS))})"
+    rows = []
+    for meeting in meetings:
+        row = []
+        for column in COLUMNS:
+            value = meeting.get(column)
+            if isinstance(value, datetime):
+                value = table.ts(value)
+            elif isinstance(value, bool) and table.is_sqlite:
+                value = int(value)
+            row.append(value)
+        rows.append(tuple(row))
+    with closing(table.hook.get_conn()) as conn:
+        conn.cursor().executemany(sql, rows)
+        conn.commit()
+    return len(rows)
