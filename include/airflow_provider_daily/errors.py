@@ -7,14 +7,15 @@ One hierarchy, so callers can catch exactly what they can handle:
 * Subclasses distinguish what callers react to differently: an existing room name, a missing
   resource, the domain room quota, rate limiting, server faults, authentication.
 * :class:`DailyTransportError` - no HTTP answer at all (timeout, reset, refused).
-* :class:`DailyValidationError` - refused on our side before any call was made.
+* :class:`DailyValidationError` - refused on our side before any call was made, and
+  :class:`DailyConflictError` - a state the caller must resolve; both fail a task without retries.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 ALREADY_EXISTS_MARKER = "already exists"
 QUOTA_MARKER = "rooms reached"
@@ -24,8 +25,15 @@ class DailyError(AirflowException):
     """Base class of every error this provider raises."""
 
 
-class DailyValidationError(DailyError, ValueError):
-    """Input refused before calling Daily (bad room name, ``exp`` out of range, ...)."""
+class DailyValidationError(DailyError, AirflowFailException, ValueError):
+    """Input refused before calling Daily (bad room name, ``exp`` out of range, ...).
+
+    Fails a task without retries: the same input would be refused again."""
+
+
+class DailyConflictError(DailyError, AirflowFailException):
+    """The domain is in a state the task will not change on its own (e.g. a number on the
+    pinless flow without ``move=True``). Fails a task without retries."""
 
 
 class DailyTransportError(DailyError):
@@ -110,7 +118,8 @@ def error_from_response(
         info = str(info)
     if error is None and "errors" in body:  # /buy-phone-number style 422 bodies
         info = info or str(body["errors"])
-    retry_after = _parse_retry_after((headers or {}).get("Retry-After"))
+    lowered_headers = {str(k).lower(): v for k, v in (headers or {}).items()}
+    retry_after = _parse_retry_after(lowered_headers.get("retry-after"))
     kwargs = {
         "status": status,
         "error": error,

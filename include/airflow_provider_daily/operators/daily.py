@@ -14,7 +14,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseOperator
 
-from airflow_provider_daily.errors import DailyError, DailyValidationError
+from airflow_provider_daily.errors import DailyConflictError, DailyValidationError
 from airflow_provider_daily.hooks.daily import DailyHook
 from airflow_provider_daily.links import XCOM_ROOM_URL, DailyRoomLink
 from airflow_provider_daily.models import (
@@ -145,7 +145,9 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
         ensured = self.hook.ensure_room(spec)
         room = ensured.room
         number = room.dialin_number(fallback=self.hook.settings.default_dialin_number)
-        context["ti"].xcom_push(key=XCOM_ROOM_URL, value=room.url)
+        ti = context.get("ti") if context else None
+        if ti is not None:
+            ti.xcom_push(key=XCOM_ROOM_URL, value=room.url)
         self.log.info("Room %s %s: %s (dial-in number %s)", room.name, ensured.outcome, room.url, number)
         result: dict[str, Any] = {
             "room_name": room.name,
@@ -225,7 +227,7 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
                 self.log.info("%s is on the PIN flow (config %s): %s", number, config.id, action)
                 return {"config_id": config.id, "phone_number": number, "action": action}
             if str(self.move).strip().lower() not in ("true", "1", "yes"):
-                raise DailyError(
+                raise DailyConflictError(
                     f"{number} is on the {config.type} flow (config {config.id}); a number can be in one "
                     "flow only. Set move=True to delete that config and put the number on the PIN flow."
                 )

@@ -1,0 +1,49 @@
+"""
+### Example: one PIN dial-in room, created and (optionally) deleted
+
+Shows the operators on their own, outside the bulk provisioning DAG: create (or reuse) a room
+with PIN dial-in that expires `hours` from now, then delete it if `delete` is set. Trigger it
+with the form; re-running with the same room name reuses the room and its PIN. The create task
+has a "Daily room" link to the room.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from airflow_provider_daily.operators.daily import DailyCreateDialinRoomOperator, DailyDeleteRoomOperator
+
+
+@dag(
+    dag_id="example_daily_room_lifecycle",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    params={
+        "room_name": Param("example-room", type="string", pattern=r"^[A-Za-z0-9_-]{1,128}$"),
+        "display_name": Param("Example call", type="string", maxLength=100),
+        "hours": Param(2, type="integer", minimum=1, maximum=24 * 300),
+        "delete": Param(False, type="boolean", title="Delete the room afterwards"),
+    },
+    default_args={"retries": 2},
+    tags=["daily", "dial-in", "example"],
+    doc_md=__doc__,
+)
+def example_daily_room_lifecycle():
+    create = DailyCreateDialinRoomOperator(
+        task_id="create_room",
+        room_name="{{ params.room_name }}",
+        display_name="{{ params.display_name }}",
+        exp="{{ (macros.datetime.utcnow() + macros.timedelta(hours=params.hours)).isoformat() }}",
+    )
+
+    @task.short_circuit
+    def delete_requested(params=None) -> bool:
+        return bool(params["delete"])
+
+    delete = DailyDeleteRoomOperator(task_id="delete_room", room_name="{{ params.room_name }}")
+    create >> delete_requested() >> delete
+
+
+example_daily_room_lifecycle()

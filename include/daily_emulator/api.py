@@ -1,0 +1,130 @@
+"""The /v1 routes: rooms, batch rooms, domain dial-in configs and purchased phone numbers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from daily_emulator.errors import ApiError, invalid
+from daily_emulator.runtime import Emulator
+from daily_emulator.validation import require_object
+
+MAX_BATCH_ROOMS = 1000
+
+router = APIRouter()
+
+
+def _emulator(request: Request) -> Emulator:
+    return request.app.state.emulator
+
+
+async def read_json(request: Request) -> Any:
+    """The parsed JSON body; None for an empty body; 400 json-parsing-error if it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(status=400, error="json-parsing-error", info="request body is not valid JSON") from None
+
+
+# ------------------------------------------------------------------------- rooms
+
+
+@router.post("/rooms")
+async def create_room(request: Request) -> Any:
+    emu = _emulator(request)
+    body = await read_json(request)
+    room = emu.store.create_rooms([body])[0]
+    emu.counters.rooms_created(1)
+    return room
+
+
+@router.get("/rooms")
+async def list_rooms(request: Request) -> Any:
+    return _emulator(request).store.list_rooms(request.query_params)
+
+
+@router.get("/rooms/{name}")
+async def get_room(request: Request, name: str) -> Any:
+    return _emulator(request).store.get_room(name)
+
+
+@router.post("/rooms/{name}")
+async def update_room(request: Request, name: str) -> Any:
+    emu = _emulator(request)
+    return emu.store.update_room(name, await read_json(request))
+
+
+@router.delete("/rooms/{name}")
+async def delete_room(request: Request, name: str) -> Any:
+    emu = _emulator(request)
+    result = emu.store.delete_room(name)
+    emu.counters.rooms_deleted(1)
+    return result
+
+
+@router.post("/batch/rooms")
+async def create_rooms_batch(request: Request) -> Any:
+    emu = _emulator(request)
+    body = require_object(await read_json(request))
+    rooms = body.get("rooms")
+    if not isinstance(rooms, list):
+        raise invalid("rooms must be a list of room objects")
+    if not 1 <= len(rooms) <= MAX_BATCH_ROOMS:
+        raise invalid(f"rooms must have between 1 and {MAX_BATCH_ROOMS} entries (got {len(rooms)})")
+    created = emu.store.create_rooms(rooms, batch=True)
+    emu.counters.rooms_created(len(created))
+    return {"data": created}
+
+
+@router.delete("/batch/rooms")
+async def delete_rooms_batch(request: Request) -> Any:
+    emu = _emulator(request)
+    body = require_object(await read_json(request))
+    names = body.get("room_names")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise invalid("room_names must be a list of room names")
+    deleted = emu.store.delete_rooms(names)
+    emu.counters.rooms_deleted(deleted)
+    return {"deleted_count": deleted}
+
+
+# ------------------------------------------------------------- domain dial-in config
+
+
+@router.post("/domain-dialin-config")
+async def create_dialin_config(request: Request) -> Any:
+    return _emulator(request).store.create_dialin_config(await read_json(request))
+
+
+@router.get("/domain-dialin-config")
+async def list_dialin_configs(request: Request) -> Any:
+    return _emulator(request).store.list_dialin_configs(request.query_params)
+
+
+@router.get("/domain-dialin-config/{config_id}")
+async def get_dialin_config(request: Request, config_id: str) -> Any:
+    return _emulator(request).store.get_dialin_config(config_id)
+
+
+@router.put("/domain-dialin-config/{config_id}")
+async def update_dialin_config(request: Request, config_id: str) -> Any:
+    emu = _emulator(request)
+    return emu.store.update_dialin_config(config_id, await read_json(request))
+
+
+@router.delete("/domain-dialin-config/{config_id}")
+async def delete_dialin_config(request: Request, config_id: str) -> Any:
+    return _emulator(request).store.delete_dialin_config(config_id)
+
+
+# ----------------------------------------------------------------- phone numbers
+
+
+@router.get("/purchased-phone-numbers")
+async def list_purchased_numbers(request: Request) -> Any:
+    return _emulator(request).store.list_purchased_numbers(request.query_params)
