@@ -1,0 +1,166 @@
+"""The main job, one command: ``python -m daily_demo`` (what ``bash .ci/demo`` runs).
+
+On first use it creates the embedded default under ``.demo/``: a SQLite meetings table seeded
+with sample meetings over the next four weeks, an Airflow home with a migrated metadata DB, and a
+local Daily emulator (a domain with a purchased number on the PIN flow) whose state survives in a
+JSON file. Then it runs ``daily_dialin_provisioning`` through Airflow (``airflow dags test``) and
+prints the provisioned meetings with their dial strings. Run it again: everything is reused and
+nothing new is provisioned. ``--reset`` starts over.
+
+Pointing the same DAG at a real Daily account is a connection change only (see README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_KEY = "demo-api-key"
+DEMO_NUMBER = "+12095550100"
+DAG_ID = "daily_dialin_provisioning"
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "daily_emulator",
+        "--port",
+        "0",
+        "--api-key",
+        DEMO_KEY,
+        "--domain",
+        "demo",
+        "--purchased-number",
+        DEMO_NUMBER,
+        "--purchased-number",
+        "+12095550101",
+        "--state-file",
+        str(workdir / "emulator-state.json"),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        match = re.search(r"listening on (http://\S+/v1)", line)
+        if match:
+            return proc, match.group(1)
+    proc.kill()
+    raise SystemExit("the Daily emulator did not start")
+
+
+def _airflow(env: dict[str, str], *args: str, log: Path) -> int:
+    with log.open("a") as out:
+        out.write(f"\n$ airflow {' '.join(args)}\n")
+        out.flush()
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("airflow")), *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
+
+
+def _print_meetings(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT meeting_id, title, starts_at, timezone, status, room_url, dial_string, last_error "
+            "FROM daily_meetings ORDER BY starts_at, meeting_id"
+        ).fetchall()
+    from airflow_provider_daily.provisioning.run import format_table
+
+    table = [("meeting", "title", "starts (UTC)", "room URL", "dial string")]
+    pending = 0
+    for meeting_id, title, starts, _tz, status, url, dial, error in rows:
+        if dial:
+            table.append((meeting_id, title, starts[:16], url, dial))
+        else:
+            pending += 1
+            reason = "cancelled" if status != "scheduled" else (error or "not provisioned")
+            table.append((meeting_id, title, starts[:16], "-", f"({reason})"))
+    print(format_table(table))
+    print(f"{len(rows) - pending} of {len(rows)} meetings have a dial-in room.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m daily_demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=REPO / ".demo", help="where the demo keeps its state")
+    parser.add_argument("--meetings", type=int, default=24, help="sample meetings to seed on first use")
+    parser.add_argument("--reset", action="store_true", help="delete the demo state and start over")
+    args = parser.parse_args(argv)
+
+    workdir: Path = args.workdir.resolve()
+    if args.reset and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    home, db, log = workdir / "airflow", workdir / "meetings.db", workdir / "airflow.log"
+
+    _say("starting the local Daily emulator")
+    emulator, base_url = _start_emulator(workdir)
+    try:
+        env = os.environ.copy()
+        env.update(
+            {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(
+                    {"conn_type": "daily", "host": base_url, "password": DEMO_KEY}
+                ),
+                "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps({"conn_type": "sqlite", "host": str(db)}),
+            }
+        )
+        os.environ.update(env)  # the seeding below uses the same connections in this process
+
+        if not (home / "airflow.db").exists():
+            _say(f"creating the Airflow metadata DB in {home}")
+            if _airflow(env, "db", "migrate", log=log) != 0:
+                raise SystemExit(f"airflow db migrate failed; see {log}")
+
+        if not db.exists():
+            from airflow_provider_daily.provisioning.config import ProvisioningConfig
+            from airflow_provider_daily.provisioning.table import MeetingsTable
+            from daily_demo.sample import insert_meetings, sample_meetings
+
+            table = MeetingsTable.from_config(ProvisioningConfig())
+            table.create_schema()
+            count = insert_meetings(table, sample_meetings(count=args.meetings, pin_number=DEMO_NUMBER))
+            _say(f"seeded {count} sample meetings into {db}")
+
+        _say(f"running {DAG_ID} through Airflow (log: {log})")
+        started = time.monotonic()
+        code = _airflow(env, "dags", "test", DAG_ID, log=log)
+        text = log.read_text()
+        run_log = text[text.rfind(f"$ airflow dags test {DAG_ID}") :]
+        summary = [re.sub(r"\+\s+\[.*$", "+", line) for line in run_log.splitlines() if line.startswith(("|", "+"))]
+        print("\n".join(summary[-12:]))
+        state = "success" if code == 0 and "state=success" in run_log else "FAILED"
+        _say(f"run finished: {state} in {time.monotonic() - started:.1f}s")
+        print()
+        _print_meetings(db)
+        return 0 if state == "success" else 1
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        try:
+            emulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
