@@ -50,7 +50,16 @@ def normalise_pin(value: Any) -> Any:
     return text.zfill(PIN_LENGTH)
 
 
+def _lenient_phone_number(value: Any) -> Any:
+    """For numbers Daily reports: normalise when possible, else keep what Daily sent."""
+    try:
+        return normalise_phone_number(value)
+    except ValueError:
+        return None if value is None else str(value)
+
+
 PhoneNumber = Annotated[str, BeforeValidator(normalise_phone_number)]
+ReportedPhoneNumber = Annotated[str, BeforeValidator(_lenient_phone_number)]
 Pin = Annotated[str, BeforeValidator(normalise_pin)]
 
 
@@ -90,7 +99,7 @@ class RoomConfig(RoomProperties):
     """``room.config``: the properties that differ from defaults, plus the dial-in facts."""
 
     dialin_code: Pin | None = Field(default=None, repr=False)
-    dialin_number: PhoneNumber | None = None
+    dialin_number: ReportedPhoneNumber | None = None
 
 
 class Room(DailyModel):
@@ -142,7 +151,7 @@ class IvrGreeting(DailyModel):
 
 
 class DialinConfigBody(DailyModel):
-    phone_number: PhoneNumber | None = None
+    phone_number: ReportedPhoneNumber | None = None
     name_prefix: str | None = None
     ivr_greeting: IvrGreeting | None = None
 
@@ -162,7 +171,7 @@ class DialinConfigList(DailyModel):
 
 class PurchasedPhoneNumber(DailyModel):
     id: str
-    number: PhoneNumber
+    number: ReportedPhoneNumber
     name: str | None = None
     type: str | None = None
     status: str | None = None

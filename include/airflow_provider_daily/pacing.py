@@ -2,8 +2,8 @@
 
 Daily documents each limit as "N requests per W seconds" per endpoint class (``default`` for most
 endpoints, ``delete`` for ``DELETE /rooms/:name``), sometimes two windows per class. The pacer
-keeps one token bucket per window, slightly smaller and slower than Daily's (``safety``), and a
-request waits until every bucket of its class has a token. Pacers are shared per process and per
+keeps one sliding window per documented limit, at ``safety`` (90 %) of Daily's count, and a
+request waits until every window of its class has room. Pacers are shared per process and per
 (base URL, connection), so several hooks in one task share one budget. Limits are settings: Daily
 changes them and raises them on request.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
     "default": [(20, 1.0), (100, 5.0)],
@@ -22,23 +22,26 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
 DEFAULT_SAFETY = 0.9
 
 
-@dataclass
-class _Bucket:
-    capacity: float
-    rate: float  # tokens per second
-    tokens: float
-    stamp: float
+class _Window:
+    """At most ``limit`` requests in any ``width`` seconds (a sliding window of send times)."""
 
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+    def __init__(self, *, limit: int, width: float) -> None:
+        self.limit = limit
+        self.width = width
+        self.sent: deque[float] = deque()
 
-    def wait_time(self) -> float:
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+    def wait_time(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.width:
+            self.sent.popleft()
+        return 0.0 if len(self.sent) < self.limit else self.sent[0] + self.width - now
 
 
 class Pacer:
-    """Blocking token-bucket limiter for one endpoint class."""
+    """Blocking limiter for one endpoint class: every window of the class must have room.
+
+    Sliding windows are the strictest reading of "N requests per W seconds": a client that
+    honours them is also under a token bucket of the same figures, whichever Daily uses.
+    """
 
     def __init__(
         self,
@@ -51,26 +54,19 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        now = clock()
-        self._buckets = []
-        for requests, seconds in limits:
-            capacity = max(1.0, int(requests * safety))
-            rate = requests * safety / seconds
-            self._buckets.append(_Bucket(capacity=capacity, rate=rate, tokens=capacity, stamp=now))
+        self._windows = [_Window(limit=max(1, int(n * safety)), width=w) for n, w in limits]
         self.waited = 0.0
 
     def acquire(self) -> float:
-        """Take one token from every bucket, sleeping as needed. Returns the seconds waited."""
+        """Record one request, sleeping first as long as needed. Returns the seconds waited."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
-                for bucket in self._buckets:
-                    bucket.refill(now)
-                delay = max((b.wait_time() for b in self._buckets), default=0.0)
+                delay = max((w.wait_time(now) for w in self._windows), default=0.0)
                 if delay <= 0:
-                    for bucket in self._buckets:
-                        bucket.tokens -= 1
+                    for window in self._windows:
+                        window.sent.append(now)
                     self.waited += waited
                     return waited
             self._sleep(delay)

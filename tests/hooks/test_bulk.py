@@ -1,0 +1,102 @@
+"""BulkRoomCreator against the emulator: isolation of bad rooms, reuse, quota, PIN fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_daily.bulk import BulkRoomCreator
+from tests.conftest import OTHER_NUMBER
+from tests.hooks.helpers import dialin_spec
+
+
+def live_rooms(emulator) -> dict[str, dict]:
+    return {r["name"]: r for r in emulator.admin.snapshot()["rooms"] if not r.get("expired")}
+
+
+def test_one_batch_for_valid_rooms(hook, emulator):
+    specs = [dialin_spec(f"ok-{i}") for i in range(40)]
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    assert all(o.ok and o.outcome == "created" for o in outcomes.values())
+    stored = live_rooms(emulator)
+    assert {name: o.room.pin for name, o in outcomes.items()} == {
+        name: r["config"]["dialin_code"] for name, r in stored.items()
+    }
+    assert emulator.admin.counters()["requests"] == {"POST /batch/rooms": 1}
+
+
+def test_a_room_daily_refuses_fails_alone(hook, emulator):
+    specs = [dialin_spec(f"r-{i}") for i in range(40)]
+    specs[17] = dialin_spec("r-17", number=OTHER_NUMBER)  # purchased, but not on the PIN flow
+    creator = BulkRoomCreator(hook=hook)
+    outcomes = creator.ensure_rooms(specs)
+    assert not outcomes["r-17"].ok
+    assert OTHER_NUMBER in outcomes["r-17"].error
+    assert "Daily refused room r-17" in outcomes["r-17"].error
+    assert sum(o.ok for o in outcomes.values()) == 39
+    assert set(live_rooms(emulator)) == {s.name for s in specs} - {"r-17"}
+    batches = emulator.admin.counters()["requests"]["POST /batch/rooms"]
+    assert batches <= 2 * 6 + 1, f"bisection, not one call per room ({batches})"
+
+
+def test_locally_invalid_room_fails_without_a_call(hook, emulator):
+    specs = [dialin_spec("good"), dialin_spec("too-late", hours=366 * 24)]
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    assert outcomes["good"].ok
+    assert "365 days" in outcomes["too-late"].error
+    assert emulator.admin.counters()["requests"] == {"POST /batch/rooms": 1}
+
+
+@pytest.mark.parametrize("count", [10, 40])
+def test_rooms_that_already_exist_are_reused(hook, emulator, count):
+    """A task retried after a crash before write-back: every room exists already."""
+    specs = [dialin_spec(f"again-{i}") for i in range(count)]
+    first = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    again = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    assert {o.outcome for o in again.values()} == {"reused"}
+    assert {n: o.room.pin for n, o in again.items()} == {n: o.room.pin for n, o in first.items()}
+    assert emulator.admin.counters()["rooms_created"] == count
+
+
+def test_mix_of_existing_and_new_rooms(hook, emulator):
+    BulkRoomCreator(hook=hook).ensure_rooms([dialin_spec(f"mix-{i}") for i in range(10)])
+    specs = [dialin_spec(f"mix-{i}") for i in range(30)]
+    specs[3] = dialin_spec("mix-3", display="Renamed")
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    kinds = [outcomes[f"mix-{i}"].outcome for i in range(30)]
+    assert kinds == ["reused"] * 3 + ["updated"] + ["reused"] * 6 + ["created"] * 20
+    assert live_rooms(emulator)["mix-3"]["config"]["dialin"]["display_name"] == "Renamed"
+    assert emulator.admin.counters()["rooms_created"] == 30
+
+
+def test_quota_creates_what_fits_then_stops(hook, emulator):
+    emulator.admin.configure(room_quota=5)
+    specs = [dialin_spec(f"q-{i}") for i in range(12)]
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    created = [n for n, o in outcomes.items() if o.ok]
+    assert len(created) == 5
+    failed = [o for o in outcomes.values() if not o.ok]
+    assert len(failed) == 7
+    assert all("quota reached" in o.error for o in failed)
+    assert emulator.admin.counters()["requests"]["POST /batch/rooms"] <= 8
+
+
+def test_batch_without_pin_gets_one_through_update(hook, emulator):
+    emulator.admin.configure(batch_returns_pin=False)
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms([dialin_spec(f"np-{i}") for i in range(4)])
+    assert all(o.ok and len(o.room.pin) == 11 for o in outcomes.values())
+    assert emulator.admin.counters()["requests"]["POST /rooms/:name"] == 4
+
+
+def test_lost_batch_response_makes_no_duplicate(hook, emulator):
+    emulator.admin.script_faults([{"kind": "lost_create", "method": "POST", "path": "/batch/rooms"}])
+    specs = [dialin_spec(f"lost-{i}") for i in range(30)]
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    stored = live_rooms(emulator)
+    assert len(stored) == 30
+    assert all(o.ok and o.room.pin == stored[n]["config"]["dialin_code"] for n, o in outcomes.items())
+    assert emulator.admin.counters()["rooms_created"] == 30
+
+
+def test_duplicate_names_in_one_call_are_refused(hook):
+    with pytest.raises(ValueError, match="twice"):
+        BulkRoomCreator(hook=hook).ensure_rooms([dialin_spec("same"), dialin_spec("same")])

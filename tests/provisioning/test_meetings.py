@@ -1,0 +1,101 @@
+"""Rows -> meetings -> room specs, and the reasons bad rows are refused."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from airflow_provider_daily.provisioning.config import ProvisioningConfig, check_identifier
+from airflow_provider_daily.provisioning.meetings import BadMeetingRow, Meeting, room_name_for
+
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+
+
+def row(**overrides):
+    base = {
+        "meeting_id": "M1",
+        "title": "Board call",
+        "starts_at": START.strftime("%Y-%m-%d %H:%M:%S"),
+        "ends_at": (START + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        "timezone": "Europe/Berlin",
+        "dialin_display_name": None,
+        "wait_for_meeting_start": 1,
+        "requested_phone_number": None,
+        "status": "scheduled",
+        "provisioned_at": None,
+        "attempts": 0,
+    }
+    return {**base, **overrides}
+
+
+def test_room_names_are_deterministic_and_valid():
+    assert room_name_for("M1", "mtg") == "mtg-M1"
+    odd = room_name_for("Q4 review/Ümlaut", "mtg")
+    assert odd == room_name_for("Q4 review/Ümlaut", "mtg")
+    assert odd.startswith("mtg-Q4-review--mlaut-")
+    assert room_name_for("a b", "mtg") != room_name_for("a-b", "mtg"), "no two ids share a name"
+    long = room_name_for("x" * 300, "mtg")
+    assert len(long) <= 128
+
+
+def test_spec_from_a_good_row():
+    meeting = Meeting.from_row(row(requested_phone_number=12095550100))
+    spec = meeting.room_spec(ProvisioningConfig(exp_grace_minutes=30))
+    assert spec.name == "mtg-M1"
+    assert spec.properties.exp == int((START + timedelta(hours=1, minutes=30)).timestamp())
+    assert spec.properties.eject_at_room_exp is True
+    assert spec.properties.dialin.display_name == "Board call", "display name defaults to the title"
+    assert spec.properties.dialin.room_numbers[0].phone_number == "+12095550100"
+
+
+def test_postgres_datetimes_and_text_booleans():
+    meeting = Meeting.from_row(
+        row(starts_at=START, ends_at=START + timedelta(minutes=5), wait_for_meeting_start="false")
+    )
+    assert meeting.wait_for_meeting_start is False
+    assert meeting.starts_at == START
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"meeting_id": " "}, "meeting_id is empty"),
+        ({"title": ""}, "title is empty"),
+        ({"starts_at": "soon"}, "starts_at"),
+        ({"ends_at": None}, "ends_at"),
+        ({"ends_at": START.strftime("%Y-%m-%d %H:%M:%S")}, "not after starts_at"),
+        ({"timezone": "Mars/Olympus"}, "IANA"),
+        ({"requested_phone_number": "call me"}, "requested_phone_number"),
+        ({"wait_for_meeting_start": "perhaps"}, "wait_for_meeting_start"),
+        ({"dialin_display_name": "x" * 101}, "dialin_display_name"),
+    ],
+)
+def test_bad_rows_name_the_reason(overrides, reason):
+    with pytest.raises(BadMeetingRow, match=reason) as info:
+        Meeting.from_row(row(**overrides))
+    assert str(info.value).startswith("meeting ")
+
+
+def test_meetings_too_far_or_over_are_refused():
+    far = START + timedelta(days=400)
+    meeting = Meeting.from_row(row(starts_at=far, ends_at=far + timedelta(hours=1)))
+    with pytest.raises(BadMeetingRow, match="365 days"):
+        meeting.room_spec(ProvisioningConfig())
+    past = datetime.now(UTC) - timedelta(days=1)
+    meeting = Meeting.from_row(row(starts_at=past, ends_at=past + timedelta(hours=1)))
+    with pytest.raises(BadMeetingRow, match="already over"):
+        meeting.room_spec(ProvisioningConfig(), now=time.time())
+
+
+def test_identifiers_are_validated():
+    assert check_identifier("meetings") == "meetings"
+    assert check_identifier("ops.meetings", allow_schema=True) == "ops.meetings"
+    for bad in ("meetings; DROP TABLE x", "1abc", "a b", "a.b.c"):
+        with pytest.raises(ValueError, match="identifier"):
+            check_identifier(bad, allow_schema=True)
+    with pytest.raises(ValueError, match="unknown logical columns"):
+        ProvisioningConfig(columns={"nope": "x"})
+    with pytest.raises(ValueError, match="identifier"):
+        ProvisioningConfig(table="meetings--")
