@@ -226,3 +226,68 @@ def test_quota_reached_keeps_what_was_done(provisioning_dag, sqlite_meetings_db,
     assert len(done) == 4
     assert set(done) | set(failed) == scheduled_ids(meetings)
     assert all("quota" in after[mid]["last_error"] for mid in failed)
+
+
+def test_custom_table_and_column_names(provisioning_dag, tmp_path, daily_conn, monkeypatch):
+    import json
+    import sqlite3
+
+    db = tmp_path / "custom.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE ops_meetings (id TEXT PRIMARY KEY, name TEXT, start_time TEXT, end_time TEXT,"
+            " timezone TEXT, dialin_display_name TEXT, wait_for_meeting_start INTEGER,"
+            " requested_phone_number TEXT, state TEXT, room_name TEXT, room_url TEXT, pin TEXT,"
+            " dialin_number TEXT, dial_string TEXT, provisioned_at TEXT, last_error TEXT,"
+            " attempts INTEGER NOT NULL DEFAULT 0)"
+        )
+        start = datetime.now(UTC) + timedelta(days=2)
+        conn.execute(
+            "INSERT INTO ops_meetings (id, name, start_time, end_time, timezone, state) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                "X1",
+                "Custom",
+                f"{start:%Y-%m-%d %H:%M:%S}",
+                f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+                "UTC",
+                "confirmed",
+            ),
+        )
+    monkeypatch.setenv("AIRFLOW_CONN_CUSTOM_MEETINGS", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    settings = {
+        "meetings_conn_id": "custom_meetings",
+        "table": "ops_meetings",
+        "provisionable_statuses": ["confirmed"],
+        "room_name_prefix": "ops",
+        "columns": {
+            "meeting_id": "id",
+            "title": "name",
+            "starts_at": "start_time",
+            "ends_at": "end_time",
+            "status": "state",
+            "dialin_pin": "pin",
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", json.dumps(settings))
+    assert run(provisioning_dag).state == "success"
+    with sqlite3.connect(db) as conn:
+        room_name, pin, dial = conn.execute("SELECT room_name, pin, dial_string FROM ops_meetings").fetchone()
+    assert room_name == "ops-X1"
+    assert dial.endswith(f",,{pin}")
+    assert emulator_rooms(daily_conn)["ops-X1"]["config"]["dialin_code"] == pin
+
+
+def test_summary_emits_the_meetings_asset(provisioning_dag, sqlite_meetings_db, daily_conn):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    insert_meetings(sqlite_meetings_db, sample_meetings(count=3))
+    dag_run = run(provisioning_dag)
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == "daily_dialin_meetings", AssetEvent.source_run_id == dag_run.run_id)
+            .count()
+        )
+    assert events == 1
