@@ -11,6 +11,7 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow_provider_daily.provisioning.config import SOURCE_COLUMNS
 from airflow_provider_daily.provisioning.table import MeetingsTable
 
 TEMPLATES: Sequence[tuple[str, str, int]] = (
@@ -28,17 +29,7 @@ TEMPLATES: Sequence[tuple[str, str, int]] = (
     ("Investor update", "America/New_York", 30),
 )
 
-COLUMNS = (
-    "meeting_id",
-    "title",
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "dialin_display_name",
-    "wait_for_meeting_start",
-    "requested_phone_number",
-    "status",
-)
+COLUMNS = SOURCE_COLUMNS
 
 
 def sample_meetings(

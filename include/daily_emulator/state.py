@@ -41,6 +41,17 @@ PURCHASE_EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 NUMBER_ID_NAMESPACE = uuid.UUID("6f1c1f3e-6a43-4c55-9a55-2f1d1f0de001")
 
 
+def merge_dropping_nulls(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Daily's update semantics: keys in ``patch`` overwrite, a ``None`` value resets (removes)."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 class _Duplicate(Exception):
     """A room name that is already taken (internal signal inside ``create_rooms``)."""
 
@@ -326,12 +337,7 @@ class Store:
             if "privacy" in body:
                 privacy = "public" if body["privacy"] is None else validate_privacy(body["privacy"])
             patch = validate_properties(body.get("properties"))
-            merged = dict(room.properties)
-            for key, value in patch.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
+            merged = merge_dropping_nulls(room.properties, patch)
             dialin_set = patch.get("dialin") is not None
             if "dialin" in merged and (dialin_set or "exp" in patch):
                 check_dialin_rules(
@@ -449,12 +455,7 @@ class Store:
             _, fields = parse_dialin_config(body, existing_type=record.type)
             if "phone_number" in fields:
                 self._check_config_number(fields["phone_number"], exclude_id=record.id)
-            config = dict(record.config)
-            for key, value in fields.items():
-                if value is None:
-                    config.pop(key, None)
-                else:
-                    config[key] = value
+            config = merge_dropping_nulls(record.config, fields)
             record.config = config
             self._persist()
             return record.render()

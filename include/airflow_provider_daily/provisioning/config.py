@@ -18,29 +18,30 @@ VARIABLE_KEY = "daily_provisioning"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MAX_AHEAD_DAYS = 330  # room exp must stay < 365 days out: leave room for long meetings and grace
 
+# the columns the user fills in, and those the DAG writes back (logical names)
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "meeting_id",
+    "title",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "dialin_display_name",
+    "wait_for_meeting_start",
+    "requested_phone_number",
+    "status",
+)
+WRITTEN_COLUMNS: tuple[str, ...] = (
+    "room_name",
+    "room_url",
+    "dialin_pin",
+    "dialin_number",
+    "dial_string",
+    "provisioned_at",
+    "last_error",
+    "attempts",
+)
 # logical column -> default physical name
-DEFAULT_COLUMNS: dict[str, str] = {
-    name: name
-    for name in (
-        "meeting_id",
-        "title",
-        "starts_at",
-        "ends_at",
-        "timezone",
-        "dialin_display_name",
-        "wait_for_meeting_start",
-        "requested_phone_number",
-        "status",
-        "room_name",
-        "room_url",
-        "dialin_pin",
-        "dialin_number",
-        "dial_string",
-        "provisioned_at",
-        "last_error",
-        "attempts",
-    )
-}
+DEFAULT_COLUMNS: dict[str, str] = {name: name for name in (*SOURCE_COLUMNS, *WRITTEN_COLUMNS)}
 
 
 def check_identifier(value: str, *, allow_schema: bool = False) -> str:
