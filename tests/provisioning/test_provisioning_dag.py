@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.conftest import OTHER_NUMBER, PIN_NUMBER
+from tests.conftest import OTHER_NUMBER, PIN_NUMBER, daily_connection_uri
 
 DEFAULT_CONF = {
     "mode": "auto",
@@ -291,3 +291,45 @@ def test_summary_emits_the_meetings_asset(provisioning_dag, sqlite_meetings_db, 
             .count()
         )
     assert events == 1
+
+
+def test_meetings_past_the_attempt_limit_wait_for_force(provisioning_dag, sqlite_meetings_db, daily_conn):
+    from contextlib import closing
+
+    insert_meetings(sqlite_meetings_db, sample_meetings(count=3))
+    with closing(sqlite_meetings_db.hook.get_conn()) as conn:
+        conn.execute(
+            "UPDATE daily_meetings SET attempts = 5, last_error = 'earlier failure' WHERE meeting_id = 'M1000'"
+        )
+        conn.commit()
+    assert run(provisioning_dag).state == "success"
+    after = rows(sqlite_meetings_db)
+    assert after["M1000"]["room_name"] is None, "5 failed attempts: left alone"
+    assert after["M1002"]["room_name"] == "mtg-M1002"
+    assert run(provisioning_dag, force=True, meeting_ids=["M1000"]).state == "success"
+    after = rows(sqlite_meetings_db)
+    assert after["M1000"]["room_name"] == "mtg-M1000"
+    assert after["M1000"]["last_error"] is None
+    assert after["M1000"]["attempts"] == 6
+
+
+def test_outage_is_recorded_and_the_next_run_recovers(provisioning_dag, sqlite_meetings_db, daily_conn, monkeypatch):
+    """Daily answers 503 to everything: each chunk writes the error to its meetings and the run
+    fails; once Daily is back, the next run provisions them all, without duplicates."""
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", '{"chunk_size": 4, "batch_size": 4}')
+    # no task retries here (dag.test() would sit out their delays); the next run is the retry
+    monkeypatch.setattr(provisioning_dag.get_task("provision_chunk"), "retries", 0)
+    meetings = sample_meetings(count=8)
+    insert_meetings(sqlite_meetings_db, meetings)
+    uri = daily_connection_uri(daily_conn.base_url, max_attempts=2)
+    monkeypatch.setenv("AIRFLOW_CONN_DAILY_DEFAULT", uri)
+    daily_conn.admin.configure(faults={"rate_503": 1.0})
+    assert run(provisioning_dag).state == "failed"
+    after = rows(sqlite_meetings_db)
+    assert not any(r["room_name"] for r in after.values())
+    assert all("503" in (after[m]["last_error"] or "") for m in scheduled_ids(meetings))
+    daily_conn.admin.configure(faults={"rate_503": 0.0})
+    assert run(provisioning_dag).state == "success"
+    after = rows(sqlite_meetings_db)
+    assert {m for m, r in after.items() if r["room_name"]} == scheduled_ids(meetings)
+    assert len(emulator_rooms(daily_conn)) == len(scheduled_ids(meetings))

@@ -150,7 +150,7 @@ def provision_chunk(
     try:
         if specs:
             creator.ensure_rooms(specs, outcomes)
-    except (DailyError, OSError) as exc:
+    except Exception as exc:  # an outage outlasting the retries, or any surprise: keep what was done
         error = exc
         log.error("Chunk interrupted after %d of %d rooms: %s", len(outcomes), len(specs), exc)
 
