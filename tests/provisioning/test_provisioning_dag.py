@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.conftest import OTHER_NUMBER, PIN_NUMBER, daily_connection_uri
+from tests.conftest import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
 
 DEFAULT_CONF = {
     "mode": "auto",
@@ -73,6 +73,7 @@ def test_provisions_every_due_meeting_then_nothing(provisioning_dag, seeded, dai
     # PINs never reach logs or XCom
     output = caplog.text + "".join(capfd.readouterr())
     assert "provisioned (new room)" in output
+    assert TEST_KEY not in output, "the API key never reaches the logs"
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
