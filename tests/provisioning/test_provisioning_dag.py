@@ -239,7 +239,7 @@ def test_custom_table_and_column_names(provisioning_dag, tmp_path, daily_conn, m
             "CREATE TABLE ops_meetings (id TEXT PRIMARY KEY, name TEXT, start_time TEXT, end_time TEXT,"
             " timezone TEXT, dialin_display_name TEXT, wait_for_meeting_start INTEGER,"
             " requested_phone_number TEXT, state TEXT, room_name TEXT, room_url TEXT, pin TEXT,"
-            " dialin_number TEXT, dial_string TEXT, provisioned_at TEXT, last_error TEXT,"
+            " dialin_number TEXT, dial_string TEXT, provisioned_at TEXT, room_exp INTEGER, last_error TEXT,"
             " attempts INTEGER NOT NULL DEFAULT 0)"
         )
         start = datetime.now(UTC) + timedelta(days=2)
@@ -334,3 +334,26 @@ def test_outage_is_recorded_and_the_next_run_recovers(provisioning_dag, sqlite_m
     after = rows(sqlite_meetings_db)
     assert {m for m, r in after.items() if r["room_name"]} == scheduled_ids(meetings)
     assert len(emulator_rooms(daily_conn)) == len(scheduled_ids(meetings))
+
+
+def test_moved_meeting_gets_its_room_updated(provisioning_dag, seeded, daily_conn):
+    """A meeting moved after provisioning: the next run updates the room's exp, same room and PIN."""
+    from contextlib import closing
+
+    table, meetings = seeded
+    assert run(provisioning_dag).state == "success"
+    before = rows(table)
+    ends = meetings[0]["ends_at"] + timedelta(hours=2)
+    with closing(table.hook.get_conn()) as conn:
+        conn.cursor().execute(
+            f"UPDATE daily_meetings SET ends_at = {table.ph} WHERE meeting_id = 'M1000'", (table.ts(ends),)
+        )
+        conn.commit()
+    assert run(provisioning_dag).state == "success"
+    after = rows(table)
+    expected_exp = int((ends + timedelta(minutes=60)).timestamp())
+    assert after["M1000"]["room_exp"] == expected_exp
+    assert after["M1000"]["dialin_pin"] == before["M1000"]["dialin_pin"]
+    assert emulator_rooms(daily_conn)["mtg-M1000"]["config"]["exp"] == expected_exp
+    assert {m: r for m, r in after.items() if m != "M1000"} == {m: r for m, r in before.items() if m != "M1000"}
+    assert daily_conn.admin.counters()["rooms_created"] == len(scheduled_ids(meetings))

@@ -37,6 +37,7 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
     "dialin_number",
     "dial_string",
     "provisioned_at",
+    "room_exp",
     "last_error",
     "attempts",
 )

@@ -50,6 +50,11 @@ def room_name_for(meeting_id: str, prefix: str) -> str:
     return f"{prefix}-{slug}"
 
 
+def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:
+    """The room's ``exp`` (unix seconds): the meeting's end plus the grace period."""
+    return int((ends_at + timedelta(minutes=config.exp_grace_minutes)).timestamp())
+
+
 def parse_utc(value: Any) -> datetime:
     """A DB value (datetime, or text from SQLite) -> aware UTC datetime. Naive means UTC."""
     if isinstance(value, datetime):
@@ -154,8 +159,8 @@ class Meeting:
     def room_spec(self, config: ProvisioningConfig, *, now: float | None = None) -> RoomCreate:
         """The room this meeting needs; raise :class:`BadMeetingRow` if Daily would refuse it."""
         now = time.time() if now is None else now
-        exp_at = self.ends_at + timedelta(minutes=config.exp_grace_minutes)
-        exp = int(exp_at.timestamp())
+        exp = room_exp_for(self.ends_at, config)
+        exp_at = datetime.fromtimestamp(exp, tz=UTC)
         if exp <= now:
             raise BadMeetingRow(self.meeting_id, "the meeting (plus grace) is already over")
         if exp > latest_allowed_exp(now):

@@ -108,12 +108,8 @@ def _rows_to_specs(
     skipped = 0
     for meeting_id in meeting_ids:
         row = rows.get(meeting_id)
-        # gone, cancelled or provisioned by another run since planning: nothing to do
-        if (
-            row is None
-            or str(row.get("status")) not in config.provisionable_statuses
-            or (not force and row.get("provisioned_at") not in (None, ""))
-        ):
+        # gone or cancelled since planning: nothing to do
+        if row is None or str(row.get("status")) not in config.provisionable_statuses:
             skipped += 1
             continue
         try:
@@ -121,6 +117,11 @@ def _rows_to_specs(
             spec = meeting.room_spec(config, now=now.timestamp())
         except BadMeetingRow as exc:
             failed[meeting_id] = exc.reason
+            continue
+        # provisioned for these very times (by another run since planning): nothing to do
+        done = meeting.provisioned and row.get("room_exp") is not None
+        if not force and done and int(row["room_exp"]) == spec.properties.exp:
+            skipped += 1
             continue
         by_room[spec.name] = meeting
         specs.append(spec)
@@ -141,6 +142,7 @@ def provision_chunk(
     table = MeetingsTable.from_config(cfg)
     rows = table.fetch(meeting_ids)
     by_room, specs, failed, skipped = _rows_to_specs(meeting_ids, rows, cfg, force, now)
+    exp_by_room = {spec.name: int(spec.properties.exp or 0) for spec in specs}
     counts: Counter[str] = Counter(skipped=skipped)
 
     hook = DailyHook(daily_conn_id=cfg.daily_conn_id, rate_limit_share=cfg.rate_limit_share)
@@ -167,6 +169,7 @@ def provision_chunk(
                     pin=outcome.room.pin,
                     number=number,
                     dial_string=dial_string(number, outcome.room.pin),
+                    room_exp=exp_by_room[name],
                 )
             )
             counts[outcome.outcome or "created"] += 1

@@ -18,6 +18,7 @@ from typing import Any
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
+from airflow_provider_daily.provisioning.meetings import parse_utc, room_exp_for
 
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
 IN_LIST_LIMIT = 500  # stay under old SQLite's 999 bound-variable limit
@@ -42,6 +43,7 @@ class Provisioned:
     pin: str
     number: str
     dial_string: str
+    room_exp: int
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -113,21 +115,34 @@ class MeetingsTable:
             where.append(f"{self._c('ends_at')} > {self.ph}")
             params.append(self.ts(selection.ends_after))
         if not selection.force:
-            where.append(f"{self._c('provisioned_at')} IS NULL")
-            where.append(f"{self._c('attempts')} < {self.ph}")
+            # not provisioned yet (within the attempt limit), or provisioned: checked below
+            where.append(
+                f"({self._c('provisioned_at')} IS NULL AND {self._c('attempts')} < {self.ph}"
+                f" OR {self._c('provisioned_at')} IS NOT NULL)"
+            )
             params.append(self.config.max_attempts)
+        columns = ", ".join(self._c(c) for c in ("meeting_id", "ends_at", "provisioned_at", "room_exp"))
         sql = (
-            f"SELECT {self._c('meeting_id')} FROM {self.table} WHERE {' AND '.join(where)}"
+            f"SELECT {columns} FROM {self.table} WHERE {' AND '.join(where)}"
             f" ORDER BY {self._c('starts_at')}, {self._c('meeting_id')}"
         )
         if not selection.meeting_ids:
-            return [str(row[0]) for row in self.hook.get_records(sql, parameters=params)]
-        wanted = set(selection.meeting_ids)
-        ids: list[str] = []
-        for part in _chunks(sorted(wanted), IN_LIST_LIMIT):
-            sql_ids = sql.replace(" ORDER BY", f" AND {self._c('meeting_id')} IN ({self._in(part)}) ORDER BY")
-            ids.extend(str(r[0]) for r in self.hook.get_records(sql_ids, parameters=[*params, *part]))
-        return ids
+            records = self.hook.get_records(sql, parameters=params)
+        else:
+            records = []
+            for part in _chunks(sorted(set(selection.meeting_ids)), IN_LIST_LIMIT):
+                sql_ids = sql.replace(" ORDER BY", f" AND {self._c('meeting_id')} IN ({self._in(part)}) ORDER BY")
+                records.extend(self.hook.get_records(sql_ids, parameters=[*params, *part]))
+        return [str(r[0]) for r in records if selection.force or self._needs_room(r[1], r[2], r[3])]
+
+    def _needs_room(self, ends_at: Any, provisioned_at: Any, room_exp: Any) -> bool:
+        """Not provisioned yet, or provisioned for another end time (the meeting was moved)."""
+        if provisioned_at in (None, ""):
+            return True
+        try:
+            return room_exp is None or int(room_exp) != room_exp_for(parse_utc(ends_at), self.config)
+        except (TypeError, ValueError):
+            return True  # unreadable: let the chunk report the row
 
     def fetch(self, meeting_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Rows keyed by meeting id, each keyed by logical column names."""
@@ -155,7 +170,7 @@ class MeetingsTable:
         ok_sql = (
             f"UPDATE {self.table} SET {c('room_name')} = {self.ph}, {c('room_url')} = {self.ph}, "
             f"{c('dialin_pin')} = {self.ph}, {c('dialin_number')} = {self.ph}, "
-            f"{c('dial_string')} = {self.ph}, {c('provisioned_at')} = {self.ph}, "
+            f"{c('dial_string')} = {self.ph}, {c('provisioned_at')} = {self.ph}, {c('room_exp')} = {self.ph}, "
             f"{c('last_error')} = NULL, {c('attempts')} = {c('attempts')} + 1 "
             f"WHERE {c('meeting_id')} = {self.ph}"
         )
@@ -164,7 +179,10 @@ class MeetingsTable:
             f"WHERE {c('meeting_id')} = {self.ph}"
         )
         stamp = self.ts(now)
-        ok_rows = [(p.room_name, p.room_url, p.pin, p.number, p.dial_string, stamp, p.meeting_id) for p in provisioned]
+        ok_rows = [
+            (p.room_name, p.room_url, p.pin, p.number, p.dial_string, stamp, p.room_exp, p.meeting_id)
+            for p in provisioned
+        ]
         fail_rows = [(reason[:2000], meeting_id) for meeting_id, reason in failed.items()]
         with closing(self.hook.get_conn()) as conn:
             try:

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     dialin_number           VARCHAR(20),
     dial_string             VARCHAR(64),                       -- tel:+<number>,,<PIN>
     provisioned_at          TIMESTAMPTZ,                       -- NULL = not provisioned yet
+    room_exp                BIGINT,                           -- unix seconds the room expires; a moved end re-provisions
     last_error              TEXT,
     attempts                INTEGER NOT NULL DEFAULT 0
 );

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     dialin_number           TEXT,                             -- E.164
     dial_string             TEXT,                             -- tel:+<number>,,<PIN>
     provisioned_at          TEXT,                             -- UTC; NULL = not provisioned yet
+    room_exp                INTEGER,                          -- unix seconds the room expires; a moved end re-provisions
     last_error              TEXT,                             -- why the last attempt failed
     attempts                INTEGER NOT NULL DEFAULT 0
 );
