@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -68,6 +68,17 @@ class EnsuredRoom:
 
     room: Room
     outcome: Outcome
+
+
+def _walk_pages(fetch: Callable[[str | None], list[Any]], page_size: int) -> Iterator[Any]:
+    """Follow Daily's ``starting_after`` cursor (the last item's id) until a short page."""
+    cursor: str | None = None
+    while True:
+        items = fetch(cursor)
+        yield from items
+        if len(items) < page_size or not getattr(items[-1], "id", None):
+            return
+        cursor = items[-1].id
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -308,13 +319,7 @@ class DailyHook(HttpHook):
 
     def iter_rooms(self, *, page_size: int = ROOMS_PAGE_LIMIT) -> Iterator[Room]:
         """Every live room, newest first, following the cursor across pages."""
-        cursor: str | None = None
-        while True:
-            page = self.list_rooms(limit=page_size, starting_after=cursor)
-            yield from page.data
-            if len(page.data) < page_size or not page.data[-1].id:
-                return
-            cursor = page.data[-1].id
+        return _walk_pages(lambda cursor: self.list_rooms(limit=page_size, starting_after=cursor).data, page_size)
 
     def create_rooms_batch(self, specs: list[RoomCreate]) -> list[Room]:
         """``POST /batch/rooms``: up to 1000 rooms, all or nothing, returned in request order."""
@@ -397,13 +402,10 @@ class DailyHook(HttpHook):
         return DialinConfigList.model_validate(self.request("GET", "/domain-dialin-config", params=params))
 
     def iter_dialin_configs(self, **filters: Any) -> Iterator[DialinConfig]:
-        cursor: str | None = None
-        while True:
-            page = self.list_dialin_configs(limit=ROOMS_PAGE_LIMIT, starting_after=cursor, **filters)
-            yield from page.data
-            if len(page.data) < ROOMS_PAGE_LIMIT:
-                return
-            cursor = page.data[-1].id
+        return _walk_pages(
+            lambda cursor: self.list_dialin_configs(limit=ROOMS_PAGE_LIMIT, starting_after=cursor, **filters).data,
+            ROOMS_PAGE_LIMIT,
+        )
 
     def get_dialin_config(self, config_id: str) -> DialinConfig:
         path = f"/domain-dialin-config/{quote(config_id, safe='')}"
@@ -430,13 +432,10 @@ class DailyHook(HttpHook):
         return PurchasedPhoneNumberList.model_validate(body)
 
     def iter_purchased_phone_numbers(self) -> Iterator[PurchasedPhoneNumber]:
-        cursor: str | None = None
-        while True:
-            page = self.list_purchased_phone_numbers(limit=NUMBERS_PAGE_LIMIT, starting_after=cursor)
-            yield from page.data
-            if len(page.data) < NUMBERS_PAGE_LIMIT:
-                return
-            cursor = page.data[-1].id
+        return _walk_pages(
+            lambda cursor: self.list_purchased_phone_numbers(limit=NUMBERS_PAGE_LIMIT, starting_after=cursor).data,
+            NUMBERS_PAGE_LIMIT,
+        )
 
     # -- connection test ----------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
