@@ -55,7 +55,6 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._windows = [_Window(limit=max(1, int(n * safety)), width=w) for n, w in limits]
-        self.waited = 0.0
 
     def acquire(self) -> float:
         """Record one request, sleeping first as long as needed. Returns the seconds waited."""
@@ -67,7 +66,6 @@ class Pacer:
                 if delay <= 0:
                     for window in self._windows:
                         window.sent.append(now)
-                    self.waited += waited
                     return waited
             self._sleep(delay)
             waited += delay

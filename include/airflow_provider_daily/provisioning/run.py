@@ -54,7 +54,7 @@ def plan(
         lead_days=config.lead_days,
     )
     table = MeetingsTable.from_config(config)
-    ids = table.select_due_ids(window.selection, now=now)
+    ids = table.select_due_ids(window.selection)
     log.info("Window: %s -> %d meeting(s) due", window.describe(), len(ids))
     if window.dry_run:
         log.info("Dry run: nothing is created or written.\n%s", _dry_run_table(table, ids, config, now))
@@ -223,7 +223,7 @@ def summarize(*, plan_result: dict[str, Any], chunk_results: Sequence[dict[str, 
     text = format_table(rows)
     if reasons:
         text += "\n" + format_table([("failed meeting", "reason"), *sorted(reasons.items())])
-    log.info("Daily dial-in provisioning (%s%s)\n%s", plan_result["window"], "", text)
+    log.info("Daily dial-in provisioning (%s)\n%s", plan_result["window"], text)
     return summary
 
 

@@ -101,7 +101,7 @@ class MeetingsTable:
             conn.commit()
 
     # -- reads ----------------------------------------------------------------------------
-    def select_due_ids(self, selection: Selection, *, now: datetime) -> list[str]:
+    def select_due_ids(self, selection: Selection) -> list[str]:
         """Ids of meetings the run should provision, earliest first."""
         where = [f"{self._c('status')} IN ({self._in(self.config.provisionable_statuses)})"]
         params: list[Any] = list(self.config.provisionable_statuses)
