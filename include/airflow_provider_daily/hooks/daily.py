@@ -188,25 +188,28 @@ class DailyHook(HttpHook):
         url = self.url_from_endpoint(path)
         try:
             response = session.request(method, url, params=params, json=json, timeout=settings.timeout)
-        except requests.Timeout as exc:
+        except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise DailyTransportError(method=method, path=path, reason=type(exc).__name__) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise DailyTransportError(method=method, path=path, reason=type(exc).__name__) from None
+        self._raise_for_error(response, method=method, path=path)
         try:
-            body = response.json() if response.content else None
+            return response.json() if response.content else None
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _raise_for_error(response: requests.Response, *, method: str, path: str) -> None:
+        """Raise the most specific :class:`DailyApiError` for a 4xx/5xx answer."""
+        if response.status_code < 400:
+            return
+        try:
+            body = response.json()
         except ValueError:
             body = None
-        if response.status_code >= 400:
-            if body is None:
-                body = {"info": response.text[:300]}
-            raise error_from_response(
-                status=response.status_code,
-                body=body,
-                method=method,
-                path=path,
-                headers=dict(response.headers),
-            )
-        return body
+        if not isinstance(body, dict):
+            body = {"info": response.text[:300]}
+        raise error_from_response(
+            status=response.status_code, body=body, method=method, path=path, headers=dict(response.headers)
+        )
 
     def request(
         self,
@@ -249,18 +252,10 @@ class DailyHook(HttpHook):
 
     def check_response(self, response: requests.Response) -> None:
         """Raise the typed error for an error response (``HttpHook.run`` compatibility)."""
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"info": response.text[:300]}
-            raise error_from_response(
-                status=response.status_code,
-                body=body,
-                method=response.request.method or "?",
-                path=response.request.path_url if response.request else "?",
-                headers=dict(response.headers),
-            )
+        request = response.request
+        self._raise_for_error(
+            response, method=(request.method if request else None) or "?", path=request.path_url if request else "?"
+        )
 
     # -- rooms ----------------------------------------------------------------------------
     def create_room(self, spec: RoomCreate) -> Room:
