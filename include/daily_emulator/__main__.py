@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--api-key", action="append", dest="api_keys", help="accepted Bearer key (repeatable)")
     parser.add_argument("--domain")
+    parser.add_argument("--domain-id", help="UUID in GET / and meeting tokens (default: derived from --domain)")
     parser.add_argument("--purchased-number", action="append", dest="purchased_numbers", help="E.164, repeatable")
     parser.add_argument(
         "--pin-dialin-number", action="append", dest="pin_dialin_numbers", help="number on the PIN flow"
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-rate-limits", action="store_true", help="disable rate limiting")
     parser.add_argument("--no-batch-pin", action="store_true", help="batch-created rooms get no PIN")
     parser.add_argument("--no-dialin-number", action="store_true", help="omit config.dialin_number")
+    parser.add_argument(
+        "--resend-dialin-new-pin",
+        action="store_true",
+        help="an update that contains properties.dialin gives the room a new PIN",
+    )
     parser.add_argument("--fault-seed", type=int)
     parser.add_argument("--fault-rate-429", type=float)
     parser.add_argument("--fault-rate-5xx", type=float, help="split evenly over 500, 502 and 503")
@@ -69,7 +75,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
     data: dict[str, Any] = {}
     if args.config is not None:
         data = json.loads(args.config.read_text(encoding="utf-8"))
-    for name in ("api_keys", "domain", "purchased_numbers", "pin_dialin_numbers", "state_file"):
+    for name in ("api_keys", "domain", "domain_id", "purchased_numbers", "pin_dialin_numbers", "state_file"):
         value = getattr(args, name)
         if value is not None:
             data[name] = value
@@ -83,6 +89,8 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         data["batch_returns_pin"] = False
     if args.no_dialin_number:
         data["return_dialin_number"] = False
+    if args.resend_dialin_new_pin:
+        data["resend_dialin_new_pin"] = True
     faults = dict(data.get("faults") or {})
     if args.fault_rate_5xx is not None:
         for code in ("500", "502", "503"):

@@ -1,5 +1,9 @@
 """The /_emulator admin routes (no auth, no rate limits, not counted): state, counters, reset, settings,
-scripted faults and the clock."""
+scripted faults, the clock, and rooms changed or deleted "behind the client's back".
+
+``GET|PATCH|DELETE /_emulator/rooms/{name}`` reach stored rooms, live or expired; errors keep Daily's
+``{"error", "info"}`` shape (404 not-found, 400 invalid-request-error).
+"""
 
 from __future__ import annotations
 
@@ -94,3 +98,22 @@ async def advance_clock(request: Request) -> Any:
         raise invalid("advance_seconds must be a number")
     emu.clock.advance(seconds)
     return _clock_state(emu)
+
+
+# ------------------------------------------------------------------ rooms
+
+
+@router.get("/rooms/{name}")
+async def get_room(request: Request, name: str) -> Any:
+    return _emulator(request).store.admin_room(name)
+
+
+@router.patch("/rooms/{name}")
+async def update_room(request: Request, name: str) -> Any:
+    emu = _emulator(request)
+    return emu.store.admin_update_room(name, await read_json(request))
+
+
+@router.delete("/rooms/{name}")
+async def delete_room(request: Request, name: str) -> Any:
+    return _emulator(request).store.admin_delete_room(name)

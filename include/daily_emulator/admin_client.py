@@ -57,5 +57,35 @@ class AdminClient:
     def advance_clock(self, seconds: float) -> dict[str, float]:
         return self._call("POST", "/clock", {"advance_seconds": seconds})
 
+    # ------------------------------------------------------------------ rooms
+
+    def room(self, name: str) -> dict[str, Any]:
+        """A stored room, live or expired: the room object (PIN and number always shown) plus ``expired``."""
+        return self._call("GET", f"/rooms/{name}")
+
+    def delete_room(self, name: str) -> dict[str, Any]:
+        """Delete a stored room (live or expired) without rate limits or counters; its name and PIN are free."""
+        return self._call("DELETE", f"/rooms/{name}")
+
+    def update_room(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change a room behind the client's back, bypassing the API's dial-in rules; returns it as :meth:`room`.
+
+        ``changes``: ``privacy``, ``properties`` (merged, ``None`` removes), ``dialin_code`` (11 digits;
+        ``None`` removes the PIN), ``new_pin=True`` (a fresh PIN), ``dialin_number`` (E.164; ``None`` removes).
+        """
+        return self._call("PATCH", f"/rooms/{name}", changes)
+
+    def set_room_pin(self, name: str, pin: str | int | None) -> dict[str, Any]:
+        """Give the room this PIN (``None``: no PIN)."""
+        return self.update_room(name, dialin_code=pin)
+
+    def new_room_pin(self, name: str) -> str:
+        """Give the room a fresh PIN, different from its current one; returns it."""
+        return self.update_room(name, new_pin=True)["config"]["dialin_code"]
+
+    def set_room_exp(self, name: str, exp: float | None) -> dict[str, Any]:
+        """Set the room's ``exp`` (``None``: no exp), without the 365-day rule of dial-in rooms."""
+        return self.update_room(name, properties={"exp": exp})
+
     def close(self) -> None:
         self._session.close()

@@ -20,13 +20,18 @@ def _emulator(request: Request) -> Emulator:
     return request.app.state.emulator
 
 
+def _reject_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (Python's parser accepts them unless told otherwise)."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def read_json(request: Request) -> Any:
     """The parsed JSON body; None for an empty body; 400 json-parsing-error if it is not JSON."""
     raw = await request.body()
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(status=400, error="json-parsing-error", info="request body is not valid JSON") from None
 

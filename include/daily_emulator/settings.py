@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 DEFAULT_PURCHASED_NUMBERS = ["+12095550100", "+12095550101"]
+DOMAIN_ID_NAMESPACE = uuid.UUID("0b6d3f52-4c1e-4d8a-9e55-7a1f2c3d4e01")
+
+
+def default_domain_id(domain: str) -> str:
+    """The domain id the emulator gives ``domain`` unless told otherwise: a UUID derived from the name."""
+    return str(uuid.uuid5(DOMAIN_ID_NAMESPACE, domain))
 
 
 def normalize_phone_number(value: Any) -> str:
@@ -90,8 +97,12 @@ class EmulatorSettings(BaseModel):
       (None: the first purchased number; ``[]``: none).
     - ``rate_limits``: endpoint class (``default``, ``delete``) -> token buckets; ``{}`` disables limits.
     - ``room_quota``: maximum live rooms. ``latency_ms``: added to every API request.
+    - ``domain_id``: the domain's id in ``GET /`` and in meeting tokens (claim ``d``); None: derived from
+      ``domain`` by :func:`default_domain_id`, so tests can know it.
     - ``faults``: random fault injection. ``batch_returns_pin``: False = batch-created rooms get their PIN
       only from ``POST /rooms/:name``. ``return_dialin_number``: False = no ``config.dialin_number``.
+    - ``resend_dialin_new_pin``: True = an update (``POST /rooms/:name``) whose body contains
+      ``properties.dialin`` gives the room a new PIN (whether Daily does is undocumented; False keeps it).
     - ``state_file``: loaded at start if it exists, saved after every change.
     - ``seed``: seed for room ids, random names and PINs (None: drawn from the OS).
     """
@@ -100,6 +111,7 @@ class EmulatorSettings(BaseModel):
 
     api_keys: list[str] = Field(default_factory=lambda: ["emulator-key"])
     domain: str = "emulator"
+    domain_id: str | None = None
     purchased_numbers: list[str] = Field(default_factory=lambda: list(DEFAULT_PURCHASED_NUMBERS))
     pin_dialin_numbers: list[str] | None = None
     rate_limits: dict[str, list[RateLimit]] = Field(default_factory=default_rate_limits)
@@ -108,6 +120,7 @@ class EmulatorSettings(BaseModel):
     faults: FaultSettings = Field(default_factory=FaultSettings)
     batch_returns_pin: bool = True
     return_dialin_number: bool = True
+    resend_dialin_new_pin: bool = False
     state_file: Path | None = None
     seed: int | None = None
 
@@ -117,6 +130,16 @@ class EmulatorSettings(BaseModel):
         if not re.fullmatch(r"[A-Za-z0-9-]+", value):
             raise ValueError("domain must be letters, digits and dashes")
         return value
+
+    @field_validator("domain_id")
+    @classmethod
+    def _check_domain_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(f"domain_id must be a UUID (got {value!r})") from None
 
     @field_validator("purchased_numbers", mode="before")
     @classmethod
@@ -132,6 +155,12 @@ class EmulatorSettings(BaseModel):
         if value is None:
             return None
         return [normalize_phone_number(item) for item in value]
+
+    @model_validator(mode="after")
+    def _fill_domain_id(self) -> EmulatorSettings:
+        if self.domain_id is None:
+            self.domain_id = default_domain_id(self.domain)
+        return self
 
     @model_validator(mode="after")
     def _pin_numbers_are_purchased(self) -> EmulatorSettings:
@@ -155,4 +184,5 @@ RUNTIME_SETTINGS = (
     "batch_returns_pin",
     "return_dialin_number",
     "room_quota",
+    "resend_dialin_new_pin",
 )

@@ -8,24 +8,31 @@ import string
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict
 from typing import Any
 
 from daily_emulator.clock import Clock
+from daily_emulator.defaults import visible_config
 from daily_emulator.errors import ApiError, invalid, not_found
 from daily_emulator.pagination import paginate
 from daily_emulator.persistence import load_json, save_json_atomic
+from daily_emulator.records import (
+    DialinConfigRecord,
+    RoomRecord,
+    build_purchased_numbers,
+    iso_utc,
+)
 from daily_emulator.settings import EmulatorSettings, normalize_phone_number
 from daily_emulator.validation import (
+    PIN_DIGITS,
     RoomSpec,
     check_dialin_rules,
     parse_dialin_config,
+    parse_pin,
     parse_room,
     require_object,
     validate_privacy,
     validate_properties,
-    visible_config,
 )
 
 log = logging.getLogger(__name__)
@@ -34,11 +41,8 @@ STATE_VERSION = 1
 ROOMS_PAGE_MAX = 100
 DIALIN_CONFIGS_PAGE_MAX = 100
 PHONE_NUMBERS_PAGE_MAX = 50
-PIN_DIGITS = 11
 RANDOM_NAME_LENGTH = 20
-# Purchase dates of the seeded numbers: fixed, one day apart, in the order of settings.purchased_numbers.
-PURCHASE_EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-NUMBER_ID_NAMESPACE = uuid.UUID("6f1c1f3e-6a43-4c55-9a55-2f1d1f0de001")
+ADMIN_ROOM_FIELDS = frozenset({"privacy", "properties", "dialin_code", "dialin_number", "new_pin"})
 
 
 def merge_dropping_nulls(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -54,75 +58,6 @@ def merge_dropping_nulls(base: dict[str, Any], patch: dict[str, Any]) -> dict[st
 
 class _Duplicate(Exception):
     """A room name that is already taken (internal signal inside ``create_rooms``)."""
-
-
-def iso_utc(timestamp: float) -> str:
-    """``2026-11-26T17:49:42.123Z``: ISO-8601 UTC with milliseconds, as Daily writes ``created_at``."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@dataclass(kw_only=True)
-class RoomRecord:
-    """A stored room. ``seq`` orders rooms by creation; ``dialin_code`` is the PIN (None: no PIN yet)."""
-
-    id: str
-    name: str
-    privacy: str
-    seq: int
-    created_at: float
-    properties: dict[str, Any] = field(default_factory=dict)
-    dialin_code: str | None = None
-    dialin_number: str | None = None
-
-    def is_expired(self, now: float) -> bool:
-        exp = self.properties.get("exp")
-        return exp is not None and now >= exp
-
-
-@dataclass(kw_only=True)
-class DialinConfigRecord:
-    """A ``/domain-dialin-config`` entry: one phone number on the PIN or the pinless flow."""
-
-    id: str
-    type: str
-    config: dict[str, Any]
-    seq: int
-
-    def render(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "config": dict(self.config)}
-
-
-@dataclass(frozen=True, kw_only=True)
-class PurchasedNumber:
-    id: str
-    number: str
-    name: str
-    created_date: str
-    index: int
-
-    def render(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "name": self.name,
-            "type": "purchased_phone_number",
-            "status": "verified",
-            "created_date": self.created_date,
-        }
-
-
-def build_purchased_numbers(settings: EmulatorSettings) -> list[PurchasedNumber]:
-    return [
-        PurchasedNumber(
-            id=str(uuid.uuid5(NUMBER_ID_NAMESPACE, number)),
-            number=number,
-            name=f"{settings.domain}-number-{index + 1}",
-            created_date=iso_utc((PURCHASE_EPOCH + timedelta(days=index)).timestamp()),
-            index=index,
-        )
-        for index, number in enumerate(settings.purchased_numbers)
-    ]
 
 
 class Store:
@@ -353,7 +288,11 @@ class Store:
                 room.dialin_code = None
                 room.dialin_number = None
             elif dialin_set:
-                if room.dialin_code is None:
+                # Re-sending dialin keeps the PIN [ours], unless resend_dialin_new_pin says otherwise.
+                # The room itself is live, so its current PIN counts as taken: a new one always differs.
+                if room.dialin_code is None or self.settings.resend_dialin_new_pin:
+                    if room.dialin_code is not None:
+                        log.info("Room %s: dialin re-sent, issuing a new PIN (resend_dialin_new_pin)", name)
                     room.dialin_code = self._new_pin(self._pins_of(self._live_rooms(now)))
                 room.dialin_number = self._dialin_number_for(merged["dialin"])
             self._persist()
@@ -509,15 +448,84 @@ class Store:
 
     # ----------------------------------------------------------------------- admin
 
+    def _admin_render(self, room: RoomRecord, now: float) -> dict[str, Any]:
+        return {**self.render_room(room, full=True), "expired": room.is_expired(now)}
+
+    def _stored_room(self, name: str) -> RoomRecord:
+        room = self._rooms.get(name)
+        if room is None:
+            raise not_found(f"room {name} was not found")
+        return room
+
+    def admin_room(self, name: str) -> dict[str, Any]:
+        """A stored room (live or expired, PIN and number always shown), as in :meth:`snapshot`."""
+        with self._lock:
+            return self._admin_render(self._stored_room(name), self._now())
+
+    def admin_delete_room(self, name: str) -> dict[str, Any]:
+        """Forget a stored room, live or expired (no rate limit, not counted); frees its name and PIN."""
+        with self._lock:
+            self._stored_room(name)
+            del self._rooms[name]
+            self._persist()
+            return {"deleted": True, "name": name}
+
+    def admin_update_room(self, name: str, body: Any) -> dict[str, Any]:
+        """Change a stored room "behind the client's back", bypassing the API's dial-in rules.
+
+        Body (all optional): ``privacy``; ``properties`` (type-checked, merged, ``null`` removes; removing
+        ``dialin`` drops the PIN, as the API does); ``dialin_code`` (11 digits, not held by another live
+        room; ``null`` removes the PIN); ``new_pin: true`` (a fresh PIN); ``dialin_number`` (E.164 or ``null``).
+        """
+        with self._lock:
+            room = self._stored_room(name)
+            body = require_object(body)
+            unknown = sorted(set(body) - ADMIN_ROOM_FIELDS)
+            if unknown:
+                raise invalid(f"unknown fields {unknown}; allowed: {sorted(ADMIN_ROOM_FIELDS)}")
+            new_pin = body.get("new_pin", False)
+            if not isinstance(new_pin, bool):
+                raise invalid("new_pin must be a boolean")
+            if new_pin and "dialin_code" in body:
+                raise invalid("give dialin_code or new_pin, not both")
+            now = self._now()
+            taken = self._pins_of([other for other in self._live_rooms(now) if other is not room])
+            code = room.dialin_code
+            if body.get("dialin_code") is not None:
+                code = parse_pin(body["dialin_code"])
+                if code in taken:
+                    raise invalid(f"dialin_code is already the PIN of another live room (room {name})")
+            elif "dialin_code" in body:
+                code = None
+            number = room.dialin_number
+            if body.get("dialin_number") is not None:
+                try:
+                    number = normalize_phone_number(body["dialin_number"])
+                except ValueError as exc:
+                    raise invalid(f"dialin_number: {exc}") from None
+            elif "dialin_number" in body:
+                number = None
+            privacy = room.privacy
+            if "privacy" in body:
+                privacy = "public" if body["privacy"] is None else validate_privacy(body["privacy"])
+            properties = merge_dropping_nulls(room.properties, validate_properties(body.get("properties")))
+            if "dialin" not in properties and "dialin" in room.properties and "dialin_code" not in body:
+                code = number = None
+            if new_pin:
+                code = self._new_pin(taken | ({code} if code is not None else set()))
+            if code is not None and number is None and "dialin_number" not in body:
+                number = self._dialin_number_for(properties.get("dialin") or {})
+            room.privacy, room.properties, room.dialin_code, room.dialin_number = privacy, properties, code, number
+            self._persist()
+            log.info("Room %s changed through the admin API: %s", name, sorted(body))
+            return self._admin_render(room, now)
+
     def snapshot(self) -> dict[str, Any]:
         """Everything, for assertions: rooms (incl. PINs and stored-but-expired ones), configs, numbers."""
         with self._lock:
             now = self._now()
             return {
-                "rooms": [
-                    {**self.render_room(room, full=True), "expired": room.is_expired(now)}
-                    for room in self._rooms.values()
-                ],
+                "rooms": [self._admin_render(room, now) for room in self._rooms.values()],
                 "dialin_configs": [config.render() for config in self._configs.values()],
                 "purchased_numbers": [number.render() for number in self.purchased],
             }

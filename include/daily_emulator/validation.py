@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_NAME_LENGTH = 128
 PRIVACY_VALUES = ("public", "private")
 DIALIN_MAX_EXP_SECONDS = 365 * 24 * 3600
-# Properties whose default value is known; config lists a property only when it differs from this.
-PROPERTY_DEFAULTS: dict[str, Any] = {"eject_at_room_exp": False}
+PIN_DIGITS = 11
+PIN_PATTERN = re.compile(rf"^[0-9]{{{PIN_DIGITS}}}$")
 
 DIALIN_TYPES = ("pin_dialin", "pinless_dialin")
 DIALIN_COMMON_FIELDS = ("phone_number", "name_prefix")
@@ -34,6 +35,13 @@ class RoomSpec:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_timestamp(value: Any) -> bool:
+    """A unix time in seconds: an int or a finite float (real clients send ``time.time() + 3600``), never a bool."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def require_object(body: Any, *, what: str = "request body") -> dict[str, Any]:
@@ -60,6 +68,15 @@ def validate_privacy(privacy: Any) -> str:
     if privacy not in PRIVACY_VALUES:
         raise invalid(f"privacy must be 'public' or 'private' (got {privacy!r})")
     return privacy
+
+
+def parse_pin(value: Any) -> str:
+    """A PIN (``config.dialin_code``): 11 digits; an int is zero-padded to an 11-digit string."""
+    if _is_int(value) and 0 <= value < 10**PIN_DIGITS:
+        return f"{value:0{PIN_DIGITS}d}"
+    if isinstance(value, str) and PIN_PATTERN.fullmatch(value):
+        return value
+    raise invalid(f"dialin_code must be {PIN_DIGITS} digits (got {value!r})")
 
 
 def validate_dialin(value: Any) -> dict[str, Any]:
@@ -90,8 +107,8 @@ def validate_dialin(value: Any) -> dict[str, Any]:
 
 def validate_property(key: str, value: Any) -> Any:
     """Check one known room property (unknown properties pass through unchanged)."""
-    if key in ("nbf", "exp") and not _is_int(value):
-        raise invalid(f"properties.{key} must be an integer (unix seconds)")
+    if key in ("nbf", "exp") and not is_timestamp(value):
+        raise invalid(f"properties.{key} must be a number (unix seconds)")
     if key == "eject_at_room_exp" and not isinstance(value, bool):
         raise invalid("properties.eject_at_room_exp must be a boolean")
     if key == "max_participants" and (not _is_int(value) or value < 1):
@@ -145,15 +162,6 @@ def check_dialin_rules(
             raise invalid(f"properties.dialin.room_numbers: {number} is not a purchased number of this domain")
         if number not in pin_numbers:
             raise invalid(f"properties.dialin.room_numbers: {number} is not assigned to the PIN dial-in flow")
-
-
-def visible_config(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """The properties that differ from their defaults, as listed in a room's ``config``."""
-    return {
-        key: value
-        for key, value in properties.items()
-        if not (key in PROPERTY_DEFAULTS and value == PROPERTY_DEFAULTS[key])
-    }
 
 
 def _check_dialin_config_field(key: str, value: Any) -> Any:

@@ -68,7 +68,8 @@ def test_invalid_privacy(api):
     [
         ("not-an-object", "properties"),
         ({"exp": "tomorrow"}, "exp"),
-        ({"nbf": 1.5}, "nbf"),
+        ({"nbf": True}, "nbf"),
+        ({"exp": [1]}, "exp"),
         ({"eject_at_room_exp": "yes"}, "eject_at_room_exp"),
         ({"max_participants": 0}, "max_participants"),
     ],

@@ -216,3 +216,15 @@ def test_explicit_port(make_server):
     with server:
         assert server.port == port
         assert requests.get(f"{server.url}/_emulator/counters", timeout=5).status_code == 200
+
+
+def test_cli_resend_dialin_new_pin_and_domain_id():
+    from daily_emulator.__main__ import build_parser, settings_from_args
+
+    assert settings_from_args(build_parser().parse_args([])).resend_dialin_new_pin is False
+    args = build_parser().parse_args(
+        ["--resend-dialin-new-pin", "--domain", "acme", "--domain-id", "30F866C3-9123-452A-8723-FF58322D09C5"]
+    )
+    settings = settings_from_args(args)
+    assert settings.resend_dialin_new_pin is True
+    assert settings.domain_id == "30f866c3-9123-452a-8723-ff58322d09c5"
