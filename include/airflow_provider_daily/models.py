@@ -186,3 +186,25 @@ class PurchasedPhoneNumberList(DailyModel):
 def dial_string(number: str, pin: str) -> str:
     """``tel:+12095038039,,12345678987``: ``,,`` pauses so the PIN is sent after connecting."""
     return f"tel:{normalise_phone_number(number)},,{normalise_pin(pin)}"
+
+
+# -- domain and meeting tokens ---------------------------------------------------------------
+class DomainConfig(DailyModel):
+    """``GET /``: the domain's name, its id (the ``d`` claim of self-signed tokens) and its settings."""
+
+    domain_name: str | None = None
+    domain_id: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class MeetingTokenProperties(DailyModel):
+    """A meeting token's properties: the body of ``POST /meeting-tokens`` (under ``properties``)
+    and what ``GET /meeting-tokens/:token`` answers for a valid token. Not secret by themselves."""
+
+    room_name: str | None = None
+    is_owner: bool | None = None
+    exp: int | float | None = None
+    nbf: int | float | None = None
+    eject_at_token_exp: bool | None = None
+    user_name: str | None = None
+    user_id: str | None = None

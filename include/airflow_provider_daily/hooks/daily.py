@@ -442,3 +442,47 @@ class DailyHook(HttpHook):
         except DailyError as exc:
             return False, str(exc)
         return True, f"Connected to Daily at {self.base_url} ({page.total_count} live rooms)"
+
+    # -- domain and meeting tokens --------------------------------------------------------------
+    def get_domain(self) -> DomainConfig:
+        """``GET /``: the domain configuration, with the ``domain_id`` self-signed tokens carry as ``d``."""
+        return DomainConfig.model_validate(self.request("GET", "/"))
+
+    def create_meeting_token(self, properties: MeetingTokenProperties | dict[str, Any]) -> str:
+        """``POST /meeting-tokens``: mint a token and return it. The token is a secret like a PIN:
+        never log it, never return it to XCom. A retried call at worst mints a second token."""
+        props = MeetingTokenProperties.model_validate(properties).to_api()
+        body = self.request("POST", "/meeting-tokens", json={"properties": props})
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise DailyError("POST /meeting-tokens answered without a token")
+        return token
+
+    def validate_meeting_token(self, token: str) -> MeetingTokenProperties:
+        """``GET /meeting-tokens/:token``: the properties of a valid token (self-signed ones too).
+
+        An invalid token raises :class:`DailyInvalidRequestError`. The token travels in the path,
+        so this call is not retried (a retry warning would show the path) and errors name the path
+        with the token left out.
+        """
+        hidden = "/meeting-tokens/<token>"
+        try:
+            body = self._send(
+                "GET", f"/meeting-tokens/{quote(token, safe='')}", params=None, json=None, endpoint_class="default"
+            )
+        except DailyTransportError as exc:
+            raise DailyTransportError(method="GET", path=hidden, reason=exc.reason) from None
+        except DailyApiError as exc:
+            raise type(exc)(
+                status=exc.status,
+                error=exc.error,
+                info=exc.info,
+                method="GET",
+                path=hidden,
+                retry_after=exc.retry_after,
+            ) from None
+        return MeetingTokenProperties.model_validate(body)
+
+
+# the token section's models; imported here so the section stays self-contained (merge into the top imports)
+from airflow_provider_daily.models import DomainConfig, MeetingTokenProperties  # noqa: E402

@@ -1,0 +1,129 @@
+"""What one invite says, read from a provisioned row of the meetings table.
+
+:class:`InviteContent` holds everything a calendar file shows (title, times in the meeting's own
+zone, room URL, numbers, PIN) plus the room's ``exp`` the host token must share. Its
+:meth:`~InviteContent.fingerprint` changes exactly when the published file would, which is how a
+run tells a moved or edited meeting from an unchanged one. The PIN stays out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airflow_provider_daily.invitations.numbers import DialinNumber, dialin_numbers
+from airflow_provider_daily.invitations.settings import InvitationSettings
+from airflow_provider_daily.models import normalise_pin
+from airflow_provider_daily.provisioning.meetings import _as_bool, parse_utc
+
+# bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
+RENDER_VERSION = 1
+
+
+class NotInvitable(ValueError):
+    """A row that cannot become an invite (yet); the message says why (never the PIN)."""
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """A time zone by IANA name, kept for the process: ``ZoneInfo`` (and ``pendulum.timezone``)
+    only hold the 8 most recent zones strongly, and re-read tzdata when more alternate."""
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteContent:
+    """One meeting's invite: what attendees see, and what the host link needs."""
+
+    meeting_id: str
+    room_name: str
+    room_url: str
+    title: str
+    starts_at: datetime  # aware, in ``timezone``
+    ends_at: datetime
+    timezone: str
+    numbers: tuple[DialinNumber, ...]
+    pin: str = field(repr=False)
+    wait_for_meeting_start: bool
+    room_exp: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], *, settings: InvitationSettings) -> InviteContent:
+        """Build from a row keyed by logical column names; raise :class:`NotInvitable`."""
+        meeting_id = str(row.get("meeting_id") or "").strip()
+        room_name = str(row.get("room_name") or "").strip()
+        room_url = str(row.get("room_url") or "").strip()
+        raw_pin = row.get("dialin_pin")
+        if not (room_name and room_url and raw_pin not in (None, "")):
+            raise NotInvitable("not provisioned yet (no room URL or PIN)")
+        try:
+            pin = normalise_pin(str(raw_pin).strip())
+        except ValueError:
+            raise NotInvitable("dialin_pin is not a PIN") from None
+        try:
+            tz_name = str(row.get("timezone") or "UTC").strip()
+            tz = zone(tz_name)
+        except (ValueError, KeyError, OSError):
+            raise NotInvitable(f"timezone {row.get('timezone')!r} is not an IANA time zone name") from None
+        try:
+            starts_at = parse_utc(row.get("starts_at")).astimezone(tz)
+            ends_at = parse_utc(row.get("ends_at")).astimezone(tz)
+            wait = _as_bool(row.get("wait_for_meeting_start"), True)
+        except (TypeError, ValueError) as exc:
+            raise NotInvitable(str(exc)) from None
+        if row.get("room_exp") in (None, ""):
+            raise NotInvitable("room_exp is empty (provisioned before it was recorded; re-provision with force)")
+        try:
+            numbers = dialin_numbers(row.get("dialin_number"), settings.global_numbers)
+        except ValueError as exc:
+            raise NotInvitable(f"dialin_number: {exc}") from None
+        if not numbers:
+            raise NotInvitable("no number to dial: the room reports none and no global numbers are set")
+        return cls(
+            meeting_id=meeting_id,
+            room_name=room_name,
+            room_url=room_url,
+            title=str(row.get("title") or "").strip() or meeting_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            timezone=tz_name,
+            numbers=numbers,
+            pin=pin,
+            wait_for_meeting_start=wait,
+            room_exp=int(row["room_exp"]),
+        )
+
+    def uid(self, domain: str | None = None, *, host: bool = False) -> str:
+        """The event's ``UID``: stable per meeting; the host file is an event of its own."""
+        return event_uid(self.room_name, self.room_url, domain, host=host)
+
+    def fingerprint(self, settings: InvitationSettings) -> str:
+        """A digest of everything the files show (the PIN included, the token not)."""
+        shown = {
+            "render_version": RENDER_VERSION,
+            "room_name": self.room_name,
+            "room_url": self.room_url,
+            "title": self.title,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "timezone": self.timezone,
+            "numbers": [[n.number, n.label] for n in self.numbers],
+            "pin": self.pin,
+            "wait_for_meeting_start": self.wait_for_meeting_start,
+            "room_exp": self.room_exp,
+            "organizer": [settings.organizer_email, settings.organizer_name],
+            "uid_domain": settings.uid_domain,
+        }
+        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def event_uid(room_name: str, room_url: str, domain: str | None = None, *, host: bool = False) -> str:
+    """``<room>@<domain>`` (``<room>-host@…`` for the host file); domain: the room URL's host."""
+    if not domain:
+        domain = room_url.split("://", 1)[-1].split("/", 1)[0] or "daily.co"
+    return f"{room_name}{'-host' if host else ''}@{domain}"

@@ -1,0 +1,56 @@
+"""Shared helpers of the invitations tests: rows, settings, parsing files back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar
+
+from airflow_provider_daily.invitations.settings import InvitationSettings
+from airflow_provider_daily.provisioning.config import ProvisioningConfig
+from airflow_provider_daily.provisioning.meetings import room_exp_for
+
+PIN = "01234567890"
+OWN_NUMBER = "+12095550100"
+US, CA = "+12095038039", "+12268078039"
+START = datetime(2026, 12, 15, 14, 0, tzinfo=UTC)
+
+
+def row(meeting_id: str = "M1", *, start: datetime = START, minutes: int = 90, **changes: Any) -> dict[str, Any]:
+    """A provisioned row (logical column names), as the table returns it from SQLite."""
+    end = start + timedelta(minutes=minutes)
+    values: dict[str, Any] = {
+        "meeting_id": meeting_id,
+        "title": "Board call",
+        "starts_at": f"{start:%Y-%m-%d %H:%M:%S}",
+        "ends_at": f"{end:%Y-%m-%d %H:%M:%S}",
+        "timezone": "America/New_York",
+        "dialin_display_name": None,
+        "wait_for_meeting_start": 1,
+        "requested_phone_number": None,
+        "status": "scheduled",
+        "room_name": f"mtg-{meeting_id}",
+        "room_url": f"https://acme.daily.co/mtg-{meeting_id}",
+        "dialin_pin": PIN,
+        "dialin_number": OWN_NUMBER,
+        "dial_string": f"tel:{OWN_NUMBER},,{PIN}",
+        "provisioned_at": "2026-11-27 10:00:00",
+        "room_exp": room_exp_for(end, ProvisioningConfig()),
+        "last_error": None,
+        "attempts": 1,
+    }
+    values.update(changes)
+    return values
+
+
+def settings(**values: Any) -> InvitationSettings:
+    return InvitationSettings(**values)
+
+
+def parse(data: bytes) -> tuple[Calendar, Any]:
+    """The calendar and its one event."""
+    calendar = Calendar.from_ical(data)
+    events = calendar.events
+    assert len(events) == 1
+    return calendar, events[0]
