@@ -1,5 +1,11 @@
-"""A local emulator of Daily's REST API (rooms, PIN dial-in, dial-in configs, phone numbers) for the demo
-and the tests: a real HTTP server with Daily's errors, rate limits and injectable faults."""
+"""A local emulator of Daily's REST API for the demo and the tests: a real HTTP server with Daily's errors,
+rate limits and injectable faults.
+
+``/v1``: ``GET /`` (domain configuration), rooms (``/rooms``, ``/rooms/:name``, ``/batch/rooms``) with PIN
+dial-in, ``/meeting-tokens`` (mint and validate HS256 tokens, self-signed ones too),
+``/domain-dialin-config`` and ``/purchased-phone-numbers``. ``/_emulator``: state, counters, reset,
+runtime settings, scripted faults, the clock, and rooms read, changed or deleted behind the client's back.
+"""
 
 from __future__ import annotations
 

@@ -32,7 +32,11 @@ _FAULT_FLAGS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="daily-emulator", description="Local emulator of Daily's REST API.")
+    parser = argparse.ArgumentParser(
+        prog="daily-emulator",
+        description="Local emulator of Daily's REST API: domain configuration, rooms with PIN dial-in, batch rooms, "
+        "meeting tokens, domain dial-in configs, purchased numbers; admin API under /_emulator.",
+    )
     parser.add_argument("--config", type=Path, help="EmulatorSettings as JSON; flags below override it")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

@@ -1,4 +1,9 @@
-"""The /v1 routes: rooms, batch rooms, domain dial-in configs and purchased phone numbers."""
+"""The /v1 routes: domain configuration (``GET /``), rooms, batch rooms, meeting tokens, domain dial-in
+configs and purchased phone numbers.
+
+Every route sits behind :class:`~daily_emulator.middleware.ApiPipeline` (counted, Bearer key required,
+rate-limited: ``DELETE /rooms/:name`` in the ``delete`` class, everything else in ``default``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from daily_emulator.auth import request_api_key
+from daily_emulator.defaults import DOMAIN_CONFIG
 from daily_emulator.errors import ApiError, invalid
 from daily_emulator.runtime import Emulator
+from daily_emulator.tokens import mint_token, validate_token
 from daily_emulator.validation import require_object
 
 MAX_BATCH_ROOMS = 1000
@@ -34,6 +42,16 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(status=400, error="json-parsing-error", info="request body is not valid JSON") from None
+
+
+# ------------------------------------------------------------------------ domain
+
+
+@router.get("")
+@router.get("/")
+async def domain_configuration(request: Request) -> Any:
+    settings = _emulator(request).settings
+    return {"domain_name": settings.domain, "domain_id": settings.domain_id, "config": dict(DOMAIN_CONFIG)}
 
 
 # ------------------------------------------------------------------------- rooms
@@ -96,6 +114,31 @@ async def delete_rooms_batch(request: Request) -> Any:
     deleted = emu.store.delete_rooms(names)
     emu.counters.rooms_deleted(deleted)
     return {"deleted_count": deleted}
+
+
+# ---------------------------------------------------------------- meeting tokens
+
+
+@router.post("/meeting-tokens")
+async def create_meeting_token(request: Request) -> Any:
+    emu = _emulator(request)
+    body = await read_json(request)
+    key = request_api_key(request)
+    domain_id = emu.settings.domain_id or ""
+    return {"token": mint_token(body, key=key, domain_id=domain_id, now=emu.clock.now())}
+
+
+@router.get("/meeting-tokens/{token}")
+async def get_meeting_token(request: Request, token: str) -> Any:
+    emu = _emulator(request)
+    settings = emu.settings
+    return validate_token(
+        token,
+        keys=settings.api_keys,
+        domain_id=settings.domain_id or "",
+        now=emu.clock.now(),
+        ignore_nbf=request.query_params.get("ignoreNbf", "").lower() in ("true", "1"),
+    )
 
 
 # ------------------------------------------------------------- domain dial-in config

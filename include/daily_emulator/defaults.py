@@ -58,3 +58,14 @@ def visible_config(properties: Mapping[str, Any]) -> dict[str, Any]:
             continue
         config[key] = visible_dialin(value) if key == "dialin" and isinstance(value, Mapping) else value
     return config
+
+
+# The domain's configuration as ``GET /`` shows it. Field names as in Daily's API clients [client];
+# the values are the emulator's [ours] and cannot be changed (``POST /`` is not emulated).
+DOMAIN_CONFIG: Final[Mapping[str, Any]] = {
+    "hide_daily_branding": False,
+    "redirect_on_meeting_exit": "",
+    "hipaa": False,
+    "intercom_auto_record": False,
+    "lang": "en",
+}

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from daily_emulator.auth import authorization_header, bearer_token
 from daily_emulator.errors import error_response
 from daily_emulator.faults import Fault
 from daily_emulator.runtime import Emulator
@@ -98,27 +99,22 @@ class ApiPipeline:
     # ----------------------------------------------------------------- helpers
 
     def _route_template(self, scope: Scope) -> str | None:
-        """``/rooms/:name`` for ``/v1/rooms/mtg-1``; None if no route matches path and method."""
+        """``/rooms/:name`` for ``/v1/rooms/mtg-1``, ``/`` for ``/v1`` and ``/v1/``; None if no route matches."""
         for route in self.router.routes:
             route_path = getattr(route, "path", "")
-            if not route_path.startswith(API_PREFIX + "/"):
+            if not (route_path == API_PREFIX or route_path.startswith(API_PREFIX + "/")):
                 continue
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                return _PATH_PARAM.sub(r":\1", route_path[len(API_PREFIX) :])
+                return _PATH_PARAM.sub(r":\1", route_path[len(API_PREFIX) :]) or "/"
         return None
 
     def _auth_error(self, scope: Scope) -> Any:
-        header = None
-        for name, value in scope.get("headers", []):
-            if name.lower() == b"authorization":
-                header = value.decode("latin-1")
-                break
+        header = authorization_header(scope.get("headers", []))
         if header is None:
             return error_response(status=400, error="authorization-header-error", info="Authorization header missing")
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(header)
+        if token is None:
             return error_response(
                 status=400,
                 error="authorization-header-error",
