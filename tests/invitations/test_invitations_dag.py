@@ -1,0 +1,274 @@
+"""``daily_dialin_invitations`` end to end with ``dag.test()``: the provisioning DAG makes the rooms on
+the emulator, the invitations DAG writes the files, and the emulator checks the host tokens."""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import closing
+from datetime import UTC, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from airflow_provider_daily.provisioning.meetings import parse_utc
+from daily_demo.sample import insert_meetings, sample_meetings
+from tests.conftest import PIN_NUMBER, TEST_KEY
+from tests.invitations.conftest import invite, provision
+from tests.invitations.helpers import CA, US, parse
+
+TOKEN = re.compile(r"[?&]t=([A-Za-z0-9_.-]+)")
+
+
+def rows(table) -> dict[str, dict]:
+    return {r["meeting_id"]: r for r in table.read_all()}
+
+
+def invited(table) -> dict[str, dict]:
+    return {mid: r for mid, r in rows(table).items() if r["status"] == "scheduled" and r["room_name"]}
+
+
+def snapshot(base: Path) -> dict[str, bytes]:
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def attendee(base: Path, row: dict) -> tuple:
+    return parse((base / "attendees" / f"{row['room_name']}.ics").read_bytes())
+
+
+def host(base: Path, row: dict) -> tuple:
+    return parse((base / "hosts" / f"{row['room_name']}.ics").read_bytes())
+
+
+def host_token(event) -> str:
+    return parse_qs(urlsplit(str(event["URL"])).query)["t"][0]
+
+
+def set_columns(table, meeting_id: str, **values) -> None:
+    assignments = ", ".join(f"{column} = {table.ph}" for column in values)
+    with closing(table.hook.get_conn()) as conn:
+        conn.cursor().execute(
+            f"UPDATE daily_meetings SET {assignments} WHERE meeting_id = {table.ph}", (*values.values(), meeting_id)
+        )
+        conn.commit()
+
+
+def stored_values(dag_id: str) -> str:
+    """Everything the runs of ``dag_id`` left in XCom and in rendered template fields."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        xcoms = [x.value for x in session.query(XComModel).filter(XComModel.dag_id == dag_id)]
+        rendered = [
+            r.rendered_fields
+            for r in session.query(RenderedTaskInstanceFields).filter(RenderedTaskInstanceFields.dag_id == dag_id)
+        ]
+    assert xcoms and rendered
+    return repr(xcoms) + repr(rendered)
+
+
+@pytest.fixture
+def seeded(meetings_db, provisioning_dag, daily_conn):
+    meetings = sample_meetings(count=8, pin_number=PIN_NUMBER)
+    insert_meetings(meetings_db, meetings)
+    assert provision(provisioning_dag).state == "success"
+    return meetings_db, meetings
+
+
+def test_files_parse_back_with_times_numbers_pin_and_a_valid_owner_token(
+    invitations_dag, seeded, invites_dir, hook, daily_conn, capfd, caplog
+):
+    table, meetings = seeded
+    assert invite(invitations_dag).state == "success"
+
+    expected = invited(table)
+    assert len(expected) == len([m for m in meetings if m["status"] == "scheduled"]) == 7
+    files = snapshot(invites_dir)
+    assert set(files) == {"manifest.json"} | {
+        f"{folder}/{r['room_name']}.ics" for r in expected.values() for folder in ("attendees", "hosts")
+    }, "one attendee and one host file per scheduled meeting, none for the cancelled one"
+
+    rooms = {r["name"]: r for r in daily_conn.admin.snapshot()["rooms"]}
+    tokens = []
+    for row in expected.values():
+        pin = row["dialin_pin"].strip()
+        calendar, event = attendee(invites_dir, row)
+        assert str(calendar["METHOD"]) == "PUBLISH"
+        assert str(event["SUMMARY"]) == row["title"]
+        assert event.start == parse_utc(row["starts_at"]) and event.end == parse_utc(row["ends_at"])
+        assert str(event.start.tzinfo) == row["timezone"], "times are written in the meeting's own zone"
+        assert event.start.utcoffset() == parse_utc(row["starts_at"]).astimezone(event.start.tzinfo).utcoffset()
+        assert str(event["LOCATION"]) == row["room_url"]
+        assert event["SEQUENCE"] == 0
+        description = str(event["DESCRIPTION"])
+        assert pin in description
+        for number in {row["dialin_number"], US, CA}:
+            assert f"tel:{number},,{pin}" in description
+            assert any(str(c.uri) == f"tel:{number},,{pin}" for c in event.conferences)
+        assert "t=" not in files[f"attendees/{row['room_name']}.ics"].decode().replace("\r\n ", "")
+
+        _, host_event = host(invites_dir, row)
+        assert host_event.start == event.start
+        assert pin in str(host_event["DESCRIPTION"])
+        token = host_token(host_event)
+        assert token in str(host_event["DESCRIPTION"])
+        props = hook.validate_meeting_token(token)
+        assert props.room_name == row["room_name"]
+        assert props.is_owner is True
+        assert props.eject_at_token_exp is True
+        assert props.exp == row["room_exp"] == rooms[row["room_name"]]["config"]["exp"], "expires with the room"
+        tokens.append(token)
+    assert daily_conn.admin.counters()["requests"].get("POST /meeting-tokens", 0) == 0, "self-signed: no API call"
+
+    output = caplog.text + "".join(capfd.readouterr())
+    stored = stored_values(invitations_dag.dag_id)
+    assert "mtg-M1000.ics" in output, "the run reports its files"
+    for secret in [TEST_KEY, *tokens, *(r["dialin_pin"].strip() for r in expected.values())]:
+        assert secret not in output, "no PIN, token or key in the task logs"
+        assert secret not in stored, "no PIN, token or key in XCom or rendered fields"
+    manifest = files["manifest.json"].decode()
+    for secret in tokens:
+        assert secret not in manifest
+
+
+def test_rerun_is_idempotent(invitations_dag, provisioned, invites_dir):
+    assert invite(invitations_dag).state == "success"
+    first = snapshot(invites_dir)
+    mtimes = {p: p.stat().st_mtime_ns for p in invites_dir.rglob("*.ics")}
+
+    run = invite(invitations_dag)
+    assert run.state == "success"
+    assert snapshot(invites_dir) == first
+    assert {p: p.stat().st_mtime_ns for p in invites_dir.rglob("*.ics")} == mtimes, "nothing rewritten"
+    write = next(ti for ti in run.get_task_instances() if ti.task_id == "write")
+    assert write.xcom_pull(task_ids="write")["counts"]["unchanged"] == 7
+
+    assert invite(invitations_dag, force=True).state == "success"
+    assert snapshot(invites_dir) == first, "forced: every file rewritten to the same bytes"
+
+    (invites_dir / "hosts" / "mtg-M1002.ics").unlink()
+    assert invite(invitations_dag).state == "success"
+    assert snapshot(invites_dir) == first, "a deleted file comes back identical"
+
+
+def test_moved_meeting_gets_its_files_updated_with_a_higher_sequence(
+    invitations_dag, provisioning_dag, provisioned, invites_dir, hook
+):
+    table, meetings = provisioned
+    assert invite(invitations_dag).state == "success"
+    before = snapshot(invites_dir)
+    moved = next(m for m in meetings if m["meeting_id"] == "M1000")
+    starts, ends = moved["starts_at"] + timedelta(days=1, hours=2), moved["ends_at"] + timedelta(days=1, hours=3)
+    set_columns(table, "M1000", starts_at=table.ts(starts), ends_at=table.ts(ends))
+
+    # the room still has the old exp: no invite with a token that would expire too early
+    assert invite(invitations_dag).state == "success"
+    assert snapshot(invites_dir) == before
+
+    assert provision(provisioning_dag).state == "success"
+    assert invite(invitations_dag).state == "success"
+    after = snapshot(invites_dir)
+    row = rows(table)["M1000"]
+    _, event = attendee(invites_dir, row)
+    assert event["SEQUENCE"] == 1
+    assert (event.start, event.end) == (starts.astimezone(UTC), ends.astimezone(UTC))
+    assert str(event.start.tzinfo) == moved["timezone"]
+    _, host_event = host(invites_dir, row)
+    assert host_event["SEQUENCE"] == 1
+    props = hook.validate_meeting_token(host_token(host_event))
+    assert props.exp == row["room_exp"] == int((ends + timedelta(minutes=60)).timestamp())
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {"attendees/mtg-M1000.ics", "hosts/mtg-M1000.ics", "manifest.json"}
+    manifest = json.loads(after["manifest.json"])["meetings"]["M1000"]
+    assert (manifest["sequence"], manifest["state"]) == (1, "active")
+
+
+def test_cancelled_meeting_gets_a_cancel_file(invitations_dag, provisioned, invites_dir):
+    table, _ = provisioned
+    assert invite(invitations_dag).state == "success"
+    row = rows(table)["M1001"]
+    pin = row["dialin_pin"].strip()
+    _, published = attendee(invites_dir, row)
+    set_columns(table, "M1001", status="cancelled")
+
+    assert invite(invitations_dag).state == "success"
+    for calendar, event in (attendee(invites_dir, row), host(invites_dir, row)):
+        assert str(calendar["METHOD"]) == "CANCEL"
+        assert str(event["STATUS"]) == "CANCELLED"
+        assert event["SEQUENCE"] == 1
+        assert event.start == published.start
+    assert str(attendee(invites_dir, row)[1]["UID"]) == str(published["UID"])
+    for folder in ("attendees", "hosts"):
+        text = (invites_dir / folder / "mtg-M1001.ics").read_text()
+        assert pin not in text and "t=" not in text.replace("\r\n ", "")
+
+    cancelled = snapshot(invites_dir)
+    assert invite(invitations_dag).state == "success"
+    assert snapshot(invites_dir) == cancelled, "the cancellation is written once"
+
+    set_columns(table, "M1001", status="scheduled")
+    assert invite(invitations_dag).state == "success"
+    calendar, event = attendee(invites_dir, row)
+    assert (str(calendar["METHOD"]), str(event["STATUS"]), event["SEQUENCE"]) == ("PUBLISH", "CONFIRMED", 2)
+
+
+def test_api_minted_tokens(invitations_dag, provisioned, invites_dir, hook, daily_conn, monkeypatch):
+    table, _ = provisioned
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"base_path": str(invites_dir), "token_method": "api"})
+    )
+    assert invite(invitations_dag).state == "success"
+    expected = invited(table)
+    assert daily_conn.admin.counters()["requests"]["POST /meeting-tokens"] == len(expected)
+    for row in expected.values():
+        props = hook.validate_meeting_token(host_token(host(invites_dir, row)[1]))
+        assert (props.room_name, props.is_owner, props.exp) == (row["room_name"], True, row["room_exp"])
+
+
+def test_without_host_links_and_on_another_storage(invitations_dag, provisioned, daily_conn, monkeypatch):
+    """``memory://`` stands in for a bucket: the base is any ``ObjectStoragePath``."""
+    from airflow.sdk import ObjectStoragePath
+
+    table, _ = provisioned
+    base = "memory://invitations-test/daily"
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"base_path": base, "host_links": False}))
+    assert invite(invitations_dag).state == "success"
+    root = ObjectStoragePath(base)
+    names = sorted(p.name for p in (root / "attendees").iterdir())
+    assert names == sorted(f"{r['room_name']}.ics" for r in invited(table).values())
+    assert not (root / "hosts").exists()
+    requests = daily_conn.admin.counters()["requests"]
+    assert "GET /" not in requests and "POST /meeting-tokens" not in requests
+    root.rmdir(recursive=True)
+
+
+def test_the_dag_runs_on_the_meetings_asset(invitations_dag, provisioning_dag, sqlite_meetings_db, daily_conn):
+    from airflow.models.asset import AssetDagRunQueue, AssetModel
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    assert [asset.name for asset in invitations_dag.timetable.asset_condition.objects] == ["daily_dialin_meetings"]
+    assert {asset.name for asset in provisioning_dag.get_task("summarize").outlets} == {"daily_dialin_meetings"}
+    assert invitations_dag.max_active_runs == 1
+
+    assert invite(invitations_dag).state == "success"  # registers the DAG and its schedule
+    with create_session() as session:  # new DAGs start paused, and paused DAGs are not queued
+        session.query(DagModel).filter(DagModel.dag_id == invitations_dag.dag_id).update({"is_paused": False})
+    try:
+        insert_meetings(sqlite_meetings_db, sample_meetings(count=2))
+        assert provision(provisioning_dag).state == "success"
+        with create_session() as session:
+            queued = (
+                session.query(AssetDagRunQueue)
+                .join(AssetModel, AssetDagRunQueue.asset_id == AssetModel.id)
+                .filter(AssetModel.name == "daily_dialin_meetings")
+                .all()
+            )
+            assert "daily_dialin_invitations" in {q.target_dag_id for q in queued}
+    finally:
+        with create_session() as session:
+            session.query(DagModel).filter(DagModel.dag_id == invitations_dag.dag_id).update({"is_paused": True})
+            session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == invitations_dag.dag_id).delete()
