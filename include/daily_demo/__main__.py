@@ -4,8 +4,9 @@ On first use it creates the embedded default under ``.demo/``: a SQLite meetings
 with sample meetings over the next four weeks, an Airflow home with a migrated metadata DB, and a
 local Daily emulator (a domain with a purchased number on the PIN flow) whose state survives in a
 JSON file. Then it runs ``daily_dialin_provisioning`` through Airflow (``airflow dags test``) and
-prints the provisioned meetings with their dial strings. Run it again: everything is reused and
-nothing new is provisioned. ``--reset`` starts over.
+prints the provisioned meetings with their dial strings, then ``daily_dialin_invitations``, and
+prints where the meetings' calendar invites are and one of them as text. Run it again: everything
+is reused, nothing new is provisioned and the invites stay as they are. ``--reset`` starts over.
 
 Pointing the same DAG at a real Daily account is a connection change only (see README).
 """
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from daily_demo import invites
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_KEY = "demo-api-key"
@@ -75,13 +78,24 @@ def _airflow(env: dict[str, str], *args: str, log: Path) -> int:
         ).returncode
 
 
+def _run_dag(env: dict[str, str], dag_id: str, *, log: Path) -> tuple[str, str, float]:
+    """``airflow dags test <dag_id>``: its state (``success`` or ``FAILED``), its part of the log, seconds."""
+    _say(f"running {dag_id} through Airflow (log: {log})")
+    started = time.monotonic()
+    code = _airflow(env, "dags", "test", dag_id, log=log)
+    text = log.read_text()
+    run_log = text[text.rfind(f"$ airflow dags test {dag_id}") :]
+    state = "success" if code == 0 and "state=success" in run_log else "FAILED"
+    return state, run_log, time.monotonic() - started
+
+
 def _print_meetings(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT meeting_id, title, starts_at, timezone, status, room_url, dial_string, last_error "
             "FROM daily_meetings ORDER BY starts_at, meeting_id"
         ).fetchall()
-    from airflow_provider_daily.provisioning.run import format_table
+    from airflow_provider_daily.provisioning.steps import format_table
 
     table = [("meeting", "title", "starts (UTC)", "room URL", "dial string")]
     pending = 0
@@ -123,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     {"conn_type": "daily", "host": base_url, "password": DEMO_KEY}
                 ),
                 "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps({"conn_type": "sqlite", "host": str(db)}),
+                **invites.invitations_env(workdir),
             }
         )
         os.environ.update(env)  # the seeding below uses the same connections in this process
@@ -142,18 +157,17 @@ def main(argv: list[str] | None = None) -> int:
             count = insert_meetings(table, sample_meetings(count=args.meetings, pin_number=DEMO_NUMBER))
             _say(f"seeded {count} sample meetings into {db}")
 
-        _say(f"running {DAG_ID} through Airflow (log: {log})")
-        started = time.monotonic()
-        code = _airflow(env, "dags", "test", DAG_ID, log=log)
-        text = log.read_text()
-        run_log = text[text.rfind(f"$ airflow dags test {DAG_ID}") :]
+        state, run_log, seconds = _run_dag(env, DAG_ID, log=log)
         summary = [re.sub(r"\+\s+\[.*$", "+", line) for line in run_log.splitlines() if line.startswith(("|", "+"))]
         print("\n".join(summary[-12:]))
-        state = "success" if code == 0 and "state=success" in run_log else "FAILED"
-        _say(f"run finished: {state} in {time.monotonic() - started:.1f}s")
+        _say(f"run finished: {state} in {seconds:.1f}s")
         print()
         _print_meetings(db)
-        return 0 if state == "success" else 1
+
+        invites_state, run_log, seconds = _run_dag(env, invites.DAG_ID, log=log)
+        _say(f"run finished: {invites_state} in {seconds:.1f}s ({invites.run_counts(run_log)})")
+        invites.print_invitations(workdir, _say)
+        return 0 if state == invites_state == "success" else 1
     finally:
         emulator.send_signal(signal.SIGTERM)
         try:
