@@ -11,9 +11,10 @@ number and `tel:` dial string back.
   14-16 December: `airflow backfill create --dag-id daily_dialin_provisioning
   --from-date 2026-11-14 --to-date 2026-11-16`.
 
-Meetings are cut into chunks (one mapped task each, in the `daily_api` pool), each chunk makes
-its rooms with `POST /batch/rooms`. The run fails when any meeting failed, after every result
-(and each failure's reason, in `last_error`) is written back. Emits the meetings asset.
+`plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `daily_api`) and `retire_cancelled`
+(rooms of cancelled meetings) -> `summarize` (true totals even when tasks failed; emits the
+meetings asset) -> `verify` (fails the run if any meeting is left without a room, after every
+result and each failure's reason, in `last_error`, is written back).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from airflow_provider_daily.provisioning import run as steps
+from airflow_provider_daily.provisioning import steps
 from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
 
 MEETINGS_ASSET = Asset("daily_dialin_meetings")
@@ -33,10 +34,12 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
 
 @dag(
     dag_id="daily_dialin_provisioning",
-    schedule=os.environ.get("DAILY_PROVISIONING_SCHEDULE", "@daily"),
+    schedule=os.environ.get("DAILY_PROVISIONING_SCHEDULE", "@daily") or None,  # empty: manual runs only
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    # a run that cannot progress (e.g. its pool was deleted) fails instead of blocking later runs
+    dagrun_timeout=timedelta(minutes=float(os.environ.get("DAILY_PROVISIONING_TIMEOUT_MINUTES", "240"))),
     params=PROVISIONING_PARAMS,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
     tags=["daily", "dial-in", "provisioning"],
@@ -44,7 +47,7 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
 )
 def daily_dialin_provisioning():
     @task
-    def plan() -> list[dict]:
+    def plan() -> dict:
         context = get_current_context()
         run, params = context["dag_run"], dict(context["params"])
         result = steps.plan(
@@ -53,24 +56,32 @@ def daily_dialin_provisioning():
             logical_date=run.logical_date,
             config_overrides={"lead_days": params.get("lead_days"), "horizon_days": params.get("horizon_days")},
         )
-        context["ti"].xcom_push(key="plan", value=steps.plan_summary(result))
-        return steps.chunk_kwargs(result)
+        return steps.publish_plan(result, push=lambda key, value: context["ti"].xcom_push(key=key, value=value))
 
-    @task(pool=POOL, retries=3, max_active_tis_per_dagrun=4)
-    def provision_chunk(meeting_ids: list[str], config: dict, force: bool) -> dict:
-        return steps.provision_chunk(meeting_ids=meeting_ids, config=config, force=force)
+    @task(retries=0)
+    def chunks_of(run: dict) -> list[int]:
+        return steps.chunk_numbers(run)
+
+    @task(pool=POOL, retries=2)
+    def provision_chunk(index: int, run: dict) -> dict:
+        return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
+
+    @task(pool=POOL)
+    def retire_cancelled(run: dict) -> dict:
+        return steps.retire_cancelled(run=run)
 
     @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET])
-    def summarize(chunk_results) -> dict:
-        plan_result = get_current_context()["ti"].xcom_pull(task_ids="plan", key="plan")
-        return steps.summarize(plan_result=plan_result, chunk_results=chunk_results)
+    def summarize(run, chunk_results, retired) -> dict:
+        return steps.summarize(run=run, chunk_results=chunk_results, retired=retired)
 
     @task(retries=0)
     def verify(summary: dict) -> None:
         steps.verify(summary)
 
-    chunks = provision_chunk.expand_kwargs(plan())
-    verify(summarize(chunks))
+    run = plan()
+    chunks = provision_chunk.partial(run=run).expand(index=chunks_of(run))
+    retired = retire_cancelled(run)
+    verify(summarize(run, chunks, retired))
 
 
 daily_dialin_provisioning()

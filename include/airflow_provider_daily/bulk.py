@@ -32,8 +32,8 @@ from airflow_provider_daily.errors import (
     DailyRoomAlreadyExistsError,
     DailyValidationError,
 )
-from airflow_provider_daily.hooks.daily import BATCH_LIMIT, DailyHook, Outcome
-from airflow_provider_daily.models import Room, RoomCreate
+from airflow_provider_daily.hooks.daily import DailyHook, Outcome
+from airflow_provider_daily.models import BATCH_LIMIT, Room, RoomCreate
 from airflow_provider_daily.rooms import room_differences, validate_room_create
 
 # Above this many unknown names, one paged listing of the domain's rooms is cheaper than one
@@ -49,6 +49,9 @@ class RoomOutcome:
     outcome: Outcome | None = None
     room: Room | None = None
     error: str | None = None
+    # False for failures that are not this room's fault (the domain's quota): they must not
+    # count against the meeting's attempts
+    counts: bool = True
 
     @property
     def ok(self) -> bool:
@@ -71,9 +74,16 @@ class BulkRoomCreator:
         """Ensure every spec's room exists with a PIN. Returns ``{name: RoomOutcome}``."""
         outcomes = {} if outcomes is None else outcomes
         valid: list[RoomCreate] = []
+        specs = list(specs)
+        seen: dict[str, int] = {}
         for spec in specs:
-            if spec.name in outcomes:
-                raise ValueError(f"room {spec.name} requested twice")
+            seen[spec.name] = seen.get(spec.name, 0) + 1
+        for spec in specs:
+            if seen[spec.name] > 1:  # never let two requests share one room: both fail, alone
+                outcomes[spec.name] = RoomOutcome(
+                    name=spec.name, error=f"room {spec.name} was requested {seen[spec.name]} times in one call"
+                )
+                continue
             outcomes[spec.name] = RoomOutcome(name=spec.name)
             try:
                 validate_room_create(spec)
@@ -97,6 +107,7 @@ class BulkRoomCreator:
         if self._quota_error:
             for spec in specs:
                 outcomes[spec.name].error = self._quota_error
+                outcomes[spec.name].counts = False
             return
         try:
             self.calls["batch"] += 1
@@ -110,6 +121,7 @@ class BulkRoomCreator:
                 return
             self._quota_error = f"Daily room quota reached: {exc.info or exc}"
             outcomes[specs[0].name].error = self._quota_error
+            outcomes[specs[0].name].counts = False
             return
         except DailyInvalidRequestError as exc:
             self._isolate(specs, exc, outcomes)

@@ -9,16 +9,26 @@ One hierarchy, so callers can catch exactly what they can handle:
 * :class:`DailyTransportError` - no HTTP answer at all (timeout, reset, refused).
 * :class:`DailyValidationError` - refused on our side before any call was made, and
   :class:`DailyConflictError` - a state the caller must resolve; both fail a task without retries.
+* :class:`DailyConfigError` - a missing connection, a malformed setting or run parameter: fails a
+  task at once, without retries, saying what to fix.
+* The provisioning DAGs' own errors: :class:`BadMeetingRow` (one row, recorded in its
+  ``last_error``; never raised out of a task), :class:`ProvisioningFailed` (the run's verdict).
+
+Retryable on purpose: :class:`DailyRateLimitedError`, :class:`DailyServerError`,
+:class:`DailyTransportError` (the hook retries them, then Airflow retries the task). Everything
+that subclasses ``AirflowFailException`` fails the task at once: retrying cannot fix it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 ALREADY_EXISTS_MARKER = "already exists"
-QUOTA_MARKER = "rooms reached"
+# Daily's quota wording is not documented; clients see "... rooms reached". Match tolerantly:
+QUOTA_PATTERN = re.compile(r"rooms? reached|room (?:quota|limit)|quota (?:reached|exceeded)|too many (?:live )?rooms")
 
 
 class DailyError(AirflowException):
@@ -34,6 +44,28 @@ class DailyValidationError(DailyError, AirflowFailException, ValueError):
 class DailyConflictError(DailyError, AirflowFailException):
     """The domain is in a state the task will not change on its own (e.g. a number on the
     pinless flow without ``move=True``). Fails a task without retries."""
+
+
+class DailyConfigError(DailyError, AirflowFailException, ValueError):
+    """Configuration or run parameters that cannot work (a missing connection, a malformed
+    ``daily_provisioning`` Variable, a window whose end is before its start). Fails the task at
+    once: the message says what to fix."""
+
+
+class BadMeetingRow(ValueError):
+    """A row that cannot be provisioned; the message is written to its ``last_error``.
+
+    Counts as an attempt of that meeting: the row itself must change before it can succeed."""
+
+    def __init__(self, meeting_id: str, reason: str) -> None:
+        self.meeting_id = meeting_id
+        self.reason = reason
+        super().__init__(f"meeting {meeting_id!r}: {reason}")
+
+
+class ProvisioningFailed(DailyError, AirflowFailException):
+    """The run's verdict: some meetings are left without a room. Their reasons are in the
+    summary and in each row's ``last_error``; everything done was written back first."""
 
 
 class DailyTransportError(DailyError):
@@ -69,8 +101,10 @@ class DailyApiError(DailyError):
         super().__init__(f"{method} {path} -> {status} {error or 'unknown-error'}{detail}")
 
 
-class DailyAuthError(DailyApiError):
-    """Missing, malformed or unknown API key, or a forbidden resource (400/401/403)."""
+class DailyAuthError(DailyApiError, AirflowFailException):
+    """Missing, malformed or unknown API key, or a forbidden resource (400/401/403).
+
+    Fails a task at once: no retry fixes a wrong key."""
 
 
 class DailyInvalidRequestError(DailyApiError):
@@ -140,7 +174,7 @@ def error_from_response(
         cls = DailyAuthError
     elif status == 400 and ALREADY_EXISTS_MARKER in lowered and "room" in lowered:
         cls = DailyRoomAlreadyExistsError
-    elif status == 400 and QUOTA_MARKER in lowered:
+    elif status == 400 and error in (None, "invalid-request-error") and QUOTA_PATTERN.search(lowered):
         cls = DailyQuotaReachedError
     elif status in (400, 422):
         cls = DailyInvalidRequestError

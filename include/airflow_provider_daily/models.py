@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 ROOM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PIN_LENGTH = 11
 US_GLOBAL_DIALIN_NUMBER = "+12095038039"
+BATCH_LIMIT = 1000  # rooms per POST /batch/rooms [doc]
 
 
 def normalise_phone_number(value: Any) -> Any:
@@ -86,10 +87,14 @@ class DialinProperties(DailyModel):
 
 
 class RoomProperties(DailyModel):
-    """The room properties this provider sets; any other property passes through unchanged."""
+    """The room properties this provider sets; any other property passes through unchanged.
 
-    nbf: int | None = None
-    exp: int | None = None
+    ``nbf``/``exp`` are unix seconds; Daily accepts fractional ones (clients send
+    ``time.time() + 3600``), so a room read back may carry a float: int stays int, float stays float.
+    """
+
+    nbf: int | float | None = None
+    exp: int | float | None = None
     eject_at_room_exp: bool | None = None
     max_participants: int | None = None
     dialin: DialinProperties | None = None

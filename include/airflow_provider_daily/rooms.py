@@ -4,6 +4,12 @@
   ``exp`` rules of dial-in rooms), so one bad row never fails a whole all-or-nothing batch.
 * :func:`room_differences` - which requested settings an existing room does not have, used when a
   create finds the name taken: reuse the room, and update it if its settings drifted.
+* :func:`update_properties` - the smallest update that removes those differences.
+
+PIN stability: Daily does not document whether re-sending ``properties.dialin`` on an update keeps
+the room's PIN. So an update carries ``dialin`` only when a dial-in field really differs, and a
+property Daily left out of ``config`` because it has its default value is not a difference
+(Daily lists only properties that differ from their defaults).
 """
 
 from __future__ import annotations
@@ -54,22 +60,47 @@ def validate_room_create(spec: RoomCreate, *, now: float | None = None) -> RoomC
     return spec
 
 
-def _requested(spec: RoomCreate) -> dict[str, Any]:
-    return spec.properties.to_api()
+# Default values of the properties this provider sets: Daily leaves a property out of a room's
+# ``config`` when it has its default [doc], so "missing" equals "this value". [ours: the dial-in
+# defaults are not documented; these are the values the emulator assumes]
+PROPERTY_DEFAULTS: dict[str, Any] = {"eject_at_room_exp": False}
+DIALIN_DEFAULTS: dict[str, Any] = {"wait_for_meeting_start": False}
+
+
+def _same(wanted: Any, have: Any, default: Any) -> bool:
+    if have is None:
+        return wanted == default
+    if isinstance(wanted, int | float) and isinstance(have, int | float) and not isinstance(have, bool):
+        return float(wanted) == float(have)
+    return wanted == have
 
 
 def room_differences(room: Room, spec: RoomCreate) -> dict[str, tuple[Any, Any]]:
-    """``{property: (requested, actual)}`` for each requested setting the room lacks."""
+    """``{property: (requested, actual)}`` for each requested setting the room lacks.
+
+    An omitted property counts as its default value, never as drift."""
     actual = room.config.model_dump(mode="json", exclude_none=True)
     diffs: dict[str, tuple[Any, Any]] = {}
-    for key, wanted in _requested(spec).items():
+    for key, wanted in spec.properties.to_api().items():
         have = actual.get(key)
         if key == "dialin" and isinstance(wanted, dict):
             have_dialin = have if isinstance(have, dict) else {}
-            if any(have_dialin.get(k) != v for k, v in wanted.items()):
+            if not all(_same(v, have_dialin.get(k), DIALIN_DEFAULTS.get(k)) for k, v in wanted.items()):
                 diffs[key] = (wanted, have)
-        elif have != wanted:
+        elif not _same(wanted, have, PROPERTY_DEFAULTS.get(key)):
             diffs[key] = (wanted, have)
     if spec.privacy is not None and room.privacy not in (None, spec.privacy):
         diffs["privacy"] = (spec.privacy, room.privacy)
     return diffs
+
+
+def update_properties(diffs: dict[str, tuple[Any, Any]], spec: RoomCreate) -> dict[str, Any]:
+    """The ``properties`` of an update that fixes ``diffs`` and nothing else.
+
+    ``dialin`` goes out only when it differs (then with ``exp``, which Daily requires of a dial-in
+    room), so an update of ``nbf`` or ``exp`` never risks the PIN."""
+    requested = spec.properties.to_api()
+    props = {key: requested[key] for key in diffs if key in requested}
+    if "dialin" in props and "exp" in requested:
+        props["exp"] = requested["exp"]
+    return props

@@ -34,7 +34,7 @@ def test_room_names_are_deterministic_and_valid():
     assert room_name_for("M1", "mtg") == "mtg-M1"
     odd = room_name_for("Q4 review/Ümlaut", "mtg")
     assert odd == room_name_for("Q4 review/Ümlaut", "mtg")
-    assert odd.startswith("mtg-Q4-review--mlaut-")
+    assert odd.startswith("mtg-Q4-review-mlaut__")
     assert room_name_for("a b", "mtg") != room_name_for("a-b", "mtg"), "no two ids share a name"
     long = room_name_for("x" * 300, "mtg")
     assert len(long) <= 128

@@ -239,7 +239,8 @@ def test_custom_table_and_column_names(provisioning_dag, tmp_path, daily_conn, m
             "CREATE TABLE ops_meetings (id TEXT PRIMARY KEY, name TEXT, start_time TEXT, end_time TEXT,"
             " timezone TEXT, dialin_display_name TEXT, wait_for_meeting_start INTEGER,"
             " requested_phone_number TEXT, state TEXT, room_name TEXT, room_url TEXT, pin TEXT,"
-            " dialin_number TEXT, dial_string TEXT, provisioned_at TEXT, room_exp INTEGER, last_error TEXT,"
+            " dialin_number TEXT, dial_string TEXT, provisioned_at TEXT, room_exp INTEGER, room_fingerprint TEXT,"
+            " last_error TEXT,"
             " attempts INTEGER NOT NULL DEFAULT 0)"
         )
         start = datetime.now(UTC) + timedelta(days=2)
@@ -303,7 +304,8 @@ def test_meetings_past_the_attempt_limit_wait_for_force(provisioning_dag, sqlite
             "UPDATE daily_meetings SET attempts = 5, last_error = 'earlier failure' WHERE meeting_id = 'M1000'"
         )
         conn.commit()
-    assert run(provisioning_dag).state == "success"
+    # given up on: left alone, but the run says so (every run, until fixed) instead of staying green
+    assert run(provisioning_dag).state == "failed"
     after = rows(sqlite_meetings_db)
     assert after["M1000"]["room_name"] is None, "5 failed attempts: left alone"
     assert after["M1002"]["room_name"] == "mtg-M1002"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_daily.errors import (
     DailyApiError,
+    DailyConfigError,
     DailyError,
     DailyNotFoundError,
     DailyRateLimitedError,
@@ -40,6 +42,7 @@ from airflow_provider_daily.errors import (
     error_from_response,
 )
 from airflow_provider_daily.models import (
+    BATCH_LIMIT,
     DeletedRoom,
     DialinConfig,
     DialinConfigList,
@@ -51,15 +54,20 @@ from airflow_provider_daily.models import (
     RoomProperties,
 )
 from airflow_provider_daily.pacing import shared_pacer
-from airflow_provider_daily.rooms import room_differences, validate_room_create, validate_room_name
+from airflow_provider_daily.rooms import (
+    room_differences,
+    update_properties,
+    validate_room_create,
+    validate_room_name,
+)
 from airflow_provider_daily.settings import DailyClientSettings
 
 DAILY_API_URL = "https://api.daily.co/v1"
 ROOMS_PAGE_LIMIT = 100
 NUMBERS_PAGE_LIMIT = 50
-BATCH_LIMIT = 1000
 
 Outcome = Literal["created", "reused", "updated"]
+__all__ = ["BATCH_LIMIT", "DAILY_API_URL", "DailyHook", "EnsuredRoom", "Outcome"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,16 @@ class DailyHook(HttpHook):
         = API key; retry, timeout and pacing settings in extras (see :class:`DailyClientSettings`).
     :param rate_limit_share: fraction of Daily's rate limits this hook may use; give parallel
         tasks that share one API key ``1 / parallelism`` each.
+    :param deadline_seconds: a total time budget for everything this hook does, retries included
+        (e.g. one chunk of a provisioning run): once spent, a retryable failure is raised instead
+        of retried and every request's timeout is cut to what is left. ``None``: no budget beyond
+        the per-request ``retry_deadline``.
+
+    Example::
+
+        hook = DailyHook(daily_conn_id="daily_default")
+        room = hook.ensure_room(RoomCreate(name="mtg-4711", properties=RoomProperties(exp=..., dialin=...)))
+        print(room.outcome, room.room.url)
     """
 
     conn_name_attr = "daily_conn_id"
@@ -120,12 +138,19 @@ class DailyHook(HttpHook):
     hook_name = "Daily"
     default_host = DAILY_API_URL
 
-    def __init__(self, *, daily_conn_id: str = default_conn_name, rate_limit_share: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        daily_conn_id: str = default_conn_name,
+        rate_limit_share: float = 1.0,
+        deadline_seconds: float | None = None,
+    ) -> None:
         super().__init__(method="GET", http_conn_id=daily_conn_id)
         if not 0 < rate_limit_share <= 1:
             raise ValueError("rate_limit_share must be in (0, 1]")
         self.daily_conn_id = daily_conn_id
         self.rate_limit_share = rate_limit_share
+        self._deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
         self._session: requests.Session | None = None
         self._settings: DailyClientSettings | None = None
         self._scope = ""
@@ -145,10 +170,19 @@ class DailyHook(HttpHook):
         """One ``requests.Session`` per hook, with the key in its ``Authorization`` header."""
         if self._session is not None and not headers and not extra_options:
             return self._session
-        connection = self.get_connection(self.daily_conn_id)
+        try:
+            connection = self.get_connection(self.daily_conn_id)
+        except Exception as exc:  # AirflowNotFoundException, or a broken secrets backend
+            raise DailyConfigError(
+                f"connection {self.daily_conn_id!r} could not be read ({type(exc).__name__}): create a connection "
+                "of type Daily with the API key as its password"
+            ) from None
         if not connection.password:
-            raise DailyError(f"connection {self.daily_conn_id!r} has no API key (password field)")
-        self._settings = DailyClientSettings.from_extra(connection.extra_dejson)
+            raise DailyConfigError(f"connection {self.daily_conn_id!r} has no API key (password field)")
+        try:
+            self._settings = DailyClientSettings.from_extra(connection.extra_dejson)
+        except ValueError as exc:
+            raise DailyConfigError(f"connection {self.daily_conn_id!r} has invalid extras: {exc}") from None
         session = super().get_conn(headers=headers, extra_options=extra_options)
         session.auth = None
         session.headers["Authorization"] = f"Bearer {connection.password}"
@@ -186,8 +220,14 @@ class DailyHook(HttpHook):
         )
         pacer.acquire()
         url = self.url_from_endpoint(path)
+        timeout = settings.timeout
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise DailyTransportError(method=method, path=path, reason="the hook's deadline is spent")
+            timeout = min(timeout, max(left, 0.5))
         try:
-            response = session.request(method, url, params=params, json=json, timeout=settings.timeout)
+            response = session.request(method, url, params=params, json=json, timeout=timeout)
         except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise DailyTransportError(method=method, path=path, reason=type(exc).__name__) from None
         self._raise_for_error(response, method=method, path=path)
@@ -234,11 +274,19 @@ class DailyHook(HttpHook):
                 retry_after_cap=settings.retry_deadline,
             ),
             stop=tenacity.stop_after_attempt(settings.max_attempts)
-            | tenacity.stop_after_delay(settings.retry_deadline),
+            | tenacity.stop_after_delay(settings.retry_deadline)
+            | self._stop_at_deadline,
             before_sleep=self._log_retry,
             reraise=True,
         )
         return retrying(self._send, method, path, params=params, json=json, endpoint_class=endpoint_class)
+
+    def _stop_at_deadline(self, retry_state: tenacity.RetryCallState) -> bool:
+        """Stop retrying when the hook's total budget is spent or the next wait would overrun it."""
+        if self._deadline is None:
+            return False
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return time.monotonic() + upcoming >= self._deadline
 
     def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -364,7 +412,12 @@ class DailyHook(HttpHook):
         if not diffs:
             return room, "reused"
         self.log.info("Room %s exists with other settings (%s); updating it", spec.name, sorted(diffs))
-        return self.update_room(spec.name, properties=spec.properties, privacy=spec.privacy), "updated"
+        privacy = spec.privacy if "privacy" in diffs else None
+        updated = self.update_room(spec.name, properties=update_properties(diffs, spec), privacy=privacy)
+        if room.pin and updated.pin and updated.pin != room.pin:
+            # the caller compares PINs with its records and reports the change; say it here too
+            self.log.warning("Room %s got a new PIN from the update of %s", spec.name, sorted(diffs))
+        return updated, "updated"
 
     def ensure_pin(self, room: Room, spec: RoomCreate) -> Room:
         """Turn dial-in on through ``POST /rooms/:name`` (the documented path) if the room lacks a PIN."""

@@ -7,12 +7,14 @@ DAG file is parsed.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from airflow_provider_daily.hooks.daily import BATCH_LIMIT
+from airflow_provider_daily.errors import DailyConfigError
+from airflow_provider_daily.models import BATCH_LIMIT
 
 VARIABLE_KEY = "daily_provisioning"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -38,6 +40,7 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
     "dial_string",
     "provisioned_at",
     "room_exp",
+    "room_fingerprint",
     "last_error",
     "attempts",
 )
@@ -61,7 +64,19 @@ class ProvisioningConfig(BaseModel):
     meetings_conn_id: str = "daily_meetings_db"
     table: str = "daily_meetings"
     columns: dict[str, str] = Field(default_factory=dict, description="logical -> physical names")
-    provisionable_statuses: list[str] = Field(default_factory=lambda: ["scheduled"], min_length=1)
+    provisionable_statuses: list[str] = Field(
+        default_factory=lambda: ["scheduled"],
+        min_length=1,
+        description="Statuses whose meetings get rooms (compared trimmed and case-insensitively).",
+    )
+    cancelled_statuses: list[str] = Field(
+        default_factory=lambda: ["cancelled", "canceled"],
+        description="Statuses whose provisioned rooms are deleted and PINs cleared.",
+    )
+    ignored_statuses: list[str] = Field(
+        default_factory=lambda: ["draft", "tentative", "completed", "done", "archived"],
+        description="Other known statuses: no room, no report. Any status in none of the lists is reported.",
+    )
     room_name_prefix: str = Field(default="mtg", pattern=r"^[A-Za-z0-9_-]{1,40}$")
     privacy: str | None = Field(default=None, pattern=r"^(public|private)$")
     exp_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
@@ -71,13 +86,48 @@ class ProvisioningConfig(BaseModel):
     batch_size: int = Field(default=BATCH_LIMIT, ge=1, le=BATCH_LIMIT)
     horizon_days: int = Field(default=30, ge=1, le=MAX_AHEAD_DAYS)
     lead_days: int = Field(default=30, ge=0, le=MAX_AHEAD_DAYS)
-    max_attempts: int = Field(default=5, ge=1)
-    rate_limit_share: float = Field(default=0.5, gt=0, le=1)
+    max_attempts: int = Field(
+        default=5, ge=1, description="Failures of one meeting (its row, or Daily refusing its room) before giving up."
+    )
+    api_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Chunk tasks calling Daily at once: the size of the pool, and each chunk's 1/n share "
+        "of Daily's rate limit. The bootstrap sizes the pool from this one setting.",
+    )
+    chunk_deadline_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=6 * 3600,
+        description="Total time one chunk task may spend waiting out Daily faults (retries included); "
+        "then it writes back what it did and fails, and Airflow retries the task.",
+    )
+    delete_cancelled_rooms: bool = Field(
+        default=True, description="Delete the room of a meeting cancelled after provisioning, and clear its PIN."
+    )
+
+    @property
+    def rate_limit_share(self) -> float:
+        return 1.0 / self.api_concurrency
+
+    @field_validator("provisionable_statuses", "cancelled_statuses", "ignored_statuses")
+    @classmethod
+    def _statuses(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(s.strip().lower() for s in value if s.strip()))
 
     @field_validator("table")
     @classmethod
     def _table(cls, value: str) -> str:
         return check_identifier(value, allow_schema=True)
+
+    @field_validator("cancelled_statuses")
+    @classmethod
+    def _disjoint(cls, value: list[str], info: Any) -> list[str]:
+        overlap = set(value) & set(info.data.get("provisionable_statuses") or [])
+        if overlap:
+            raise ValueError(f"statuses {sorted(overlap)} cannot be both provisionable and cancelled")
+        return value
 
     @field_validator("columns")
     @classmethod
@@ -94,9 +144,32 @@ class ProvisioningConfig(BaseModel):
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None) -> ProvisioningConfig:
-        """Defaults <- Variable ``daily_provisioning`` <- ``overrides`` (e.g. run params)."""
+        """Defaults <- Variable ``daily_provisioning`` <- ``overrides`` (e.g. run params).
+
+        A malformed Variable fails the run with :class:`DailyConfigError` saying what is wrong;
+        it is never silently replaced by the defaults (``Variable.get(..., deserialize_json=True)``
+        returns the default on malformed JSON, so the raw text is parsed here)."""
         from airflow.sdk import Variable
 
-        values: dict[str, Any] = dict(Variable.get(VARIABLE_KEY, default={}, deserialize_json=True) or {})
+        raw = Variable.get(VARIABLE_KEY, default=None)
+        values: dict[str, Any] = {}
+        if raw not in (None, ""):
+            try:
+                loaded = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError as exc:
+                raise DailyConfigError(f"Variable {VARIABLE_KEY!r} is not valid JSON: {exc}") from None
+            if not isinstance(loaded, dict):
+                raise DailyConfigError(f"Variable {VARIABLE_KEY!r} must be a JSON object, not {type(loaded).__name__}")
+            values.update(loaded)
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        return cls(**values)
+        return cls.validated(values, source=f"Variable {VARIABLE_KEY!r}")
+
+    @classmethod
+    def validated(cls, values: dict[str, Any], *, source: str = "settings") -> ProvisioningConfig:
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise DailyConfigError(f"{source} has invalid settings: {problems}") from None

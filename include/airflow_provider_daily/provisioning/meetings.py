@@ -1,21 +1,31 @@
 """One scheduled meeting: parsed and validated from a source-table row, turned into a room spec.
 
-A row that cannot become a valid dial-in room raises :class:`BadMeetingRow` naming the meeting
-and the reason; the caller records that reason in the row's ``last_error`` and goes on with the
-other meetings.
+The rules that make a room from a meeting live here, each once:
+
+* :func:`room_name_for` - the room name, the idempotency key: **injective**, so two meetings can
+  never share a room (and so a PIN);
+* :func:`room_exp_for` - the room's lifetime: the meeting's end plus the grace period;
+* :func:`room_fingerprint` - what a room was built from, so a later run sees any change of a
+  room-relevant field (start, end, display name, wait flag, requested number, settings) and
+  updates the room (same room, same PIN);
+* :meth:`Meeting.from_row` / :meth:`Meeting.room_spec` - a row that cannot become a valid dial-in
+  room raises :class:`BadMeetingRow` naming the meeting and the reason, whatever the bad value
+  was: one row never fails more than its own meeting.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pendulum
 
+from airflow_provider_daily.errors import BadMeetingRow
 from airflow_provider_daily.models import (
     DialinProperties,
     DialinRoomNumber,
@@ -26,46 +36,94 @@ from airflow_provider_daily.models import (
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.rooms import latest_allowed_exp
 
+__all__ = ["BadMeetingRow", "Meeting", "parse_utc", "room_exp_for", "room_fingerprint", "room_name_for"]
+
 MAX_TITLE = 200
 MAX_DISPLAY_NAME = 100
-_SAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-class BadMeetingRow(ValueError):
-    """A row that cannot be provisioned; the message is written to ``last_error``."""
-
-    def __init__(self, meeting_id: str, reason: str) -> None:
-        self.meeting_id = meeting_id
-        self.reason = reason
-        super().__init__(f"meeting {meeting_id}: {reason}")
+MAX_NAME = 128
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+HASH_MARK = "__"  # only hashed names contain it after the prefix; plain ids never do
+HASH_HEX = 16
 
 
 def room_name_for(meeting_id: str, prefix: str) -> str:
-    """Deterministic room name ``<prefix>-<meeting id>``; characters Daily refuses are replaced
-    and a short hash of the id is appended so two ids never map to one name."""
-    slug = _SAFE.sub("-", meeting_id)
-    if slug != meeting_id or len(prefix) + 1 + len(slug) > 128:
-        digest = hashlib.sha256(meeting_id.encode()).hexdigest()[:10]
-        slug = f"{slug[: 128 - len(prefix) - 12]}-{digest}"
-    return f"{prefix}-{slug}"
+    """The room of a meeting: ``<prefix>-<meeting id>``, injective over meeting ids.
+
+    * An id made only of characters Daily allows (``A-Z a-z 0-9 _ -``), without ``__``, that fits
+      in 128 characters is used as it is: ``M1001`` -> ``mtg-M1001``.
+    * Every other id (spaces, other characters, ``__``, too long) becomes a readable slug, then
+      ``__`` and 16 hex digits of the SHA-256 of the exact id: ``'x y'`` ->
+      ``mtg-x-y__6b2e...``. Plain names never contain ``__`` after the prefix, so no plain id can
+      take a hashed name, and two hashed names are equal only if SHA-256 collides in 64 bits.
+
+    Ids are taken exactly as stored: ``' M1'``, ``'M1 '`` and ``'M1'`` are three meetings.
+    """
+    room_max = MAX_NAME - len(prefix) - 1
+    if _PLAIN_ID.fullmatch(meeting_id) and HASH_MARK not in meeting_id and len(meeting_id) <= room_max:
+        return f"{prefix}-{meeting_id}"
+    digest = hashlib.sha256(meeting_id.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_HEX]
+    slug = _UNSAFE.sub("-", meeting_id).replace("_", "-").strip("-")
+    slug = slug[: max(0, room_max - len(HASH_MARK) - HASH_HEX)]
+    return f"{prefix}-{slug}{HASH_MARK}{digest}"
 
 
 def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:
     """The room's ``exp`` (unix seconds): the meeting's end plus the grace period."""
-    return int((ends_at + timedelta(minutes=config.exp_grace_minutes)).timestamp())
+    return int(ends_at.timestamp()) + 60 * config.exp_grace_minutes
+
+
+def room_fingerprint(row: dict[str, Any], config: ProvisioningConfig) -> str:
+    """A short hash of everything a meeting's room is built from: the row's room-relevant values
+    as stored (no parsing, so it is cheap enough to check every provisioned row of a run) and the
+    settings that shape rooms. A different fingerprint means: update the room."""
+    parts = [
+        row.get("starts_at"),
+        row.get("ends_at"),
+        row.get("title"),
+        row.get("dialin_display_name"),
+        row.get("wait_for_meeting_start"),
+        row.get("requested_phone_number"),
+        config.exp_grace_minutes,
+        config.nbf_lead_minutes,
+        config.eject_at_room_exp,
+        config.privacy,
+    ]
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def parse_utc(value: Any) -> datetime:
-    """A DB value (datetime, or text from SQLite) -> aware UTC datetime. Naive means UTC."""
+    """A DB value (datetime, or text from SQLite) -> aware UTC datetime. Naive means UTC.
+
+    Refuses anything that is not one instant: durations (``P1D``), bare dates or times, epoch
+    numbers, free text."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str) and value.strip():
-        dt = pendulum.parse(value.strip(), tz="UTC")
+        parsed = pendulum.parse(value.strip(), tz="UTC", strict=False)
+        if not isinstance(parsed, datetime):
+            kind = "a date without a time" if isinstance(parsed, date) else f"a {type(parsed).__name__.lower()}"
+            raise ValueError(f"{value!r} is {kind}, not a timestamp")
+        dt = parsed
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} is a number; store a timestamp (YYYY-MM-DD HH:MM:SS, UTC)")
     else:
         raise ValueError(f"{value!r} is not a timestamp")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return datetime.fromtimestamp(dt.timestamp(), tz=UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    # pendulum.timezone() re-reads tzdata once more than 8 zones alternate (zoneinfo's small
+    # cache): remember the answer per name instead.
+    try:
+        pendulum.timezone(name)
+    except Exception:
+        return False
+    return True
 
 
 def _as_bool(value: Any, default: bool) -> bool:
@@ -93,16 +151,23 @@ class Meeting:
     display_name: str
     wait_for_meeting_start: bool
     requested_phone_number: str | None
-    status: str
-    provisioned: bool
-    attempts: int
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Meeting:
-        """Parse a row keyed by logical column names; raise :class:`BadMeetingRow`."""
-        meeting_id = str(row.get("meeting_id") or "").strip()
-        if not meeting_id:
-            raise BadMeetingRow("<no id>", "meeting_id is empty")
+        """Parse a row keyed by logical column names; raise :class:`BadMeetingRow` for any bad value."""
+        raw_id = row.get("meeting_id")
+        meeting_id = raw_id if isinstance(raw_id, str) else ("" if raw_id is None else str(raw_id))
+        try:
+            return cls._parse(meeting_id, row)
+        except BadMeetingRow:
+            raise
+        except Exception as exc:  # whatever a value does to a parser, it fails this row alone
+            raise BadMeetingRow(meeting_id, f"unreadable row ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _parse(cls, meeting_id: str, row: dict[str, Any]) -> Meeting:
+        if not meeting_id.strip():
+            raise BadMeetingRow(meeting_id, "meeting_id is empty")
 
         def bad(reason: str) -> BadMeetingRow:
             return BadMeetingRow(meeting_id, reason)
@@ -112,21 +177,18 @@ class Meeting:
             raise bad("title is empty")
         if len(title) > MAX_TITLE:
             raise bad(f"title is longer than {MAX_TITLE} characters")
-        try:
-            starts_at = parse_utc(row.get("starts_at"))
-        except (ValueError, TypeError) as exc:
-            raise bad(f"starts_at: {exc}") from None
-        try:
-            ends_at = parse_utc(row.get("ends_at"))
-        except (ValueError, TypeError) as exc:
-            raise bad(f"ends_at: {exc}") from None
+        times = {}
+        for column in ("starts_at", "ends_at"):
+            try:
+                times[column] = parse_utc(row.get(column))
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise bad(f"{column}: {exc}") from None
+        starts_at, ends_at = times["starts_at"], times["ends_at"]
         if ends_at <= starts_at:
             raise bad(f"ends_at ({ends_at:%Y-%m-%d %H:%M}) is not after starts_at ({starts_at:%Y-%m-%d %H:%M})")
         tz = str(row.get("timezone") or "UTC").strip()
-        try:
-            pendulum.timezone(tz)
-        except Exception:
-            raise bad(f"timezone {tz!r} is not an IANA time zone name") from None
+        if not _known_zone(tz):
+            raise bad(f"timezone {tz!r} is not an IANA time zone name")
         display = str(row.get("dialin_display_name") or "").strip() or title[:MAX_DISPLAY_NAME]
         if len(display) > MAX_DISPLAY_NAME:
             raise bad(f"dialin_display_name is longer than {MAX_DISPLAY_NAME} characters")
@@ -151,19 +213,19 @@ class Meeting:
             display_name=display,
             wait_for_meeting_start=wait,
             requested_phone_number=number,
-            status=str(row.get("status") or ""),
-            provisioned=row.get("provisioned_at") not in (None, ""),
-            attempts=int(row.get("attempts") or 0),
         )
 
     def room_spec(self, config: ProvisioningConfig, *, now: float | None = None) -> RoomCreate:
         """The room this meeting needs; raise :class:`BadMeetingRow` if Daily would refuse it."""
         now = time.time() if now is None else now
-        exp = room_exp_for(self.ends_at, config)
-        exp_at = datetime.fromtimestamp(exp, tz=UTC)
+        try:
+            exp = room_exp_for(self.ends_at, config)
+        except (OverflowError, ValueError) as exc:
+            raise BadMeetingRow(self.meeting_id, f"ends_at: out of range ({exc})") from None
         if exp <= now:
             raise BadMeetingRow(self.meeting_id, "the meeting (plus grace) is already over")
         if exp > latest_allowed_exp(now):
+            exp_at = datetime.fromtimestamp(exp, tz=UTC)
             raise BadMeetingRow(
                 self.meeting_id,
                 f"room would expire {exp_at:%Y-%m-%d %H:%M} UTC, 365 days or more from now; "

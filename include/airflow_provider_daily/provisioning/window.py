@@ -29,12 +29,48 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from airflow_provider_daily.errors import DailyConfigError
 from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
-from airflow_provider_daily.provisioning.table import Selection
 
 
-class InvalidRunParams(ValueError):
-    """The run's params do not describe a usable window."""
+class InvalidRunParams(DailyConfigError):
+    """The run's params do not describe a usable window. Fails the run at once, without retries."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows a run wants: time bounds (any may be None), ids, and whether to redo done ones."""
+
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    ends_after: datetime | None = None
+    meeting_ids: tuple[str, ...] = ()
+    force: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "starts_from": iso(self.starts_from),
+            "starts_before": iso(self.starts_before),
+            "ends_after": iso(self.ends_after),
+            "meeting_ids": list(self.meeting_ids),
+            "force": self.force,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Selection:
+        def dt(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            starts_from=dt(data.get("starts_from")),
+            starts_before=dt(data.get("starts_before")),
+            ends_after=dt(data.get("ends_after")),
+            meeting_ids=tuple(data.get("meeting_ids") or ()),
+            force=bool(data.get("force")),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,7 +129,8 @@ def resolve_window(
     raw_ids = params.get("meeting_ids") or []
     if isinstance(raw_ids, str):
         raw_ids = [part for part in raw_ids.replace(",", " ").split() if part]
-    meeting_ids = tuple(dict.fromkeys(str(i).strip() for i in raw_ids if str(i).strip()))
+    # ids are taken exactly as given (a leading space is part of an id); only empty ones are dropped
+    meeting_ids = tuple(dict.fromkeys(str(i) for i in raw_ids if str(i).strip()))
     start = _as_date(params.get("window_start"), "window_start")
     end = _as_date(params.get("window_end"), "window_end")
     limit = now + timedelta(days=MAX_AHEAD_DAYS + 1)

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     dialin_number           VARCHAR(20),
     dial_string             VARCHAR(64),                       -- tel:+<number>,,<PIN>
     provisioned_at          TIMESTAMPTZ,                       -- NULL = not provisioned yet
-    room_exp                BIGINT,                           -- unix seconds the room expires; a moved end re-provisions
+    room_exp                BIGINT,                           -- unix seconds the room expires; checked against Daily by reconcile
+    room_fingerprint        VARCHAR(32),                      -- what the room was built from; a change updates the room
     last_error              TEXT,
     attempts                INTEGER NOT NULL DEFAULT 0
 );

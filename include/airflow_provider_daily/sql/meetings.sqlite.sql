@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     dialin_number           TEXT,                             -- E.164
     dial_string             TEXT,                             -- tel:+<number>,,<PIN>
     provisioned_at          TEXT,                             -- UTC; NULL = not provisioned yet
-    room_exp                INTEGER,                          -- unix seconds the room expires; a moved end re-provisions
+    room_exp                INTEGER,                          -- unix seconds the room expires; checked against Daily by reconcile
+    room_fingerprint        TEXT,                             -- what the room was built from; a change updates the room
     last_error              TEXT,                             -- why the last attempt failed
     attempts                INTEGER NOT NULL DEFAULT 0
 );
