@@ -7,6 +7,7 @@ rate-limited: ``DELETE /rooms/:name`` in the ``delete`` class, everything else i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -99,6 +100,8 @@ async def create_rooms_batch(request: Request) -> Any:
         raise invalid("rooms must be a list of room objects")
     if not 1 <= len(rooms) <= MAX_BATCH_ROOMS:
         raise invalid(f"rooms must have between 1 and {MAX_BATCH_ROOMS} entries (got {len(rooms)})")
+    if emu.settings.batch_room_latency_ms:  # server time that grows with the batch
+        await asyncio.sleep(len(rooms) * emu.settings.batch_room_latency_ms / 1000)
     created = emu.store.create_rooms(rooms, batch=True)
     emu.counters.rooms_created(len(created))
     return {"data": created}

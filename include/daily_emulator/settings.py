@@ -97,6 +97,7 @@ class EmulatorSettings(BaseModel):
       (None: the first purchased number; ``[]``: none).
     - ``rate_limits``: endpoint class (``default``, ``delete``) -> token buckets; ``{}`` disables limits.
     - ``room_quota``: maximum live rooms. ``latency_ms``: added to every API request.
+      ``batch_room_latency_ms``: added to ``POST /batch/rooms`` per room in the request (on top of ``latency_ms``).
     - ``domain_id``: the domain's id in ``GET /`` and in meeting tokens (claim ``d``); None: derived from
       ``domain`` by :func:`default_domain_id`, so tests can know it.
     - ``faults``: random fault injection. ``batch_returns_pin``: False = batch-created rooms get their PIN
@@ -117,6 +118,7 @@ class EmulatorSettings(BaseModel):
     rate_limits: dict[str, list[RateLimit]] = Field(default_factory=default_rate_limits)
     room_quota: int = Field(default=10_000, ge=0)
     latency_ms: float = Field(default=0, ge=0)
+    batch_room_latency_ms: float = Field(default=0, ge=0)
     faults: FaultSettings = Field(default_factory=FaultSettings)
     batch_returns_pin: bool = True
     return_dialin_number: bool = True
@@ -181,6 +183,7 @@ RUNTIME_SETTINGS = (
     "faults",
     "rate_limits",
     "latency_ms",
+    "batch_room_latency_ms",
     "batch_returns_pin",
     "return_dialin_number",
     "room_quota",
