@@ -25,7 +25,6 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from airflow_provider_daily.provisioning import steps
 from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
 
 MEETINGS_ASSET = Asset("daily_dialin_meetings")
@@ -48,6 +47,8 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
 def daily_dialin_provisioning():
     @task
     def plan() -> dict:
+        from airflow_provider_daily.provisioning import steps
+
         context = get_current_context()
         run, params = context["dag_run"], dict(context["params"])
         result = steps.plan(
@@ -60,22 +61,32 @@ def daily_dialin_provisioning():
 
     @task(retries=0)
     def chunks_of(run: dict) -> list[int]:
+        from airflow_provider_daily.provisioning import steps
+
         return steps.chunk_numbers(run)
 
     @task(pool=POOL, retries=2)
     def provision_chunk(index: int, run: dict) -> dict:
+        from airflow_provider_daily.provisioning import steps
+
         return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
 
     @task(pool=POOL)
     def retire_cancelled(run: dict) -> dict:
+        from airflow_provider_daily.provisioning import steps
+
         return steps.retire_cancelled(run=run)
 
     @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET])
     def summarize(run, chunk_results, retired) -> dict:
+        from airflow_provider_daily.provisioning import steps
+
         return steps.summarize(run=run, chunk_results=chunk_results, retired=retired)
 
     @task(retries=0)
     def verify(summary: dict) -> None:
+        from airflow_provider_daily.provisioning import steps
+
         steps.verify(summary)
 
     run = plan()

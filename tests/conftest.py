@@ -62,6 +62,7 @@ def emulator(emulator_server):
         batch_returns_pin=defaults.batch_returns_pin,
         return_dialin_number=defaults.return_dialin_number,
         room_quota=defaults.room_quota,
+        resend_dialin_new_pin=defaults.resend_dialin_new_pin,
     )
     yield emulator_server
     emulator_server.admin.clear_faults()

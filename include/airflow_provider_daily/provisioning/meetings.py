@@ -217,18 +217,21 @@ class Meeting:
 
     def room_spec(self, config: ProvisioningConfig, *, now: float | None = None) -> RoomCreate:
         """The room this meeting needs; raise :class:`BadMeetingRow` if Daily would refuse it."""
-        now = time.time() if now is None else now
         try:
-            exp = room_exp_for(self.ends_at, config)
-        except (OverflowError, ValueError) as exc:
-            raise BadMeetingRow(self.meeting_id, f"ends_at: out of range ({exc})") from None
+            return self._room_spec(config, time.time() if now is None else now)
+        except BadMeetingRow:
+            raise
+        except Exception as exc:  # e.g. a time at the end of the calendar: this meeting alone fails
+            raise BadMeetingRow(self.meeting_id, f"no room possible ({type(exc).__name__}: {exc})") from None
+
+    def _room_spec(self, config: ProvisioningConfig, now: float) -> RoomCreate:
+        exp = room_exp_for(self.ends_at, config)
         if exp <= now:
             raise BadMeetingRow(self.meeting_id, "the meeting (plus grace) is already over")
         if exp > latest_allowed_exp(now):
-            exp_at = datetime.fromtimestamp(exp, tz=UTC)
             raise BadMeetingRow(
                 self.meeting_id,
-                f"room would expire {exp_at:%Y-%m-%d %H:%M} UTC, 365 days or more from now; "
+                f"room would expire {self.ends_at:%Y-%m-%d %H:%M} UTC (+ grace), 365 days or more from now; "
                 "Daily dial-in rooms must expire within 365 days (provision it later)",
             )
         nbf = None

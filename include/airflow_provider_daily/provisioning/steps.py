@@ -282,6 +282,9 @@ def _make_specs(items: list[Item], config: ProvisioningConfig, now: datetime) ->
         except BadMeetingRow as exc:
             item.fail(exc.reason, counts=True)
             continue
+        except Exception as exc:  # never let one row take its chunk down, whatever it holds
+            item.fail(f"unreadable row ({type(exc).__name__}: {exc})", counts=True)
+            continue
         by_name.setdefault(item.spec.name, []).append(item)
     for name, sharing in by_name.items():
         if len(sharing) > 1:
