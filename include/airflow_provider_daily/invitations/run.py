@@ -58,7 +58,7 @@ def _decide(
         settings=settings,
         config=config,
         now=now,
-        files_present=lambda room_name, host: store.has_files(room_name, host=host),
+        files_present=store.listing().has_files,
         force=force,
         scope=meeting_ids or None,
     )

@@ -12,6 +12,7 @@ Host files sit under their own prefix so their access can be restricted on its o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider_daily.invitations.manifest import Manifest
@@ -24,6 +25,19 @@ MANIFEST_NAME = "manifest.json"
 ATTENDEES = "attendees"
 HOSTS = "hosts"
 LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+@dataclass(frozen=True)
+class FileListing:
+    """File names found under ``attendees/`` and ``hosts/``."""
+
+    attendees: frozenset[str]
+    hosts: frozenset[str]
+
+    def has_files(self, room_name: str, host: bool) -> bool:
+        """Whether a room's attendee file (and, with ``host``, its host file) is there."""
+        name = f"{room_name}.ics"
+        return name in self.attendees and (not host or name in self.hosts)
 
 
 class InviteStore:
@@ -54,11 +68,13 @@ class InviteStore:
     def host_path(self, room_name: str) -> ObjectStoragePath:
         return self.base / HOSTS / f"{room_name}.ics"
 
-    def has_files(self, room_name: str, *, host: bool) -> bool:
-        """Whether the published files of a room are still there."""
-        if not self.attendee_path(room_name).exists():
-            return False
-        return not host or self.host_path(room_name).exists()
+    def listing(self) -> FileListing:
+        """The files there are now: one listing per folder, not one request per file."""
+        names: dict[str, frozenset[str]] = {}
+        for folder in (ATTENDEES, HOSTS):
+            path = self.base / folder
+            names[folder] = frozenset(p.name for p in path.iterdir()) if path.exists() else frozenset()
+        return FileListing(attendees=names[ATTENDEES], hosts=names[HOSTS])
 
     def read_manifest(self) -> Manifest:
         path = self.base / MANIFEST_NAME
