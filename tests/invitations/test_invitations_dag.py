@@ -272,3 +272,24 @@ def test_the_dag_runs_on_the_meetings_asset(invitations_dag, provisioning_dag, s
         with create_session() as session:
             session.query(DagModel).filter(DagModel.dag_id == invitations_dag.dag_id).update({"is_paused": True})
             session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == invitations_dag.dag_id).delete()
+
+
+def test_host_files_still_get_cancelled_after_host_links_were_turned_off(
+    invitations_dag, provisioning_dag, provisioned, invites_dir, monkeypatch
+):
+    table, _ = provisioned
+    assert invite(invitations_dag).state == "success"
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"base_path": str(invites_dir), "host_links": False})
+    )
+    row = rows(table)["M1003"]
+    set_columns(table, "M1003", title="Renamed")
+    assert provision(provisioning_dag).state == "success"
+    assert invite(invitations_dag).state == "success"
+    assert str(attendee(invites_dir, row)[1]["SUMMARY"]) == "Renamed"
+    assert str(host(invites_dir, row)[1]["SUMMARY"]) == f"{row['title']} (host)", "host files are left as they are"
+
+    set_columns(table, "M1003", status="cancelled")
+    assert invite(invitations_dag).state == "success"
+    calendar, event = host(invites_dir, row)
+    assert (str(calendar["METHOD"]), str(event["STATUS"]), event["SEQUENCE"]) == ("CANCEL", "CANCELLED", 2)

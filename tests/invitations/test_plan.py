@@ -73,6 +73,7 @@ def test_moved_meeting_bumps_the_sequence():
     assert actions["M1"].kind == "changed"
     assert (actions["M1"].sequence, actions["M1"].stamp) == (3, STAMP)
     assert actions["M1"].content.starts_at == moved
+    assert actions["M1"].previous == published("M1", sequence=2), "what was published travels with the action"
 
 
 def test_moved_meeting_waits_for_its_room_to_be_updated():

@@ -16,7 +16,7 @@ from airflow_provider_daily.models import dial_string, normalise_phone_number
 OWN_NUMBER_LABEL = "Dial-in"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DialinNumber:
     """One number to call, E.164, with the label shown next to it."""
 

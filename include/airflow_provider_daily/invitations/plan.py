@@ -39,7 +39,8 @@ ROOM_NOT_UPDATED = "room not yet updated for the meeting's new times (the provis
 
 @dataclass(frozen=True, kw_only=True)
 class Action:
-    """One meeting's files to write: an invite (``content``) or a cancellation (``previous``)."""
+    """One meeting's files to write: an invite (``content``) or, without it, a cancellation of
+    ``previous`` (what was published before, if anything)."""
 
     meeting_id: str
     kind: ActionKind
@@ -53,7 +54,7 @@ class Action:
         return self.content is None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Decisions:
     actions: list[Action] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -98,28 +99,22 @@ def decide(
         except NotInvitable as exc:
             decisions.waiting[meeting_id] = str(exc)
             continue
-        if content.room_exp != room_exp_for(content.ends_at, config):
-            decisions.waiting[meeting_id] = ROOM_NOT_UPDATED
-            continue
         if content.ends_at <= now:
             decisions.past.append(meeting_id)
+            continue
+        if content.room_exp != room_exp_for(content.ends_at, config):
+            decisions.waiting[meeting_id] = ROOM_NOT_UPDATED
             continue
         fingerprint = content.fingerprint(settings)
         action: Action | None
         if entry is None:
             action = Action(meeting_id=meeting_id, kind="new", sequence=0, stamp=stamp, content=content)
         elif entry.state == "cancelled":
-            action = Action(
-                meeting_id=meeting_id, kind="reinstated", sequence=entry.sequence + 1, stamp=stamp, content=content
-            )
+            action = _again(meeting_id, "reinstated", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
         elif entry.fingerprint != fingerprint:
-            action = Action(
-                meeting_id=meeting_id, kind="changed", sequence=entry.sequence + 1, stamp=stamp, content=content
-            )
+            action = _again(meeting_id, "changed", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
         elif force or not files_present(entry.room_name, settings.host_links):
-            action = Action(
-                meeting_id=meeting_id, kind="rewritten", sequence=entry.sequence, stamp=entry.stamp, content=content
-            )
+            action = _again(meeting_id, "rewritten", entry, sequence=entry.sequence, stamp=entry.stamp, content=content)
         else:
             action = None
         if action is None:
@@ -127,6 +122,13 @@ def decide(
         else:
             decisions.actions.append(action)
     return decisions
+
+
+def _again(
+    meeting_id: str, kind: ActionKind, entry: ManifestEntry, *, sequence: int, stamp: int, content: InviteContent
+) -> Action:
+    """An invite for a meeting published before (``previous`` keeps what was published)."""
+    return Action(meeting_id=meeting_id, kind=kind, sequence=sequence, stamp=stamp, content=content, previous=entry)
 
 
 def _decide_cancel(

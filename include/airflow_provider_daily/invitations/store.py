@@ -27,7 +27,7 @@ HOSTS = "hosts"
 LOCAL_PROTOCOLS = ("", "file", "local")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileListing:
     """File names found under ``attendees/`` and ``hosts/``."""
 
