@@ -59,7 +59,7 @@ def daily_dialin_provisioning():
         )
         return steps.publish_plan(result, push=lambda key, value: context["ti"].xcom_push(key=key, value=value))
 
-    @task(retries=0)
+    @task(retries=1, retry_delay=timedelta(seconds=5))
     def chunks_of(run: dict) -> list[int]:
         from airflow_provider_daily.provisioning import steps
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"daily_dialin_provisioning", "daily_pin_dialin_number_assignment", "example_daily_room_lifecycle"}
+EXPECTED = {
+    "daily_dialin_provisioning",
+    "daily_dialin_reconcile",
+    "daily_dialin_invitations",
+    "daily_pin_dialin_number_assignment",
+    "example_daily_room_lifecycle",
+}
 
 
 @pytest.fixture(scope="module")
