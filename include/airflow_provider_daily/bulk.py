@@ -16,11 +16,18 @@ sink the others, and never to make two rooms for one name:
 
 Results are recorded into ``outcomes`` as they happen, so a caller that catches an unexpected
 error (an outage outlasting the retries) can still write back what was done.
+
+Latency is overlapped: up to ``concurrency`` batch calls (or, with ``per_room``, single-room
+creates and PIN fallbacks) are in flight at once, all through the hook's one pacer, so Daily's
+rate limit holds globally however many are in flight. Each request owns distinct room names, so
+threads never write the same outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from airflow_provider_daily.errors import (
@@ -61,12 +68,41 @@ class RoomOutcome:
 class BulkRoomCreator:
     """Idempotent bulk creation of named rooms through one :class:`DailyHook`."""
 
-    def __init__(self, *, hook: DailyHook, batch_size: int = BATCH_LIMIT) -> None:
+    def __init__(
+        self, *, hook: DailyHook, batch_size: int = BATCH_LIMIT, concurrency: int = 1, per_room: bool = False
+    ) -> None:
         if not 1 <= batch_size <= BATCH_LIMIT:
             raise ValueError(f"batch_size must be within 1..{BATCH_LIMIT}")
+        if not 1 <= concurrency <= 64:
+            raise ValueError("concurrency must be within 1..64")
         self.hook = hook
         self.batch_size = batch_size
-        self.calls = {"batch": 0, "split": 0, "lookups": 0, "pin_fallback": 0}
+        self.concurrency = concurrency
+        self.per_room = per_room
+        self.calls = {"batch": 0, "split": 0, "lookups": 0, "pin_fallback": 0, "single": 0}
+        self._lock = threading.Lock()
+        self._quota_error: str | None = None
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.calls[key] += n
+
+    def _run_all(self, jobs: list[Callable[[], None]]) -> None:
+        """Run ``jobs`` with up to ``concurrency`` in flight; on the first error, start no more,
+        let the running ones finish (their outcomes are recorded), then raise it."""
+        if self.concurrency == 1 or len(jobs) <= 1:
+            for job in jobs:
+                job()
+            return
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="daily-bulk") as pool:
+            futures = [pool.submit(job) for job in jobs]
+            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            wait(futures)
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
 
     def ensure_rooms(
         self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome] | None = None
@@ -91,14 +127,34 @@ class BulkRoomCreator:
                 outcomes[spec.name].error = str(exc)
                 continue
             valid.append(spec)
-        self._quota_error: str | None = None
-        for start in range(0, len(valid), self.batch_size):
-            self._create(valid[start : start + self.batch_size], outcomes)
+        self._quota_error = None
+        if self.per_room:
+            self._run_all([lambda spec=spec: self._create_one(spec, outcomes) for spec in valid])
+        else:
+            batches = [valid[start : start + self.batch_size] for start in range(0, len(valid), self.batch_size)]
+            self._run_all([lambda batch=batch: self._create(batch, outcomes) for batch in batches])
         by_name = {spec.name: spec for spec in valid}
-        for outcome in outcomes.values():
-            if outcome.room is not None and outcome.error is None and not outcome.room.pin:
-                self._pin_fallback(by_name[outcome.name], outcome)
+        lacking = [o for o in outcomes.values() if o.room is not None and o.error is None and not o.room.pin]
+        self._run_all([lambda o=o: self._pin_fallback(by_name[o.name], o) for o in lacking])
         return outcomes
+
+    def _create_one(self, spec: RoomCreate, outcomes: dict[str, RoomOutcome]) -> None:
+        """Per-room mode: ``POST /rooms`` (or reuse by name) for one room; its own refusals fail it alone."""
+        outcome = outcomes[spec.name]
+        if self._quota_error:
+            outcome.error, outcome.counts = self._quota_error, False
+            return
+        self._count("single")
+        try:
+            ensured = self.hook.ensure_room(spec)
+        except DailyQuotaReachedError as exc:
+            self._quota_error = f"Daily room quota reached: {exc.info or exc}"
+            outcome.error, outcome.counts = self._quota_error, False
+            return
+        except DailyInvalidRequestError as exc:
+            outcome.error = f"Daily refused room {spec.name}: {exc.error}: {exc.info}"
+            return
+        outcome.room, outcome.outcome = ensured.room, ensured.outcome
 
     # -- creation -------------------------------------------------------------------------
     def _create(self, specs: list[RoomCreate], outcomes: dict[str, RoomOutcome]) -> None:
@@ -110,11 +166,11 @@ class BulkRoomCreator:
                 outcomes[spec.name].counts = False
             return
         try:
-            self.calls["batch"] += 1
+            self._count("batch")
             rooms = self.hook.create_rooms_batch(specs)
         except DailyQuotaReachedError as exc:
             if len(specs) > 1:  # some may still fit: halve until one room alone does not
-                self.calls["split"] += 1
+                self._count("split")
                 middle = len(specs) // 2
                 self._create(specs[:middle], outcomes)
                 self._create(specs[middle:], outcomes)
@@ -152,7 +208,7 @@ class BulkRoomCreator:
                     rest.append(spec)
             self._create(rest, outcomes)
             return
-        self.calls["split"] += 1
+        self._count("split")
         middle = len(specs) // 2
         self._create(specs[:middle], outcomes)
         self._create(specs[middle:], outcomes)
@@ -177,14 +233,14 @@ class BulkRoomCreator:
         found: dict[str, Room] = {}
         if len(wanted) > LIST_INSTEAD_OF_GET_THRESHOLD:
             for room in self.hook.iter_rooms():
-                self.calls["lookups"] += 1
+                self._count("lookups")
                 if room.name in wanted:
                     found[room.name] = room
                     if len(found) == len(wanted):
                         break
             return found
         for name in names:
-            self.calls["lookups"] += 1
+            self._count("lookups")
             try:
                 found[name] = self.hook.get_room(name)
             except DailyNotFoundError:
@@ -192,7 +248,7 @@ class BulkRoomCreator:
         return found
 
     def _pin_fallback(self, spec: RoomCreate, outcome: RoomOutcome) -> None:
-        self.calls["pin_fallback"] += 1
+        self._count("pin_fallback")
         try:
             outcome.room = self.hook.ensure_pin(outcome.room, spec)
         except DailyApiError as exc:

@@ -2,8 +2,11 @@
 
 Daily documents each limit as "N requests per W seconds" per endpoint class (``default`` for most
 endpoints, ``delete`` for ``DELETE /rooms/:name``), sometimes two windows per class. The pacer
-keeps one sliding window per documented limit, at ``safety`` (90 %) of Daily's count, and a
-request waits until every window of its class has room. Pacers are shared per process and per
+keeps one sliding window per documented limit and a request waits until every window of its class
+has room. ``safety`` (97 %) widens each window (N per W / safety seconds), so the pace is 97 % of
+Daily's rate exactly, not rounded down to whole requests; ``share`` (a task's part of the budget
+when several tasks call Daily at once) cuts the count, so concurrent clients never burst above
+N together. Pacers are shared per process and per
 (base URL, connection), so several hooks in one task share one budget. Limits are settings: Daily
 changes them and raises them on request.
 """
@@ -19,7 +22,7 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
     "default": [(20, 1.0), (100, 5.0)],
     "delete": [(2, 1.0), (50, 30.0)],
 }
-DEFAULT_SAFETY = 0.9
+DEFAULT_SAFETY = 0.97
 
 
 class _Window:
@@ -48,13 +51,18 @@ class Pacer:
         *,
         limits: Iterable[tuple[int, float]],
         safety: float = DEFAULT_SAFETY,
+        share: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._windows = [_Window(limit=max(1, int(n * safety)), width=w) for n, w in limits]
+        self._windows = []
+        for n, w in limits:
+            count = max(1, int(n * share))
+            # count per width == n * share * safety per w: the exact budget, however it rounds
+            self._windows.append(_Window(limit=count, width=w * count / (n * share * safety)))
 
     def acquire(self) -> float:
         """Record one request, sleeping first as long as needed. Returns the seconds waited."""
@@ -92,18 +100,23 @@ def parse_rate_limits(raw: Mapping[str, object] | None) -> dict[str, list[tuple[
     return limits
 
 
-_registry: dict[tuple[str, str, float], Pacer] = {}
+_registry: dict[tuple[str, str, float, float], Pacer] = {}
 _registry_lock = threading.Lock()
 
 
 def shared_pacer(
-    *, scope: str, endpoint_class: str, limits: dict[str, list[tuple[int, float]]], safety: float
+    *,
+    scope: str,
+    endpoint_class: str,
+    limits: dict[str, list[tuple[int, float]]],
+    safety: float,
+    share: float = 1.0,
 ) -> Pacer:
     """The process-wide pacer for ``scope`` (base URL + connection) and one endpoint class."""
     windows = limits.get(endpoint_class) or limits["default"]
-    key = (scope, f"{endpoint_class}:{windows!r}", safety)
+    key = (scope, f"{endpoint_class}:{windows!r}", safety, share)
     with _registry_lock:
         pacer = _registry.get(key)
         if pacer is None:
-            pacer = _registry[key] = Pacer(limits=windows, safety=safety)
+            pacer = _registry[key] = Pacer(limits=windows, safety=safety, share=share)
         return pacer

@@ -103,3 +103,17 @@ def test_duplicate_names_in_one_call_fail_alone(hook, emulator):
     assert "requested 2 times" in outcomes["same"].error
     assert outcomes["other"].ok
     assert set(live_rooms(emulator)) == {"other"}
+
+
+@pytest.mark.parametrize("per_room", [False, True])
+def test_concurrent_calls_make_each_room_once(hook, emulator, per_room):
+    """Several calls in flight (batches, or single creates) under faults: one room per name."""
+    emulator.admin.configure(faults={"rate_503": 0.1, "rate_lost_create": 0.1, "seed": 3})
+    specs = [dialin_spec(f"c{i:03d}") for i in range(60)]
+    creator = BulkRoomCreator(hook=hook, batch_size=7, concurrency=4, per_room=per_room)
+    outcomes = creator.ensure_rooms(specs)
+    assert all(o.ok and o.room.pin for o in outcomes.values())
+    rooms = live_rooms(emulator)
+    assert set(rooms) == {s.name for s in specs}
+    assert {o.room.pin for o in outcomes.values()} == {r["config"]["dialin_code"] for r in rooms.values()}
+    assert creator.calls["single" if per_room else "batch"] >= (60 if per_room else 9)

@@ -62,8 +62,23 @@ def test_pacer_stays_under_every_window():
     for width, limit in ((1.0, 20), (5.0, 100)):
         worst = max(sum(1 for t in stamps if start <= t < start + width) for start in stamps)
         assert worst <= limit, f"{worst} requests in {width}s"
-    # 18 a second (90 % of 20) also keeps 90 per 5 s: request #400 leaves at 399 // 18 = 22 s
-    assert stamps[-1] == pytest.approx(22.0), "and it is not slower than it must be"
+    # 90 % of the rate exactly: 18 a second, request #400 leaves at about 399 / 18 s
+    assert stamps[-1] == pytest.approx(399 / 18, abs=1.2), "and it is not slower than it must be"
+
+
+def test_pacer_reaches_the_configured_share_of_the_rate():
+    for safety, share in ((0.97, 1.0), (0.97, 0.5), (1.0, 0.25)):
+        clock = FakeClock()
+        pacer = Pacer(limits=[(20, 1.0), (100, 5.0)], safety=safety, share=share, clock=clock, sleep=clock.sleep)
+        stamps = []
+        for _ in range(1000):
+            pacer.acquire()
+            stamps.append(clock.now)
+        rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+        assert rate == pytest.approx(20 * safety * share, rel=0.03)
+        for width, limit in ((1.0, 20 * share), (5.0, 100 * share)):
+            worst = max(sum(1 for t in stamps if start <= t < start + width) for start in stamps)
+            assert worst <= limit, f"{worst} requests in {width}s: one client never bursts above its share"
 
 
 def test_rate_limit_settings_are_checked():

@@ -46,6 +46,8 @@ from airflow_provider_daily.models import (
     DeletedRoom,
     DialinConfig,
     DialinConfigList,
+    DomainConfig,
+    MeetingTokenProperties,
     PurchasedPhoneNumber,
     PurchasedPhoneNumberList,
     Room,
@@ -216,7 +218,8 @@ class DailyHook(HttpHook):
             scope=self._scope,
             endpoint_class=endpoint_class,
             limits=settings.rate_limits,
-            safety=settings.rate_limit_safety * self.rate_limit_share,
+            safety=settings.rate_limit_safety,
+            share=self.rate_limit_share,
         )
         pacer.acquire()
         url = self.url_from_endpoint(path)
@@ -535,7 +538,3 @@ class DailyHook(HttpHook):
                 retry_after=exc.retry_after,
             ) from None
         return MeetingTokenProperties.model_validate(body)
-
-
-# the token section's models; imported here so the section stays self-contained (merge into the top imports)
-from airflow_provider_daily.models import DomainConfig, MeetingTokenProperties  # noqa: E402

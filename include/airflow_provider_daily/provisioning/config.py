@@ -84,6 +84,17 @@ class ProvisioningConfig(BaseModel):
     eject_at_room_exp: bool = True
     chunk_size: int = Field(default=BATCH_LIMIT, ge=1, le=50_000)
     batch_size: int = Field(default=BATCH_LIMIT, ge=1, le=BATCH_LIMIT)
+    batch_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Calls one chunk keeps in flight (batches, or single creates with per_room) to overlap "
+        "Daily's latency; the client's pacer keeps the rate limit however many are in flight.",
+    )
+    per_room: bool = Field(
+        default=False,
+        description="Create rooms with one POST /rooms each instead of POST /batch/rooms.",
+    )
     horizon_days: int = Field(default=30, ge=1, le=MAX_AHEAD_DAYS)
     lead_days: int = Field(default=30, ge=0, le=MAX_AHEAD_DAYS)
     max_attempts: int = Field(

@@ -226,7 +226,9 @@ def provision_chunk(
             rate_limit_share=config.rate_limit_share,
             deadline_seconds=config.chunk_deadline_seconds,
         )
-        creator = BulkRoomCreator(hook=hook, batch_size=config.batch_size)
+        creator = BulkRoomCreator(
+            hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
+        )
         outcomes: dict = {}
         try:
             creator.ensure_rooms([item.spec for item in todo], outcomes)
