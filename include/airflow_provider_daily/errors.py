@@ -52,6 +52,11 @@ class DailyConfigError(DailyError, AirflowFailException, ValueError):
     once: the message says what to fix."""
 
 
+class InvalidRunParams(DailyConfigError):
+    """A run's params do not describe a usable window (end before start, past the 365-day limit,
+    an unknown mode). Fails the run at once, without retries."""
+
+
 class BadMeetingRow(ValueError):
     """A row that cannot be provisioned; the message is written to its ``last_error``.
 

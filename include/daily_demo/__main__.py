@@ -95,7 +95,7 @@ def _print_meetings(db: Path) -> None:
             "SELECT meeting_id, title, starts_at, timezone, status, room_url, dial_string, last_error "
             "FROM daily_meetings ORDER BY starts_at, meeting_id"
         ).fetchall()
-    from airflow_provider_daily.provisioning.steps import format_table
+    from airflow_provider_daily.reporting import format_table
 
     table = [("meeting", "title", "starts (UTC)", "room URL", "dial string")]
     pending = 0

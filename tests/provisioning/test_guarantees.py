@@ -14,13 +14,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_daily.errors import DailyAuthError, DailyConfigError, DailyQuotaReachedError, error_from_response
+from airflow_provider_daily.errors import (
+    DailyAuthError,
+    DailyConfigError,
+    DailyQuotaReachedError,
+    InvalidRunParams,
+    error_from_response,
+)
 from airflow_provider_daily.models import RoomList
 from airflow_provider_daily.provisioning import steps
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.provisioning.meetings import room_name_for
 from airflow_provider_daily.provisioning.table import MeetingsTable
-from airflow_provider_daily.provisioning.window import InvalidRunParams
 from tests.conftest import daily_connection_uri
 from tests.support.engine import insert_rows, meeting, run_engine, settings_env, table_rows
 

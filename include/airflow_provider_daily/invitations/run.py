@@ -20,8 +20,8 @@ from airflow_provider_daily.invitations.settings import InvitationSettings
 from airflow_provider_daily.invitations.store import InviteStore
 from airflow_provider_daily.invitations.tokens import OwnerTokenMinter, host_link, owner_token_minter
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.steps import format_table
 from airflow_provider_daily.provisioning.table import MeetingsTable
+from airflow_provider_daily.reporting import format_table
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath

@@ -1,6 +1,6 @@
-"""The Params forms of the provisioning DAGs (validated by Airflow's API server before a run).
+"""The Params form of the provisioning DAG (validated by Airflow's API server before a run).
 
-Kept here so the DAG files only wire tasks. Dates are UTC calendar days, both ends included.
+Kept here so the DAG file only wires tasks. Dates are UTC calendar days, both ends included.
 """
 
 from __future__ import annotations
@@ -68,28 +68,5 @@ PROVISIONING_PARAMS = {
         maximum=MAX_AHEAD_DAYS,
         title="Rolling horizon (days)",
         description="Scheduled runs provision meetings starting within this many days.",
-    ),
-}
-
-NUMBER_ASSIGNMENT_PARAMS = {
-    "phone_number": Param(
-        "",
-        type="string",
-        pattern=r"^\+?[0-9][0-9 ()-]{6,20}$",
-        title="Purchased phone number (E.164)",
-    ),
-    "name_prefix": Param(None, type=["null", "string"], maxLength=100, title="Name prefix"),
-    "ivr_greeting": Param(
-        None,
-        type=["null", "string"],
-        maxLength=500,
-        title="IVR greeting",
-        description="Read to callers before the PIN.",
-    ),
-    "move": Param(
-        False,
-        type="boolean",
-        title="Move from the pinless flow",
-        description="If the number is on the pinless flow, delete that config and put it on the PIN flow.",
     ),
 }

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tabulate import tabulate
-
 from airflow_provider_daily.errors import (
     BadMeetingRow,
     DailyError,
@@ -37,6 +35,7 @@ from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.provisioning.meetings import Meeting, room_fingerprint
 from airflow_provider_daily.provisioning.table import Failure, MeetingsTable, Provisioned
 from airflow_provider_daily.provisioning.window import Selection, resolve_window
+from airflow_provider_daily.reporting import format_table
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +45,6 @@ LISTED = 50  # ids (and reasons) a result carries at most: XCom stays small what
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def format_table(rows: Sequence[Sequence[Any]]) -> str:
-    """A plain text table; the first row is the header."""
-    return tabulate(rows[1:], headers=rows[0], tablefmt="psql")
 
 
 def chunk_key(index: int) -> str:

@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from airflow_provider_daily.errors import DailyConfigError
+from airflow_provider_daily.errors import InvalidRunParams
 from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
 
-
-class InvalidRunParams(DailyConfigError):
-    """The run's params do not describe a usable window. Fails the run at once, without retries."""
+__all__ = ["InvalidRunParams", "RunWindow", "Selection", "resolve_window"]
 
 
 @dataclass(frozen=True)
