@@ -359,3 +359,30 @@ def test_moved_meeting_gets_its_room_updated(provisioning_dag, seeded, daily_con
     assert emulator_rooms(daily_conn)["mtg-M1000"]["config"]["exp"] == expected_exp
     assert {m: r for m, r in after.items() if m != "M1000"} == {m: r for m, r in before.items() if m != "M1000"}
     assert daily_conn.admin.counters()["rooms_created"] == len(scheduled_ids(meetings))
+
+
+def test_a_window_that_cannot_work_fails_at_once(provisioning_dag, seeded, daily_conn, caplog):
+    """end before start: plan fails without retries, summarize reports it instead of crashing."""
+    import time
+
+    started = time.monotonic()
+    dag_run = run(provisioning_dag, window_start="2026-12-16", window_end="2026-12-14")
+    assert dag_run.state == "failed"
+    assert time.monotonic() - started < 60, "no task retries for a window error"
+    states = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    assert states["plan"].state == "failed" and states["plan"].try_number == 1
+    assert states["summarize"].state == "success", "summarize reports a failed plan"
+    assert "window_end 2026-12-14 is before window_start 2026-12-16" in caplog.text
+
+
+def test_unknown_ids_are_named_and_dry_runs_list_what_is_done(provisioning_dag, seeded, daily_conn, caplog):
+    table, meetings = seeded
+    assert run(provisioning_dag, meeting_ids=["M1001"]).state == "success"
+    caplog.clear()
+    dag_run = run(provisioning_dag, meeting_ids=["M1001", "M1002", "NOPE-1"], dry_run=True)
+    assert dag_run.state == "success"
+    assert "NOPE-1" in caplog.text and "not in the table" in caplog.text
+    assert "Already provisioned in this window (1)" in caplog.text
+    summary = [ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize"][0].xcom_pull()
+    assert summary["unknown_ids"] == ["NOPE-1"]
+    assert rows(table)["M1002"]["room_name"] is None, "a dry run touches nothing"
