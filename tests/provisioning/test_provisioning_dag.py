@@ -361,7 +361,7 @@ def test_moved_meeting_gets_its_room_updated(provisioning_dag, seeded, daily_con
     assert daily_conn.admin.counters()["rooms_created"] == len(scheduled_ids(meetings))
 
 
-def test_a_window_that_cannot_work_fails_at_once(provisioning_dag, seeded, daily_conn, caplog):
+def test_a_window_that_cannot_work_fails_at_once(provisioning_dag, seeded, daily_conn, caplog, capfd):
     """end before start: plan fails without retries, summarize reports it instead of crashing."""
     import time
 
@@ -372,7 +372,8 @@ def test_a_window_that_cannot_work_fails_at_once(provisioning_dag, seeded, daily
     states = {ti.task_id: ti for ti in dag_run.get_task_instances()}
     assert states["plan"].state == "failed" and states["plan"].try_number == 1
     assert states["summarize"].state == "success", "summarize reports a failed plan"
-    assert "window_end 2026-12-14 is before window_start 2026-12-16" in caplog.text
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "window_end 2026-12-14 is before window_start 2026-12-16" in output
 
 
 def test_unknown_ids_are_named_and_dry_runs_list_what_is_done(provisioning_dag, seeded, daily_conn, caplog):
