@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import BaseOperator
 
 from airflow_provider_daily.errors import DailyConflictError, DailyValidationError
-from airflow_provider_daily.hooks.daily import DailyHook
 from airflow_provider_daily.links import XCOM_ROOM_URL, DailyRoomLink
 from airflow_provider_daily.models import (
     DialinConfig,
@@ -28,7 +27,11 @@ from airflow_provider_daily.models import (
 )
 from airflow_provider_daily.rooms import validate_room_create, validate_room_name
 
+if TYPE_CHECKING:  # the hook (and the HTTP provider under it) loads when a task runs, not when a DAG parses
+    from airflow_provider_daily.hooks.daily import DailyHook
+
 PIN_FLOW = "pin_dialin"
+DEFAULT_CONN_ID = "daily_default"
 
 
 def _to_unix(value: Any, field: str) -> int | None:
@@ -47,12 +50,14 @@ def _to_unix(value: Any, field: str) -> int | None:
 
 
 class _DailyOperator(BaseOperator):
-    def __init__(self, *, daily_conn_id: str = DailyHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, daily_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.daily_conn_id = daily_conn_id
 
     @cached_property
     def hook(self) -> DailyHook:
+        from airflow_provider_daily.hooks.daily import DailyHook
+
         return DailyHook(daily_conn_id=self.daily_conn_id)
 
 
