@@ -2,7 +2,9 @@
 
 Declares the ``daily`` connection type and its form: the API key in the password field
 (relabelled), the API base URL in the host field (placeholder: Daily's URL), login/schema/port
-hidden, and the client settings (retries, timeout, pacing) as extra fields.
+hidden, and one extra field per client setting. The extra fields are generated from the settings
+model (:class:`~airflow_provider_daily.settings.DailyClientSettings`): names, types, titles,
+descriptions, bounds and defaults come from there, so the form cannot drift from what the hook reads.
 """
 
 from __future__ import annotations
@@ -11,9 +13,26 @@ from typing import Any
 
 from airflow_provider_daily import __version__
 
+# JSON-schema keywords Airflow's connection form accepts (provider.yaml schema, ``conn-fields``)
+_SCHEMA_KEYWORDS = ("minimum", "maximum", "pattern", "minLength", "maxLength", "enum", "format")
 
-def _field(label: str, description: str, json_type: str) -> dict[str, Any]:
-    return {"label": label, "description": description, "schema": {"type": [json_type, "null"]}}
+
+def conn_fields() -> dict[str, dict[str, Any]]:
+    """The ``conn-fields`` of the ``daily`` connection type, one per field of the settings model."""
+    from airflow_provider_daily.settings import DailyClientSettings
+
+    schema = DailyClientSettings.model_json_schema()["properties"]
+    defaults = DailyClientSettings().model_dump(mode="json")
+    fields: dict[str, dict[str, Any]] = {}
+    for name in DailyClientSettings.model_fields:
+        prop = schema[name]
+        field_schema: dict[str, Any] = {"type": [prop["type"], "null"], "default": defaults[name]}
+        field_schema.update({key: prop[key] for key in _SCHEMA_KEYWORDS if key in prop})
+        field: dict[str, Any] = {"label": prop.get("title", name), "schema": field_schema}
+        if prop.get("description"):
+            field["description"] = prop["description"]
+        fields[name] = field
+    return fields
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -42,25 +61,7 @@ def get_provider_info() -> dict[str, Any]:
                     "relabeling": {"password": "Daily API key", "host": "API base URL"},
                     "placeholders": {"host": "https://api.daily.co/v1"},
                 },
-                "conn-fields": {
-                    "timeout": _field("Request timeout (s)", "Seconds to wait for one answer.", "number"),
-                    "max_attempts": _field(
-                        "Max attempts", "Tries per request on 429/5xx/no answer, first included.", "integer"
-                    ),
-                    "retry_deadline": _field(
-                        "Retry deadline (s)", "Stop retrying one request after this long.", "number"
-                    ),
-                    "rate_limit_safety": _field(
-                        "Rate limit safety factor",
-                        "Fraction (0-1] of Daily's documented rate limits the client paces itself to.",
-                        "number",
-                    ),
-                    "default_dialin_number": _field(
-                        "Fallback dial-in number",
-                        "E.164 number for dial strings when Daily reports none (default US +12095038039).",
-                        "string",
-                    ),
-                },
+                "conn-fields": conn_fields(),
             }
         ],
     }

@@ -20,7 +20,8 @@ from typing import Any
 from airflow_provider_daily.errors import DailyValidationError
 from airflow_provider_daily.models import ROOM_NAME_PATTERN, Room, RoomCreate
 
-MAX_DIALIN_LIFETIME_SECONDS = 365 * 24 * 3600
+MAX_DIALIN_LIFETIME_DAYS = 365  # Daily: a PSTN-enabled room's exp must be less than 365 days away [doc]
+MAX_DIALIN_LIFETIME_SECONDS = MAX_DIALIN_LIFETIME_DAYS * 24 * 3600
 # Daily measures "< 365 days" on its own clock when the request lands: keep a margin for clock
 # skew and for the time a large run takes between validation and the call.
 DIALIN_LIFETIME_MARGIN_SECONDS = 6 * 3600

@@ -25,8 +25,13 @@ class DailyClientSettings(BaseModel):
     retry_min_wait: float = Field(default=0.5, ge=0, description="First backoff, seconds.")
     retry_max_wait: float = Field(default=30.0, gt=0, description="Longest single backoff, seconds.")
     retry_deadline: float = Field(default=180.0, gt=0, description="Give up retrying after this long.")
-    rate_limits: dict[str, list[tuple[int, float]]] = Field(default_factory=lambda: parse_rate_limits(None))
-    rate_limit_safety: float = Field(default=DEFAULT_SAFETY, gt=0, le=1)
+    rate_limits: dict[str, list[tuple[int, float]]] = Field(
+        default_factory=lambda: parse_rate_limits(None),
+        description="Daily's rate limits per endpoint class: [[requests, per seconds], ...] for each window.",
+    )
+    rate_limit_safety: float = Field(
+        default=DEFAULT_SAFETY, gt=0, le=1, description="Fraction (0-1] of those limits the client paces itself to."
+    )
     default_dialin_number: str = Field(
         default=US_GLOBAL_DIALIN_NUMBER,
         description="Number for the dial string when Daily reports none for a room.",

@@ -15,10 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from airflow_provider_daily.errors import DailyConfigError
 from airflow_provider_daily.models import BATCH_LIMIT
+from airflow_provider_daily.rooms import MAX_DIALIN_LIFETIME_DAYS
 
 VARIABLE_KEY = "daily_provisioning"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-MAX_AHEAD_DAYS = 330  # room exp must stay < 365 days out: leave room for long meetings and grace
+# How far ahead a run may look: a room's exp (the meeting's end plus up to 7 days of grace) must
+# stay within Daily's 365 days, with room for multi-week meetings.
+MAX_AHEAD_DAYS = MAX_DIALIN_LIFETIME_DAYS - 35
 
 # the columns the user fills in, and those the DAG writes back (logical names)
 SOURCE_COLUMNS: tuple[str, ...] = (

@@ -36,7 +36,15 @@ from airflow_provider_daily.models import (
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.rooms import latest_allowed_exp
 
-__all__ = ["BadMeetingRow", "Meeting", "parse_utc", "room_exp_for", "room_fingerprint", "room_name_for"]
+__all__ = [
+    "BadMeetingRow",
+    "Meeting",
+    "needs_room",
+    "parse_utc",
+    "room_exp_for",
+    "room_fingerprint",
+    "room_name_for",
+]
 
 MAX_TITLE = 200
 MAX_DISPLAY_NAME = 100
@@ -73,17 +81,23 @@ def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:
     return int(ends_at.timestamp()) + 60 * config.exp_grace_minutes
 
 
+# the columns a room is built from, in the order the fingerprint hashes them
+FINGERPRINT_COLUMNS = (
+    "starts_at",
+    "ends_at",
+    "title",
+    "dialin_display_name",
+    "wait_for_meeting_start",
+    "requested_phone_number",
+)
+
+
 def room_fingerprint(row: dict[str, Any], config: ProvisioningConfig) -> str:
     """A short hash of everything a meeting's room is built from: the row's room-relevant values
     as stored (no parsing, so it is cheap enough to check every provisioned row of a run) and the
     settings that shape rooms. A different fingerprint means: update the room."""
     parts = [
-        row.get("starts_at"),
-        row.get("ends_at"),
-        row.get("title"),
-        row.get("dialin_display_name"),
-        row.get("wait_for_meeting_start"),
-        row.get("requested_phone_number"),
+        *(row.get(column) for column in FINGERPRINT_COLUMNS),
         config.exp_grace_minutes,
         config.nbf_lead_minutes,
         config.eject_at_room_exp,
@@ -91,6 +105,15 @@ def room_fingerprint(row: dict[str, Any], config: ProvisioningConfig) -> str:
     ]
     text = "\x1f".join("" if part is None else str(part) for part in parts)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def needs_room(row: dict[str, Any], config: ProvisioningConfig, *, force: bool = False) -> bool:
+    """The moved-meeting rule: a row needs (an update of) its room when it is not provisioned yet,
+    or was provisioned from other values than it has now (start, end, display name, wait flag,
+    number, or room settings changed)."""
+    if force or row.get("provisioned_at") in (None, ""):
+        return True
+    return row.get("room_fingerprint") != room_fingerprint(row, config)
 
 
 def parse_utc(value: Any) -> datetime:

@@ -24,7 +24,7 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_daily.errors import DailyConfigError
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import room_fingerprint
+from airflow_provider_daily.provisioning.meetings import FINGERPRINT_COLUMNS, needs_room
 from airflow_provider_daily.provisioning.window import Selection
 
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
@@ -114,7 +114,6 @@ _ALWAYS_RESERVED = frozenset(
         "with",
     )
 )
-FINGERPRINT_COLUMNS = ("starts_at", "ends_at", "title", "dialin_display_name", "wait_for_meeting_start")
 
 
 @dataclass(frozen=True)
@@ -283,25 +282,20 @@ class MeetingsTable:
             for record in self.hook.get_records(statement, parameters=bound):
                 yield dict(zip(columns, record, strict=True))
 
-    def needs_room(self, row: dict[str, Any], *, force: bool) -> bool:
-        """Not provisioned yet, or provisioned from other values than the row has now (a moved
-        start or end, a new display name, wait flag, number, or room settings)."""
-        if force or row.get("provisioned_at") in (None, ""):
-            return True
-        return row.get("room_fingerprint") != room_fingerprint(row, self.config)
-
     def select_due_ids(self, selection: Selection) -> list[str]:
         """Ids of meetings the run should provision, in the database's order of ids."""
         columns = ("meeting_id", *FINGERPRINT_COLUMNS, "requested_phone_number", "provisioned_at", "room_fingerprint")
         return [
-            row["meeting_id"] for row in self._select(columns, selection) if self.needs_room(row, force=selection.force)
+            row["meeting_id"]
+            for row in self._select(columns, selection)
+            if needs_room(row, self.config, force=selection.force)
         ]
 
     def fetch_range(self, selection: Selection, first_id: str, last_id: str) -> list[dict[str, Any]]:
         """A chunk's rows: the selection's due rows with ``first_id <= id <= last_id``, every column."""
         extra = [f"{self._c('meeting_id')} >= {self.ph}", f"{self._c('meeting_id')} <= {self.ph}"]
         rows = self._select(list(self.cols), selection, extra, [first_id, last_id])
-        return [row for row in rows if self.needs_room(row, force=selection.force)]
+        return [row for row in rows if needs_room(row, self.config, force=selection.force)]
 
     def fetch(self, meeting_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Rows keyed by exact meeting id, each keyed by logical column names."""
