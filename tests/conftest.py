@@ -7,9 +7,7 @@ session, and only for tests that run DAGs (fixture ``airflow_db``).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,54 +20,48 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.pop("AIRFLOW_CONN_DAILY_DEFAULT", None)
-sys.path.insert(0, str(REPO))
 
 import pytest  # noqa: E402
 
-from daily_emulator import EmulatorServer, EmulatorSettings  # noqa: E402
+from daily_emulator import EmulatorServer  # noqa: E402
+from daily_emulator.settings import RUNTIME_SETTINGS  # noqa: E402
+from tests.support.daily import (  # noqa: E402  (names kept importable from here for older tests)
+    OTHER_NUMBER,
+    PIN_NUMBER,
+    SPARE_NUMBER,
+    TEST_KEY,
+    daily_connection_uri,
+    emulator_settings,
+)
 
-TEST_KEY = "test-key-9f8e7d6c5b4a"
-PIN_NUMBER = "+12095550100"
-OTHER_NUMBER = "+12095550101"
-SPARE_NUMBER = "+12095550102"
-FAST_RETRIES = {"timeout": 2, "retry_min_wait": 0.01, "retry_max_wait": 0.2, "max_attempts": 6, "retry_deadline": 30}
-
-
-def _emulator_settings() -> EmulatorSettings:
-    return EmulatorSettings(
-        api_keys=[TEST_KEY],
-        domain="acme",
-        purchased_numbers=[PIN_NUMBER, OTHER_NUMBER, SPARE_NUMBER],
-        pin_dialin_numbers=[PIN_NUMBER],
-    )
+__all__ = ["OTHER_NUMBER", "PIN_NUMBER", "REPO", "SPARE_NUMBER", "TEST_KEY", "daily_connection_uri"]
 
 
 @pytest.fixture(scope="session")
 def emulator_server():
-    with EmulatorServer(settings=_emulator_settings()) as server:
+    with EmulatorServer(settings=emulator_settings()) as server:
         yield server
 
 
 @pytest.fixture
 def emulator(emulator_server):
     """The session's emulator, reset to a clean domain and default settings for each test."""
-    defaults = _emulator_settings()
+    defaults = emulator_settings()
     emulator_server.admin.reset()
-    emulator_server.admin.configure(
-        faults=defaults.faults.model_dump(mode="json"),
-        rate_limits={k: [w.model_dump(mode="json") for w in v] for k, v in defaults.rate_limits.items()},
-        latency_ms=defaults.latency_ms,
-        batch_returns_pin=defaults.batch_returns_pin,
-        return_dialin_number=defaults.return_dialin_number,
-        room_quota=defaults.room_quota,
-        resend_dialin_new_pin=defaults.resend_dialin_new_pin,
-    )
+    emulator_server.admin.configure(**{name: _json(getattr(defaults, name)) for name in RUNTIME_SETTINGS})
     yield emulator_server
     emulator_server.admin.clear_faults()
 
 
-def daily_connection_uri(base_url: str, key: str = TEST_KEY, **extra) -> str:
-    return json.dumps({"conn_type": "daily", "host": base_url, "password": key, "extra": {**FAST_RETRIES, **extra}})
+def _json(value):
+    """A settings value as the admin API takes it (pydantic models and their containers dumped)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.daily import REPO
 
 
 def test_airflow_loads_the_macros_plugin():

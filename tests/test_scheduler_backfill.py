@@ -19,7 +19,7 @@ import pytest
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.provisioning.table import MeetingsTable
 from daily_demo.sample import insert_meetings
-from tests.conftest import REPO
+from tests.support.daily import REPO
 from tests.support.standalone import StandaloneAirflow
 
 LEAD = 45

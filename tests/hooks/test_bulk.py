@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_daily.bulk import BulkRoomCreator
-from tests.conftest import OTHER_NUMBER
 from tests.hooks.helpers import dialin_spec
+from tests.support.daily import OTHER_NUMBER
 
 
 def live_rooms(emulator) -> dict[str, dict]:

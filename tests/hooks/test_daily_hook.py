@@ -22,8 +22,8 @@ from airflow_provider_daily.errors import (
 )
 from airflow_provider_daily.hooks.daily import DailyHook
 from airflow_provider_daily.models import RoomCreate, RoomProperties, dial_string
-from tests.conftest import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
 from tests.hooks.helpers import dialin_spec
+from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
 
 
 def rooms_in_emulator(emulator) -> list[dict]:

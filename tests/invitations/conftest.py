@@ -7,8 +7,8 @@ import json
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.conftest import PIN_NUMBER
 from tests.provisioning import conftest as provisioning_fixtures
+from tests.support.daily import PIN_NUMBER
 
 # the provisioning tests' fixtures, shared: a meetings table (SQLite, PostgreSQL) and the provisioning DAG
 meetings_db = provisioning_fixtures.meetings_db
@@ -32,7 +32,7 @@ INVITATIONS_CONF = {"meeting_ids": [], "force": False}
 def invitations_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.daily import REPO
 
     bag = DagBag(dag_folder=str(REPO / "dags" / "daily_dialin_invitations.py"))
     assert not bag.import_errors

@@ -14,9 +14,9 @@ import pytest
 
 from airflow_provider_daily.provisioning.meetings import parse_utc
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.conftest import PIN_NUMBER, TEST_KEY
 from tests.invitations.conftest import invite, provision
 from tests.invitations.helpers import CA, US, parse
+from tests.support.daily import PIN_NUMBER, TEST_KEY
 
 TOKEN = re.compile(r"[?&]t=([A-Za-z0-9_.-]+)")
 

@@ -15,7 +15,7 @@ from airflow_provider_daily.invitations.tokens import (
     owner_token_minter,
 )
 from airflow_provider_daily.models import MeetingTokenProperties
-from tests.conftest import TEST_KEY
+from tests.support.daily import TEST_KEY
 
 
 @pytest.fixture

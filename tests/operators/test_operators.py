@@ -13,14 +13,14 @@ from airflow_provider_daily.operators.daily import (
     DailyCreateDialinRoomOperator,
     DailyDeleteRoomOperator,
 )
-from tests.conftest import OTHER_NUMBER, PIN_NUMBER, SPARE_NUMBER
+from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, SPARE_NUMBER
 
 
 @pytest.fixture(scope="module")
 def dags(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.daily import REPO
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert not bag.import_errors
@@ -141,7 +141,7 @@ def test_create_operator_has_room_link():
 def assignment_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.daily import REPO
 
     bag = DagBag(dag_folder=str(REPO / "dags" / "daily_pin_dialin_number_assignment.py"))
     return bag.dags["daily_pin_dialin_number_assignment"]

@@ -46,7 +46,7 @@ def sqlite_meetings_db(tmp_path, monkeypatch):
 def provisioning_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.daily import REPO
 
     bag = DagBag(dag_folder=str(REPO / "dags" / "daily_dialin_provisioning.py"))
     assert not bag.import_errors

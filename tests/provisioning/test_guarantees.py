@@ -26,7 +26,7 @@ from airflow_provider_daily.provisioning import steps
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.provisioning.meetings import room_name_for
 from airflow_provider_daily.provisioning.table import MeetingsTable
-from tests.conftest import daily_connection_uri
+from tests.support.daily import daily_connection_uri
 from tests.support.engine import insert_rows, meeting, run_engine, settings_env, table_rows
 
 
@@ -214,7 +214,7 @@ def test_every_room_relevant_change_updates_the_room_with_the_same_pin(
     sqlite_meetings_db, daily_conn, monkeypatch, change
 ):
     from airflow_provider_daily.hooks.daily import DailyHook
-    from tests.conftest import OTHER_NUMBER
+    from tests.support.daily import OTHER_NUMBER
 
     DailyHook().create_dialin_config({"type": "pin_dialin", "phone_number": OTHER_NUMBER})
     monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", settings_env(nbf_lead_minutes=10))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.conftest import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
+from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
 
 DEFAULT_CONF = {
     "mode": "auto",
@@ -377,13 +377,13 @@ def test_a_window_that_cannot_work_fails_at_once(provisioning_dag, seeded, daily
 
 
 def test_unknown_ids_are_named_and_dry_runs_list_what_is_done(provisioning_dag, seeded, daily_conn, caplog):
-    table, meetings = seeded
+    table, _ = seeded
     assert run(provisioning_dag, meeting_ids=["M1001"]).state == "success"
     caplog.clear()
     dag_run = run(provisioning_dag, meeting_ids=["M1001", "M1002", "NOPE-1"], dry_run=True)
     assert dag_run.state == "success"
     assert "NOPE-1" in caplog.text and "not in the table" in caplog.text
     assert "Already provisioned in this window (1)" in caplog.text
-    summary = [ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize"][0].xcom_pull()
+    summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull()
     assert summary["unknown_ids"] == ["NOPE-1"]
     assert rows(table)["M1002"]["room_name"] is None, "a dry run touches nothing"
