@@ -93,3 +93,19 @@ def postgres_server():
 
     with ThrowawayPostgres() as server:
         yield server
+
+
+# Fixtures that make a test an integration test: a real Airflow run, PostgreSQL, subprocesses.
+_INTEGRATION_FIXTURES = {"airflow_db", "provisioning_dag", "postgres_server", "invitations_dag"}
+_INTEGRATION_MARKS = {"postgres", "slow", "cluster", "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test ``unit`` or ``integration`` so a contributor can run the fast half alone:
+    ``pytest -m unit`` (emulator over HTTP and SQLite files are fine; Airflow runs, PostgreSQL,
+    the cluster and the browser are not)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        marks = {m.name for m in item.iter_markers()}
+        heavy = fixtures & _INTEGRATION_FIXTURES or marks & _INTEGRATION_MARKS
+        item.add_marker(pytest.mark.integration if heavy else pytest.mark.unit)
