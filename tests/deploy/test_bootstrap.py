@@ -1,0 +1,150 @@
+"""The one bootstrap: settings expansion and validation, and the real command against a fresh Airflow.
+
+The end-to-end test runs ``python -m airflow_provider_daily.bootstrap`` (what the compose init service,
+the native cluster, the demo and the UI quickstart run) twice on a fresh SQLite metadata DB, then once
+more with another ``DAILY_API_CONCURRENCY``: same result when run again, and the one setting sizes both
+the pool and the Variable's ``api_concurrency``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_daily.bootstrap import (
+    SETTINGS_DIR,
+    BootstrapError,
+    expand,
+    load_settings,
+    masked,
+    placeholders,
+)
+
+ENV = {"DAILY_API_KEY": "bootstrap-test-key-123456", "DAILY_MEETINGS_HOST": "/tmp/meetings.db"}
+
+
+def test_expand_placeholders():
+    env = {"A": "1", "EMPTY": ""}
+    expanded = expand({"x": "${A}", "y": ["${B:-two}", 3], "z": "p${EMPTY:-d}q"}, env)
+    assert expanded == {"x": "1", "y": ["two", 3], "z": "pdq"}
+    with pytest.raises(BootstrapError, match=r"connections\.c\.password: environment variable SECRET is not set"):
+        expand({"c": {"password": "${SECRET}"}}, {}, where="connections")
+
+
+def test_settings_files_are_airflow_import_formats_with_placeholders():
+    connections = json.loads((SETTINGS_DIR / "connections.json").read_text())
+    variables = json.loads((SETTINGS_DIR / "variables.json").read_text())
+    assert set(connections) == {"daily_default", "daily_meetings_db"}
+    assert connections["daily_default"]["conn_type"] == "daily"
+    assert "api_concurrency" in variables["daily_provisioning"]
+    assert placeholders()["DAILY_API_KEY"] is None  # required
+    assert placeholders()["DAILY_API_CONCURRENCY"] == "2"
+
+
+def test_one_setting_sizes_pool_and_share():
+    settings = load_settings(SETTINGS_DIR, {**ENV, "DAILY_API_CONCURRENCY": "3", "DAILY_CHUNK_SIZE": "50"})
+    variable = settings["variables"]["daily_provisioning"]
+    assert variable["api_concurrency"] == 3 and variable["chunk_size"] == 50  # typed, not "3" / "50"
+    assert settings["pools"] == {
+        "daily_api": {
+            "slots": 3,
+            "description": "Daily API: chunk tasks at once (= daily_provisioning.api_concurrency)",
+            "include_deferred": False,
+        }
+    }
+    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+
+    assert ProvisioningConfig(**variable).rate_limit_share == pytest.approx(1 / 3)
+    meetings = settings["connections"]["daily_meetings_db"]
+    assert meetings == {
+        "conn_type": "postgres",
+        "description": meetings["description"],
+        "host": "/tmp/meetings.db",
+    }  # empty fields dropped
+    assert "host" not in settings["connections"]["daily_default"]  # empty: Daily's own API
+    assert masked(settings)["connections"]["daily_default"]["password"] == "***"
+
+
+def test_invalid_variable_fails_before_airflow_is_touched():
+    with pytest.raises(BootstrapError, match=r"daily_provisioning.*chunk_size"):
+        load_settings(SETTINGS_DIR, {**ENV, "DAILY_CHUNK_SIZE": "0"})
+    with pytest.raises(BootstrapError, match="DAILY_API_KEY"):
+        load_settings(SETTINGS_DIR, {"DAILY_MEETINGS_HOST": "x"})
+
+
+STATE_SCRIPT = """
+import json
+from airflow.models import Connection, Pool, Variable
+from airflow.utils.session import create_session
+with create_session() as session:
+    pools = {p.pool: p.slots for p in session.query(Pool)}
+    conns = {c.conn_id: c.conn_type for c in session.query(Connection)}
+print(json.dumps({"pools": pools, "connections": conns, "variable": Variable.get("daily_provisioning")}))
+"""
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAILY_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        DAILY_API_KEY="bootstrap-test-key-123456",
+        DAILY_API_URL="http://127.0.0.1:9/v1",
+        DAILY_MEETINGS_CONN_TYPE="sqlite",
+        DAILY_MEETINGS_HOST=str(home / "meetings.db"),
+        **extra,
+    )
+    return env
+
+
+def _bootstrap(home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    args = ["--migrate", "--create-meetings-table", "--seed-sample-meetings", "6"]
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_provider_daily.bootstrap", *args],
+        env=_env(home, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _state(home: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", STATE_SCRIPT], env=_env(home), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    state["variable"] = json.loads(state["variable"])
+    with closing(sqlite3.connect(home / "meetings.db")) as db:
+        state["meetings"] = db.execute("SELECT COUNT(*) FROM daily_meetings").fetchone()[0]
+    return state
+
+
+@pytest.mark.slow
+def test_bootstrap_command_is_idempotent_and_one_setting_sizes_the_pool(tmp_path):
+    home = tmp_path / "airflow"
+    home.mkdir()
+    first = _bootstrap(home)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    state = _state(home)
+    assert state["pools"]["daily_api"] == 2 == state["variable"]["api_concurrency"]
+    assert state["connections"] == {"daily_default": "daily", "daily_meetings_db": "sqlite"}
+    assert state["meetings"] == 6
+    assert "bootstrap-test-key-123456" not in first.stdout + first.stderr  # the key is never printed
+
+    again = _bootstrap(home)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _state(home) == state  # nothing duplicated, no second seeding
+
+    resized = _bootstrap(home, DAILY_API_CONCURRENCY="4")
+    assert resized.returncode == 0, resized.stderr[-3000:]
+    state = _state(home)
+    assert state["pools"]["daily_api"] == 4 == state["variable"]["api_concurrency"]
