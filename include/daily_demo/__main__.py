@@ -143,9 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(env)  # the seeding below uses the same connections in this process
 
         if not (home / "airflow.db").exists():
-            _say(f"creating the Airflow metadata DB in {home}")
-            if _airflow(env, "db", "migrate", log=log) != 0:
-                raise SystemExit(f"airflow db migrate failed; see {log}")
+            _say(f"setting up Airflow in {home} (python -m airflow_provider_daily.bootstrap)")
+            settings = {"DAILY_API_URL": base_url, "DAILY_API_KEY": DEMO_KEY, "DAILY_MEETINGS_CONN_TYPE": "sqlite"}
+            settings["DAILY_MEETINGS_HOST"] = str(db)
+            boot = [sys.executable, "-m", "airflow_provider_daily.bootstrap", "--migrate"]
+            with log.open("a") as out:  # metadata DB, connections, Variable, pool: as in compose and the UI
+                done = subprocess.run(boot, env={**env, **settings}, stdout=out, stderr=out, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"the bootstrap failed; see {log}")
 
         if not db.exists():
             from airflow_provider_daily.provisioning.config import ProvisioningConfig

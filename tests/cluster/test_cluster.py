@@ -23,6 +23,7 @@ from tests.support.cluster import (
     DAG_ID,
     WORKERS,
     NativeCluster,
+    load_compose,
     pins_by_room,
     read_meetings,
 )
@@ -103,6 +104,12 @@ def test_manual_run_and_backfill_on_two_celery_workers(native_cluster: NativeClu
     browser = {f"mtg-{m['meeting_id']}" for m in cluster_meetings["browser"]}
     meeting_rooms = {name for name in pins if name.startswith("mtg-")}
     assert meeting_rooms - browser == {f"mtg-{m}" for m in in_scope}
+
+    # every compose service ran natively, with its compose command (tests/deploy/test_compose.py: only loopback
+    # additions); postgres ran the compose file's init script on the throwaway server
+    ran = Counter(service for service, _, _ in cluster.ran)
+    assert set(ran) == set(load_compose()["services"]) - {"postgres"}, ran
+    assert ran["airflow-worker"] == 2
 
     lines = [f"cluster check: {len(finished)} runs, all success, in {time.monotonic() - started:.0f}s"]
     for run_id, run in sorted(finished.items(), key=lambda item: item[1]["run_after"]):

@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -171,7 +172,9 @@ def test_build_context_dockerfile_and_copies_exist(compose):
     lines = [line.strip() for line in dockerfile.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0] == "FROM apache/airflow:3.3.2-python3.11"
     run = next(line for line in lines if line.startswith("RUN pip install"))
-    assert "-c /opt/airflow/project/constraints.txt" in run and "[celery]" in run
+    assert "-c /opt/airflow/project/constraints.txt" in run and "[celery,postgres,emulator]" in run
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {"celery", "postgres", "emulator"} <= set(extras)
     for line in lines:
         if line.startswith("COPY"):
             sources = [w for w in shlex.split(line)[1:-1] if not w.startswith("--")]

@@ -1,0 +1,221 @@
+"""The UI quickstart (``bash .ci/ui``): a local Airflow on the embedded default, ready in the browser.
+
+Starts the local Daily emulator (a domain with a purchased number on the PIN flow), applies the one
+bootstrap (``python -m airflow_provider_daily.bootstrap``: metadata DB, the ``daily_default`` and
+``daily_meetings_db`` connections, the ``daily_provisioning`` Variable, the ``daily_api`` pool, the
+SQLite meetings table seeded with sample meetings on first use), then Airflow's components
+(API server, scheduler with the LocalExecutor, DAG processor, triggerer) with the "Test" button of the connection form
+enabled, and prints the URL and the login. Everything stays under ``.demo/ui/``; Ctrl-C stops it all.
+
+No surprise provisioning: here ``daily_dialin_provisioning`` has no schedule
+(``DAILY_PROVISIONING_SCHEDULE`` empty), so ticking "Unpause on trigger" in the trigger form starts
+only the run you trigger - a dry run stays a dry run. ``--check`` starts everything, checks the
+login, the DAG, the pool and the Variable through the REST API, and stops (used by the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+EMULATOR_KEY = "quickstart-emulator-key-2468"
+PIN_NUMBER = "+12095550100"
+DAG_ID = "daily_dialin_provisioning"
+# the components `airflow standalone` would start; log servers off (logs are local files), so every
+# server binds 127.0.0.1 (the API server through AIRFLOW__API__HOST)
+COMPONENTS = {
+    "api-server": ["api-server"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _start_emulator(workdir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "daily_emulator", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--api-key", EMULATOR_KEY, "--domain", "demo", "--purchased-number", PIN_NUMBER]
+    cmd += ["--pin-dialin-number", PIN_NUMBER, "--state-file", str(workdir / "emulator-state.json")]
+    log = (workdir / "emulator.log").open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"listening on (http://\S+/v1)", (workdir / "emulator.log").read_text())
+        if match:
+            return proc, match.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    _stop(proc)
+    raise SystemExit(f"the Daily emulator did not start; see {workdir / 'emulator.log'}")
+
+
+def _login(workdir: Path) -> tuple[str, str]:
+    path = workdir / "login.json"
+    if not path.exists():
+        path.write_text(json.dumps({"username": "admin", "password": secrets.token_urlsafe(12)}))
+        path.chmod(0o600)
+    login = json.loads(path.read_text())
+    return login["username"], login["password"]
+
+
+def _wait_ready(url: str, username: str, password: str, components: dict, workdir: Path) -> str:
+    """Wait until the scheduler is healthy and the DAG is parsed; returns a JWT."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for name, proc in components.items():
+            if proc.poll() is not None:
+                raise SystemExit(f"airflow {name} exited; see {workdir / (name + '.log')}")
+        with contextlib.suppress(requests.RequestException, ValueError, KeyError):
+            health = requests.get(f"{url}/api/v2/monitor/health", timeout=3).json()
+            if health["scheduler"]["status"] == "healthy":
+                token = requests.post(
+                    f"{url}/auth/token", json={"username": username, "password": password}, timeout=10
+                ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                if requests.get(f"{url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10).status_code == 200:
+                    return token
+        time.sleep(2)
+    raise SystemExit(f"Airflow did not become ready in 5 minutes; see the logs in {workdir}")
+
+
+def _check(url: str, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    dag = requests.get(f"{url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10).json()
+    pool = requests.get(f"{url}/api/v2/pools/daily_api", headers=headers, timeout=10).json()
+    variable = requests.get(f"{url}/api/v2/variables/daily_provisioning", headers=headers, timeout=10).json()
+    concurrency = json.loads(variable["value"])["api_concurrency"]
+    assert dag["timetable_summary"] in (None, "None"), f"the quickstart DAG must be unscheduled: {dag}"
+    assert pool["slots"] == concurrency, (pool, concurrency)
+    _say(f"check passed: DAG {DAG_ID} unscheduled, pool daily_api has {pool['slots']} slots = api_concurrency")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bash .ci/ui", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=REPO / ".demo" / "ui", help="state (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="Airflow UI/API port (0: a free one)")
+    parser.add_argument("--emulator-port", type=int, default=8765, help="Daily emulator port (0: a free one)")
+    parser.add_argument("--meetings", type=int, default=24, help="sample meetings seeded into a new table")
+    parser.add_argument("--reset", action="store_true", help="delete the quickstart's state first")
+    parser.add_argument("--check", action="store_true", help="start, check through the REST API, stop")
+    args = parser.parse_args(argv)
+
+    workdir: Path = args.workdir.resolve()
+    if args.reset and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = args.port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    username, password = _login(workdir)
+    emulator, components = None, {}
+    stop = {"requested": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
+    try:
+        _say("starting the local Daily emulator")
+        emulator, base_url = _start_emulator(workdir, args.emulator_port or _free_port())
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAILY_"))}
+        env.update(
+            {
+                "PATH": f"{BIN}:{env.get('PATH', '')}",
+                "AIRFLOW_HOME": str(workdir / "airflow"),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{username}:admin",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(port),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+                "DAILY_PROVISIONING_SCHEDULE": "",  # manual runs only: no surprise run on unpause
+                # the bootstrap's settings (airflow_provider_daily/airflow_settings/)
+                "DAILY_API_URL": base_url,
+                "DAILY_API_KEY": EMULATOR_KEY,
+                "DAILY_MEETINGS_CONN_TYPE": "sqlite",
+                "DAILY_MEETINGS_HOST": str(workdir / "meetings.db"),
+                "DAILY_SAMPLE_PIN_NUMBER": PIN_NUMBER,
+                "AIRFLOW_ADMIN_USERNAME": username,
+                "AIRFLOW_ADMIN_PASSWORD": password,
+            }
+        )
+        _say("applying the bootstrap (python -m airflow_provider_daily.bootstrap)")
+        boot = [sys.executable, "-m", "airflow_provider_daily.bootstrap", "--migrate", "--create-meetings-table"]
+        boot += ["--seed-sample-meetings", str(args.meetings)]
+        with (workdir / "bootstrap.log").open("w") as out:
+            if subprocess.run(boot, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+                raise SystemExit(f"the bootstrap failed; see {workdir / 'bootstrap.log'}")
+
+        for name, command in COMPONENTS.items():
+            with (workdir / f"{name}.log").open("w") as out:
+                components[name] = subprocess.Popen(
+                    [str(BIN / "airflow"), *command],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        _say(f"started {', '.join(COMPONENTS)} (logs: {workdir}/<name>.log)")
+        token = _wait_ready(url, username, password, components, workdir)
+        if args.check:
+            _check(url, token)
+            return 0
+        print(
+            f"\n  Airflow UI:   {url}\n  Login:        {username} / {password}\n"
+            f"  Daily (emulator): {base_url}  key {EMULATOR_KEY}\n"
+            f"  Meetings:     {workdir / 'meetings.db'} (SQLite, connection daily_meetings_db)\n\n"
+            f"  {DAG_ID} runs only when you trigger it (no schedule here): Trigger -> the Params form;\n"
+            "  start with Dry run ticked. 'Unpause on trigger' then starts just that run.\n"
+            "  Connections -> daily_default -> Test checks the API key against the emulator.\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while not stop["requested"] and all(proc.poll() is None for proc in components.values()):
+            time.sleep(1)
+        return 0 if stop["requested"] else 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _say("stopping")
+        for proc in components.values():
+            _stop(proc)
+        _stop(emulator)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
