@@ -8,23 +8,13 @@ import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
 from tests.provisioning import conftest as provisioning_fixtures
-from tests.support.daily import PIN_NUMBER
+from tests.support.daily import PIN_NUMBER, provisioning_conf
 
 # the provisioning tests' fixtures, shared: a meetings table (SQLite, PostgreSQL) and the provisioning DAG
 meetings_db = provisioning_fixtures.meetings_db
 sqlite_meetings_db = provisioning_fixtures.sqlite_meetings_db
 provisioning_dag = provisioning_fixtures.provisioning_dag
 
-PROVISIONING_CONF = {
-    "mode": "auto",
-    "window_start": None,
-    "window_end": None,
-    "meeting_ids": [],
-    "dry_run": False,
-    "force": False,
-    "lead_days": None,
-    "horizon_days": None,
-}
 INVITATIONS_CONF = {"meeting_ids": [], "force": False}
 
 
@@ -49,7 +39,7 @@ def invites_dir(tmp_path, monkeypatch):
 
 def provision(dag, **conf):
     # full conf every time: dag.test() keeps the previous run's params on the shared DAG object
-    return dag.test(run_conf={**PROVISIONING_CONF, **conf})
+    return dag.test(run_conf=provisioning_conf(**conf))
 
 
 def invite(dag, **conf):

@@ -9,23 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri
-
-DEFAULT_CONF = {
-    "mode": "auto",
-    "window_start": None,
-    "window_end": None,
-    "meeting_ids": [],
-    "dry_run": False,
-    "force": False,
-    "lead_days": None,
-    "horizon_days": None,
-}
+from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri, provisioning_conf
 
 
 def run(dag, *, logical_date=None, **conf):
     # full conf every time: dag.test() keeps the previous run's params on the shared DAG object
-    return dag.test(logical_date=logical_date, run_conf={**DEFAULT_CONF, **conf})
+    return dag.test(logical_date=logical_date, run_conf=provisioning_conf(**conf))
 
 
 def rows(table) -> dict[str, dict]:

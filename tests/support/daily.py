@@ -27,3 +27,11 @@ def emulator_settings() -> EmulatorSettings:
 
 def daily_connection_uri(base_url: str, key: str = TEST_KEY, **extra) -> str:
     return json.dumps({"conn_type": "daily", "host": base_url, "password": key, "extra": {**FAST_RETRIES, **extra}})
+
+
+def provisioning_conf(**overrides) -> dict:
+    """A full run conf for ``daily_dialin_provisioning`` (every Param at its default, then
+    ``overrides``): ``dag.test()`` keeps the previous run's params on the shared DAG object."""
+    from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
+
+    return {**{name: param.value for name, param in PROVISIONING_PARAMS.items()}, **overrides}

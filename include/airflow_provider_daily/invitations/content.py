@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from airflow_provider_daily.invitations.numbers import DialinNumber, dialin_numbers
 from airflow_provider_daily.invitations.settings import InvitationSettings
 from airflow_provider_daily.models import normalise_pin
-from airflow_provider_daily.provisioning.meetings import _as_bool, parse_utc
+from airflow_provider_daily.provisioning.meetings import as_bool, parse_utc
 
 # bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
 RENDER_VERSION = 1
@@ -73,7 +73,7 @@ class InviteContent:
         try:
             starts_at = parse_utc(row.get("starts_at")).astimezone(tz)
             ends_at = parse_utc(row.get("ends_at")).astimezone(tz)
-            wait = _as_bool(row.get("wait_for_meeting_start"), True)
+            wait = as_bool(row.get("wait_for_meeting_start"), True)
         except (TypeError, ValueError) as exc:
             raise NotInvitable(str(exc)) from None
         if row.get("room_exp") in (None, ""):

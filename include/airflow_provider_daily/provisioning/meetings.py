@@ -149,7 +149,7 @@ def _known_zone(name: str) -> bool:
     return True
 
 
-def _as_bool(value: Any, default: bool) -> bool:
+def as_bool(value: Any, default: bool) -> bool:
     if value is None or value == "":
         return default
     if isinstance(value, bool):
@@ -216,7 +216,7 @@ class Meeting:
         if len(display) > MAX_DISPLAY_NAME:
             raise bad(f"dialin_display_name is longer than {MAX_DISPLAY_NAME} characters")
         try:
-            wait = _as_bool(row.get("wait_for_meeting_start"), True)
+            wait = as_bool(row.get("wait_for_meeting_start"), True)
         except ValueError as exc:
             raise bad(f"wait_for_meeting_start: {exc}") from None
         number = row.get("requested_phone_number")
