@@ -24,7 +24,9 @@ def test_example_api_keys_are_long_enough_to_be_masked():
     minimum = conf.getint("logging", "min_length_masked_secret", fallback=5)
     keys = re.findall(r"--api-key[ =]([^\s`'\"]+)", _text()) + re.findall(r"DAILY_API_KEY=(\S+)", _text())
     assert keys, "no example key found"
-    for key in keys:
+    examples = [key for key in keys if not key.startswith(("<", "...", "$"))]  # placeholders are not keys
+    assert examples
+    for key in examples:
         assert len(key) >= max(minimum, 12), key
 
 
