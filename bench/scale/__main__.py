@@ -1,0 +1,656 @@
+"""Entry point of the scale benchmark: ``python -m bench.scale [--quick] [--n 100,1000] [--variants abcd] ...``.
+
+For each backend (SQLite, PostgreSQL) and each N it seeds a meetings table with N due meetings and
+runs, each in its own subprocess against the same emulator settings:
+
+(a) our DAG end to end: ``airflow dags test daily_dialin_provisioning`` (own ``AIRFLOW_HOME``,
+    migrated metadata DB, connections and Variable as env vars); per-task durations and XCom sizes
+    from the metadata DB; time inside the chunk engine, the plan and the API from timing probes
+    (``shim/sitecustomize.py``). At the largest N it runs a second time: the idle re-run.
+(b) our engine with batching off: its ``per_room`` mode (``worker per-room``: plan, then the chunks
+    one after another), no new chunk after ``--per-room-budget`` seconds, projected to N from the
+    rate it kept;
+(c) the naive ``POST /rooms`` loop (``worker naive``), same budget and projection; it reads the
+    meetings but needs no Airflow, so it runs once per N, not per backend;
+(d) the plain-Airflow way: ``bench_plain_mapped_rooms`` (a task mapped per meeting), which cannot
+    run above ``max_map_length`` - tried once above it to record how it fails;
+(e) the floors: N / rate limit, and the sequential server time of ceil(N/1000) batch calls.
+
+Also: DAG-file parse time cold/warm (fresh interpreters), the idle re-run's planning time, and the
+hand-over per chunk (XCom bytes a chunk task reads). Results: ``<out>.json`` after every step,
+``<out>.md`` and ``<out>.png`` at the end. Nothing is asserted; timings are reported as measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bench.scale import emulator as emu_mod
+from bench.scale import report
+from bench.scale.backends import BACKENDS, REPO, Backend
+from bench.scale.emulator import Emulator
+from bench.scale.proc import Measured, run_measured
+
+SHIM = Path(__file__).resolve().parent / "shim"
+BENCH_DAGS = Path(__file__).resolve().parent / "dags"
+PROVISIONING_DAG = "daily_dialin_provisioning"
+PLAIN_DAG = "bench_plain_mapped_rooms"
+DEFAULT_NS = [100, 1_000, 10_000, 100_000]
+QUICK_NS = [100, 1_000]
+# (b): the engine's per-room mode; one chunk task at a time has Daily's whole rate (chunks run one
+# after another here, as under `airflow dags test`; the default api_concurrency=2 gives each half)
+PER_ROOM_SETTINGS = {"per_room": True, "api_concurrency": 1}
+MAX_MAP_LENGTH = 1024  # Airflow's [core] max_map_length default (the benchmark does not change it)
+VARIANTS = {
+    "a": "a: our DAG end to end (airflow dags test)",
+    "a-idle": "a: idle re-run (same DAG, nothing due)",
+    "b": "b: our engine, batching off (per_room mode)",
+    "c": "c: naive POST /rooms loop (requests, no pacing)",
+    "d": "d: plain Airflow, a task mapped per meeting",
+    "e1": "e1: floor N / rate limit",
+    "e2": "e2: floor sequential server time",
+}
+
+
+def _parse_ns(text: str) -> list[int]:
+    values = sorted({int(part.replace("_", "").replace(",", "")) for part in text.split(",") if part.strip()})
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("N values must be positive integers")
+    return values
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=_parse_ns, help="comma-separated N values (default 100,1000,10000,100000)")
+    parser.add_argument("--quick", action="store_true", help="N = 100,1000 unless --n is given")
+    parser.add_argument("--variants", default="abcd", help="subset of 'abcd' (the floors are always computed)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--per-room-budget", type=float, default=60.0, help="seconds (b) and (c) may run per N")
+    parser.add_argument(
+        "--per-room-settings",
+        type=json.loads,
+        default=PER_ROOM_SETTINGS,
+        help=f"the daily_provisioning Variable for (b) (default {json.dumps(PER_ROOM_SETTINGS)})",
+    )
+    parser.add_argument("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
+    parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
+    parser.add_argument("--timeout-per-meeting", type=float, default=0.01, help="... this many seconds per meeting")
+    parser.add_argument("--out", type=Path, help="output prefix (default bench/results/scale or scale-quick)")
+    parser.add_argument("--workdir", type=Path, help="scratch space (default: a new temporary folder)")
+    parser.add_argument(
+        "--live", action="store_true", help="test the working tree as it is (default: a snapshot of HEAD)"
+    )
+    parser.add_argument("--keep-workdir", action="store_true", help="keep logs and databases afterwards")
+    parser.add_argument("--report-from", type=Path, help="only rewrite the Markdown and PNG from this JSON result")
+    args = parser.parse_args(argv)
+    args.n = args.n or (QUICK_NS if args.quick else DEFAULT_NS)
+    args.variants = "".join(v for v in "abcd" if v in args.variants.lower())
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in args.backends if b not in BACKENDS]
+    if unknown:
+        parser.error(f"unknown backends {unknown}; known: {sorted(BACKENDS)}")
+    if args.out is None:
+        args.out = REPO / "bench" / "results" / ("scale-quick" if args.quick else "scale")
+    return args
+
+
+def _clean_env(src: Path) -> dict[str, str]:
+    """This process's environment without Airflow settings, proxies or connections (loopback only);
+    the code under test imported from ``src/include`` (ahead of the editable install)."""
+    drop = ("AIRFLOW", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "DAILY_")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(drop)}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join([str(SHIM), str(src / "include"), str(REPO)])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Bench:
+    """One benchmark run: the emulator, the backends, the progress display, the results so far."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, progress: Progress, src: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.src = src
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None)
+        self.emu: Emulator | None = None
+        self.backends: dict[str, Backend] = {}
+        self.python = sys.executable
+        self.airflow = str(Path(sys.executable).with_name("airflow"))
+        limits = emu_mod.documented_rate_limits()
+        self.rate = emu_mod.sustained_rate(limits)
+        self.results: dict[str, Any] = {
+            "meta": self._meta(limits),
+            "rows": [],
+            "parse": [],
+            "handover": [],
+            "tasks": [],
+            "idle": [],
+            "errors": [],
+        }
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _meta(self, limits: dict[str, Any]) -> dict[str, Any]:
+        def git(*cmd: str) -> str:
+            done = subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, check=False)
+            return done.stdout.rstrip()
+
+        cpu = ""
+        try:
+            cpu = next(
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            )
+        except (OSError, StopIteration):
+            cpu = platform.processor()
+        return {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": (self.src / "COMMIT").read_text()[:7]
+            if (self.src / "COMMIT").exists()
+            else git("rev-parse", "--short", "HEAD"),
+            "code_under_test": "working tree" if self.args.live else "snapshot of the commit (git archive)",
+            "uncommitted_changes_in": [
+                line[3:] for line in git("status", "--porcelain", "--", "include", "dags", "plugins").splitlines()
+            ]
+            if self.args.live
+            else [],
+            "machine": {
+                "cpus": os.cpu_count(),
+                "cpu": cpu,
+                "python": platform.python_version(),
+                "airflow": metadata.version("apache-airflow"),
+                "system": platform.platform(),
+            },
+            "emulator": {**emu_mod.settings(room_quota=0), "room_quota": "10 x max N", "api_keys": ["(one key)"]},
+            "rate_limits": limits,
+            "sustained_rate_per_s": self.rate,
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.args).items()},
+        }
+
+    def save(self) -> None:
+        out = self.args.out.with_suffix(".json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(self.results, indent=1, default=str))
+
+    def say(self, text: str) -> None:
+        self.progress.update(self.task, description=text)
+
+    def step(self, label: str, work: Callable[[], None]) -> None:
+        self.say(label)
+        try:
+            work()
+        except Exception as exc:  # one broken step must not lose the others
+            self.results["errors"].append({"step": label, "error": f"{type(exc).__name__}: {exc}"})
+            self.progress.console.print(f"[red]{label}: {type(exc).__name__}: {exc}")
+        self.progress.advance(self.task)
+        self.save()
+
+    def run(self, label: str, cmd: list[str], env: dict[str, str], *, timeout: float, log: Path) -> Measured:
+        def tick(elapsed: float) -> None:
+            self.say(f"{label} [{elapsed:,.0f} s / limit {timeout:,.0f} s]")
+
+        return run_measured(cmd, env=env, cwd=REPO, timeout=timeout, log=log, on_tick=tick)
+
+    def timeout(self, n: int) -> float:
+        return self.args.timeout_base + self.args.timeout_per_meeting * n
+
+    # -- environments -----------------------------------------------------------------------
+    def env(self, backend: Backend, db: str, *, timings: Path | None = None, dags: Path | None = None) -> dict:
+        assert self.emu is not None
+        env = _clean_env(self.src)
+        env.update(
+            {
+                "AIRFLOW_HOME": str(backend.home),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags or self.src / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.src / "plugins"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": backend.metadata_url(),
+                "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(
+                    {"conn_type": "daily", "host": self.emu.base_url, "password": emu_mod.API_KEY}
+                ),
+                "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(backend.meetings_conn(db)),
+                "AIRFLOW_VAR_DAILY_PROVISIONING": "{}",  # the provider's defaults, untuned
+            }
+        )
+        if timings is not None:
+            env["DAILY_BENCH_TIMINGS"] = str(timings)
+        return env
+
+    # -- steps ------------------------------------------------------------------------------
+    def start_backend(self, name: str) -> None:
+        backend = BACKENDS[name](self.workdir).start()
+        self.backends[name] = backend
+        env = self.env(backend, "unused")
+        log = backend.workdir / "migrate.log"
+        measured = self.run(f"{name}: airflow db migrate", [self.airflow, "db", "migrate"], env, timeout=900, log=log)
+        if not measured.ok:
+            raise RuntimeError(f"airflow db migrate failed on {name} (see {log})")
+
+    def seed(self, backend: Backend, n: int) -> None:
+        db = f"meetings_{n}"
+        backend.prepare_empty(db)
+        out = backend.workdir / f"seed-{n}.json"
+        cmd = [self.python, "-m", "bench.scale.worker", "seed", "--n", str(n), "--out", str(out)]
+        measured = self.run(f"{backend.name} N={n:,}: seeding", cmd, self.env(backend, db), timeout=1800,
+                            log=backend.workdir / "seed.log")  # fmt: skip
+        if not measured.ok:
+            raise RuntimeError(f"seeding {n} meetings failed on {backend.name}")
+
+    def fresh_meetings(self, backend: Backend, n: int, variant: str) -> str:
+        db = f"meetings_{n}_{variant.replace('-', '_')}"
+        backend.drop_meetings(db)
+        backend.copy_meetings(f"meetings_{n}", db)
+        return db
+
+    def provisioned(self, backend: Backend, db: str) -> int:
+        return backend.meetings_query(db, "SELECT COUNT(*) FROM daily_meetings WHERE provisioned_at IS NOT NULL")[0][0]
+
+    def row(self, backend: str, variant: str, n: int, **fields: Any) -> dict[str, Any]:
+        row = {"backend": backend, "variant": variant, "label": VARIANTS[variant], "n": n, **fields}
+        wall = row.get("wall_s")
+        if wall is not None:
+            row["x_rate_floor"] = wall / (n / self.rate)
+            row["x_server_floor"] = wall / emu_mod.server_floor_seconds(n)
+        self.results["rows"].append(row)
+        return row
+
+    def _api_delta(self, before: dict[str, Any]) -> dict[str, Any]:
+        assert self.emu is not None
+        return emu_mod.diff_counters(before, self.emu.counters())
+
+    def _counter_fields(self, delta: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "calls": delta["requests"],
+            "calls_total": sum(delta["requests"].values()),
+            "rate_limited": sum(delta["rate_limited"].values()),
+            "server_s": emu_mod.server_seconds(delta),
+            "rooms_created_api": delta["rooms_created"],
+        }
+
+    def airflow_run(self, backend: Backend, n: int, *, idle: bool = False, db: str | None = None) -> str:
+        """Variant (a), or its idle re-run on ``db``. Returns the meetings DB it used."""
+        assert self.emu is not None
+        variant = "a-idle" if idle else "a"
+        if not idle:
+            self.emu.reset()
+            db = self.fresh_meetings(backend, n, "a")
+        assert db is not None
+        tag = f"{backend.name}-{n}-{variant}"
+        timings = self.workdir / "timings" / f"{tag}.jsonl"
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        timings.unlink(missing_ok=True)
+        before = self.emu.counters()
+        log = self.workdir / "logs" / f"{tag}.log"
+        measured = self.run(
+            f"{backend.name} N={n:,}: {VARIANTS[variant]}",
+            [self.airflow, "dags", "test", PROVISIONING_DAG],
+            self.env(backend, db, timings=timings),
+            timeout=self.timeout(n),
+            log=log,
+        )
+        delta = self._api_delta(before)
+        probes = report.read_timings(timings)
+        tasks = report.task_durations(backend, PROVISIONING_DAG)
+        xcoms = report.xcom_sizes(backend, PROVISIONING_DAG)
+        succeeded = measured.ok and "state=success" in log.read_text(errors="replace")[-20000:]
+        engine = sum(probes.get("provision_chunk", []))
+        fields = {
+            "status": "ok" if succeeded else ("timeout" if measured.timed_out else "failed"),
+            "wall_s": measured.seconds,
+            "rooms": self.provisioned(backend, db),
+            "peak_rss_mib": measured.peak_rss_mib,
+            "peak_tree_mib": measured.peak_tree_mib,
+            "engine_s": engine,
+            "plan_s": sum(probes.get("plan", [])),
+            "api_s": sum(probes.get("api", [])),
+            "airflow_share_s": measured.seconds - engine,
+            "tasks": tasks["summary"],
+            "outside_tasks_s": measured.seconds - sum(t["sum_s"] for t in tasks["summary"].values()),
+            "log": str(log),
+            **self._counter_fields(delta),
+        }
+        row = self.row(backend.name, variant, n, **fields)
+        self.results["tasks"].append(
+            {"backend": backend.name, "variant": variant, "n": n, "outside_tasks_s": fields["outside_tasks_s"], **tasks}
+        )
+        if not idle:
+            self.results["handover"].append(
+                {"backend": backend.name, "n": n, **report.handover(xcoms, tasks, probes.get("by_index", {}))}
+            )
+        else:
+            self.results["idle"].append(
+                {
+                    "backend": backend.name,
+                    "n": n,
+                    "wall_s": row["wall_s"],
+                    "plan_s": row["plan_s"],
+                    "plan_task_s": tasks["summary"].get("plan", {}).get("sum_s"),
+                    "calls_total": row["calls_total"],
+                    "status": row["status"],
+                }
+            )
+        return db
+
+    def per_room(self, backend: Backend, n: int) -> None:
+        """Variant (b)."""
+        assert self.emu is not None
+        self.emu.reset()
+        db = self.fresh_meetings(backend, n, "b")
+        tag = f"{backend.name}-{n}-b"
+        timings = self.workdir / "timings" / f"{tag}.jsonl"
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        out = self.workdir / "results" / f"{tag}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        budget = self.args.per_room_budget
+        cmd = [self.python, "-m", "bench.scale.worker", "per-room", "--budget", str(budget), "--out", str(out)]
+        before = self.emu.counters()
+        env = self.env(backend, db, timings=timings)
+        env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(self.args.per_room_settings)
+        measured = self.run(
+            f"{backend.name} N={n:,}: {VARIANTS['b']}",
+            cmd,
+            env,
+            timeout=budget + self.args.timeout_base,
+            log=self.workdir / "logs" / f"{tag}.log",
+        )
+        delta = self._api_delta(before)
+        result = json.loads(out.read_text()) if out.exists() else {}
+        self._budgeted_row(backend.name, "b", n, measured, result, delta, rooms=self.provisioned(backend, db))
+
+    def naive(self, n: int) -> None:
+        """Variant (c): once per N, reading the meetings from the first backend's table."""
+        assert self.emu is not None
+        backend = next(iter(self.backends.values()))
+        self.emu.reset()
+        tag = f"{n}-c"
+        out = self.workdir / "results" / f"{tag}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        budget = self.args.per_room_budget
+        cmd = [self.python, "-m", "bench.scale.worker", "naive", "--budget", str(budget), "--out", str(out)]
+        before = self.emu.counters()
+        measured = self.run(
+            f"N={n:,}: {VARIANTS['c']}",
+            cmd,
+            self.env(backend, f"meetings_{n}"),
+            timeout=budget + self.args.timeout_base,
+            log=self.workdir / "logs" / f"{tag}.log",
+        )
+        delta = self._api_delta(before)
+        result = json.loads(out.read_text()) if out.exists() else {}
+        self._budgeted_row("-", "c", n, measured, result, delta, rooms=result.get("rooms_done"))
+
+    def _budgeted_row(
+        self, backend: str, variant: str, n: int, measured: Measured, result: dict, delta: dict, *, rooms: Any
+    ) -> None:
+        """A (b) or (c) row: measured if it finished within the budget, else projected to N."""
+        fields: dict[str, Any] = {
+            "peak_rss_mib": measured.peak_rss_mib,
+            "peak_tree_mib": measured.peak_tree_mib,
+            "rooms": rooms,
+            "worker": result,
+            **self._counter_fields(delta),
+        }
+        if not measured.ok or not result or (result.get("errors") and not result.get("rooms_done")):
+            status = "timeout" if measured.timed_out else "failed"
+            errors = "; ".join(result.get("errors", {})) if result else "no result (see log)"
+            self.row(backend, variant, n, status=status, note=errors[:300], **fields)
+            return
+        done = result.get("attempted", result.get("rooms_done", 0))
+        loop = result.get("creation_seconds") or result.get("seconds", 0.0)
+        fields["rooms_per_s"] = (result.get("rooms_done", 0) / loop) if loop else None
+        fields["measured_wall_s"] = measured.seconds
+        if result.get("stopped_at_budget") and done:
+            fixed = measured.seconds - loop
+            fields["wall_s"] = fixed + loop * result.get("selected", n) / done
+            fields["status"] = "projected"
+            fields["note"] = f"stopped after {done:,} of {n:,} meetings in {measured.seconds:,.0f} s; projected"
+        else:
+            fields["wall_s"] = measured.seconds
+            fields["status"] = "ok"
+        self.row(backend, variant, n, **fields)
+
+    def plain(self, backend: Backend, n: int, *, expect_refusal: bool) -> None:
+        """Variant (d): the mapped-per-meeting DAG."""
+        assert self.emu is not None
+        self.emu.reset()
+        db = self.fresh_meetings(backend, n, "d")
+        tag = f"{backend.name}-{n}-d"
+        timings = self.workdir / "timings" / f"{tag}.jsonl"
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        timings.unlink(missing_ok=True)
+        log = self.workdir / "logs" / f"{tag}.log"
+        before = self.emu.counters()
+        measured = self.run(
+            f"{backend.name} N={n:,}: {VARIANTS['d']}",
+            [self.airflow, "dags", "test", PLAIN_DAG],
+            self.env(backend, db, timings=timings, dags=BENCH_DAGS),
+            timeout=self.args.timeout_base + 1.0 * n,
+            log=log,
+        )
+        delta = self._api_delta(before)
+        probes = report.read_timings(timings)
+        tasks = report.task_durations(backend, PLAIN_DAG)
+        text = log.read_text(errors="replace")
+        succeeded = measured.ok and "state=success" in text[-20000:]
+        fields: dict[str, Any] = {
+            "peak_rss_mib": measured.peak_rss_mib,
+            "peak_tree_mib": measured.peak_tree_mib,
+            "rooms": delta["rooms_created"],
+            "api_s": sum(probes.get("api", [])),
+            "tasks": tasks["summary"],
+            "log": str(log),
+            **self._counter_fields(delta),
+        }
+        if succeeded:
+            fields.update(status="ok", wall_s=measured.seconds, airflow_share_s=measured.seconds - fields["api_s"])
+        else:
+            refused = any(
+                mark in text for mark in ("max_map_length", "UnmappableXComLengthPushed", "unmappable_return_value")
+            )
+            status = "cannot run" if refused else ("timeout" if measured.timed_out else "failed")
+            note = (
+                f"Airflow refused to map {n:,} task instances (max_map_length {MAX_MAP_LENGTH:,}) "
+                f"after {measured.seconds:,.0f} s"
+                if refused
+                else f"{status} after {measured.seconds:,.0f} s (see log)"
+            )
+            fields.update(status=status, note=note, failed_after_s=measured.seconds)
+        if expect_refusal and succeeded:
+            fields["note"] = "ran above max_map_length: the limit was raised somewhere"
+        self.row(backend.name, "d", n, **fields)
+
+    def plain_skipped(self, backend: Backend, n: int, tried_at: int) -> None:
+        self.row(
+            backend.name,
+            "d",
+            n,
+            status="cannot run",
+            note=f"N > max_map_length ({MAX_MAP_LENGTH:,}); not started (refused as at N={tried_at:,})",
+        )
+
+    def floors(self, n: int) -> None:
+        self.row("-", "e1", n, status="floor", wall_s=n / self.rate, calls_total=n, rate_limited=0)
+        server = emu_mod.server_floor_seconds(n)
+        batches = math.ceil(n / emu_mod.BATCH_LIMIT)
+        self.row("-", "e2", n, status="floor", wall_s=server, server_s=server, calls_total=batches, rate_limited=0)
+
+    def parse_times(self) -> None:
+        backend = next(iter(self.backends.values()))
+        files = [*sorted((self.src / "dags").glob("*.py")), BENCH_DAGS / "bench_trivial.py"]
+        for path in files:
+            self.say(f"parse time: {path.name}")
+            runs = []
+            for attempt in range(self.args.parse_repeats + 1):  # the first one writes bytecode, unmeasured
+                out = self.workdir / "results" / f"parse-{path.stem}-{attempt}.json"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                cmd = [self.python, "-m", "bench.scale.worker", "parse", "--file", str(path), "--out", str(out)]
+                measured = self.run(
+                    f"parse time: {path.name} ({attempt}/{self.args.parse_repeats})",
+                    cmd,
+                    self.env(backend, "unused"),
+                    timeout=300,
+                    log=self.workdir / "logs" / "parse.log",
+                )
+                if attempt and measured.ok and out.exists():
+                    runs.append(json.loads(out.read_text()))
+            if not runs:
+                self.results["parse"].append({"file": path.name, "error": "no successful parse run"})
+                continue
+            self.results["parse"].append(
+                {
+                    "file": path.name,
+                    "baseline": path.parent == BENCH_DAGS,
+                    "runs": len(runs),
+                    "cold_s": statistics.median(r["cold_seconds"] for r in runs),
+                    "cold_max_s": max(r["cold_seconds"] for r in runs),
+                    "warm_s": statistics.median(r["warm_seconds"] for r in runs),
+                    "heavy_imports": runs[-1]["heavy_imports"],
+                    "modules_imported": runs[-1]["modules_imported"],
+                    "dags": runs[-1]["dags"],
+                    "import_errors": runs[-1]["import_errors"],
+                }
+            )
+            self.save()
+
+
+def _plan_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
+    args = bench.args
+    ns = args.n
+    steps: list[tuple[str, Callable[[], None]]] = []
+    for name in args.backends:
+        steps.append((f"{name}: start, migrate", lambda name=name: bench.start_backend(name)))
+    if args.parse_repeats > 0:
+        steps.append(("parse time", bench.parse_times))
+    for name in args.backends:
+
+        def backend(name: str = name) -> Backend:
+            return bench.backends[name]
+
+        refused_at: list[int] = []
+        for n in ns:
+            steps.append((f"{name} N={n:,}: seed", lambda n=n, b=backend: bench.seed(b(), n)))
+            if "a" in args.variants:
+                steps.append((f"{name} N={n:,}: a", lambda n=n, b=backend: bench.airflow_run(b(), n)))
+                if n == ns[-1]:
+
+                    def idle(n: int = n, b: Callable[[], Backend] = backend) -> None:
+                        db = f"meetings_{n}_a"
+                        bench.airflow_run(b(), n, idle=True, db=db)
+
+                    steps.append((f"{name} N={n:,}: a idle re-run", idle))
+            if "b" in args.variants:
+                steps.append((f"{name} N={n:,}: b", lambda n=n, b=backend: bench.per_room(b(), n)))
+            if "d" in args.variants:
+                if n <= MAX_MAP_LENGTH:
+                    steps.append(
+                        (f"{name} N={n:,}: d", lambda n=n, b=backend: bench.plain(b(), n, expect_refusal=False))
+                    )
+                elif not refused_at:
+                    refused_at.append(n)
+                    steps.append(
+                        (f"{name} N={n:,}: d", lambda n=n, b=backend: bench.plain(b(), n, expect_refusal=True))
+                    )
+                else:
+                    steps.append(
+                        (f"{name} N={n:,}: d", lambda n=n, b=backend, t=refused_at[0]: bench.plain_skipped(b(), n, t))
+                    )
+        if name == args.backends[0] and "c" in args.variants:
+            for n in ns:
+                steps.append((f"N={n:,}: c", lambda n=n: bench.naive(n)))
+    for n in ns:
+        steps.append((f"N={n:,}: floors", lambda n=n: bench.floors(n)))
+    return steps
+
+
+def _snapshot(dest: Path) -> Path:
+    """The committed code under test (``git archive HEAD``), compiled to bytecode: other work in the
+    working tree cannot change it halfway through a run."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "include", "dags", "plugins"], cwd=REPO, capture_output=True,
+        check=True,
+    )  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=True, stdout=subprocess.DEVNULL)
+    (dest / "COMMIT").write_text(commit)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report_from is not None:
+        results = json.loads(args.report_from.read_text())
+        paths = report.write(results, args.report_from.with_suffix(""))
+        print(report.markdown(results))
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+        return 0
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="daily-bench-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True)
+    console.print(
+        f"Scale benchmark: N = {', '.join(f'{n:,}' for n in args.n)}; variants {args.variants} + floors; "
+        f"backends {', '.join(args.backends)}; scratch {workdir}"
+    )
+    src = REPO if args.live else _snapshot(workdir / "src")
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    started = time.monotonic()
+    with Progress(*columns, console=console) as progress:
+        bench = Bench(args, workdir, progress, src)
+        steps = _plan_steps(bench)
+        progress.update(bench.task, total=len(steps) + 1)
+        try:
+            emulator = Emulator(workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=_clean_env(src))
+            with emulator as emu:
+                bench.emu = emu
+                for label, work in steps:
+                    bench.step(label, work)
+        finally:
+            for backend in bench.backends.values():
+                backend.stop()
+            bench.results["meta"]["seconds"] = time.monotonic() - started
+            bench.save()
+            bench.say("writing the report")
+            paths = report.write(bench.results, args.out)
+            progress.advance(bench.task)
+    print(report.markdown(bench.results))
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+    if args.keep_workdir or args.workdir:
+        console.print(f"logs and databases kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

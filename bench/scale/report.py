@@ -1,0 +1,558 @@
+"""Reading what a run left behind (timing probes, the metadata DB) and writing the report.
+
+``write(results, prefix)`` produces ``<prefix>.json`` (everything), ``<prefix>.md`` (the table,
+issue 8's targets met or missed with figures, parse times, idle re-run, hand-over, per-task
+durations) and ``<prefix>.png`` (wall time vs N, log-log, one line per variant and backend).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+PARSE_COLD_BUDGET_S = 0.3
+PARSE_WARM_BUDGET_S = 0.02
+BEYOND_SERVER_BUDGET_S = 15.0
+OVERLAP_TARGET = 0.40
+PER_ROOM_TARGET = 0.95
+IDLE_PLAN_BUDGET_S = 1.0
+RSS_BUDGET_MIB = 300.0
+TARGET_N = 100_000
+
+
+# -- reading ------------------------------------------------------------------------------------
+def read_timings(path: Path) -> dict[str, Any]:
+    """The probes' JSON lines -> ``{what: [seconds, ...], "by_index": {chunk: seconds}}``."""
+    out: dict[str, Any] = defaultdict(list)
+    by_index: dict[int, float] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            out[event["what"]].append(event["seconds"])
+            if event["what"] == "provision_chunk" and "index" in event:
+                by_index[int(event["index"])] = by_index.get(int(event["index"]), 0.0) + event["seconds"]
+    result = dict(out)
+    result["by_index"] = by_index
+    return result
+
+
+def _latest_run(backend: Any, dag_id: str) -> str | None:
+    rows = backend.meta_query("SELECT run_id FROM dag_run WHERE dag_id = {p} ORDER BY id DESC LIMIT 1", (dag_id,))
+    return rows[0][0] if rows else None
+
+
+def task_durations(backend: Any, dag_id: str) -> dict[str, Any]:
+    """Per task of the DAG's latest run: count, total, median and largest duration, states."""
+    try:
+        run_id = _latest_run(backend, dag_id)
+        rows = backend.meta_query(
+            "SELECT task_id, map_index, state, duration FROM task_instance WHERE dag_id = {p} AND run_id = {p}",
+            (dag_id, run_id),
+        )
+    except Exception as exc:
+        return {"run_id": None, "summary": {}, "chunks": {}, "error": str(exc)}
+    grouped: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
+    for task_id, map_index, state, duration in rows:
+        grouped[task_id].append((map_index, state, float(duration or 0.0)))
+    summary = {}
+    for task_id, items in grouped.items():
+        durations = [d for _, _, d in items]
+        states: dict[str, int] = defaultdict(int)
+        for _, state, _ in items:
+            states[str(state)] += 1
+        summary[task_id] = {
+            "count": len(items),
+            "sum_s": sum(durations),
+            "median_s": statistics.median(durations),
+            "max_s": max(durations),
+            "states": dict(states),
+        }
+    chunks = {m: d for m, _, d in grouped.get("provision_chunk", [])}
+    return {"run_id": run_id, "summary": summary, "chunks": chunks}
+
+
+def xcom_sizes(backend: Any, dag_id: str) -> list[tuple[str, int, str, int]]:
+    try:
+        run_id = _latest_run(backend, dag_id)
+        return [
+            (task_id, int(map_index), key, int(size or 0))
+            for task_id, map_index, key, size in backend.meta_query(
+                f"SELECT task_id, map_index, key, {backend.xcom_bytes_sql()} FROM xcom "
+                "WHERE dag_id = {p} AND run_id = {p}",
+                (dag_id, run_id),
+            )
+        ]
+    except Exception:
+        return []
+
+
+def handover(xcoms: list[tuple[str, int, str, int]], tasks: dict[str, Any], by_index: dict[int, float]) -> dict:
+    """What one chunk task receives through XCom, and the time its task spends outside the engine.
+
+    A chunk reads the plan's return value (the run's settings: its ``run`` argument), its own
+    ``chunk_<i>`` key of the plan, and the mapped list it expands over (``chunks_of``'s return)."""
+    sizes = {(t, m, k): b for t, m, k, b in xcoms}
+    chunk_keys = [b for (t, _, k), b in sizes.items() if t == "plan" and re.fullmatch(r"chunk_\d+", k)]
+    plan_return = sizes.get(("plan", -1, "return_value"), 0)
+    expand_list = sizes.get(("chunks_of", -1, "return_value"), 0)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for (task_id, _, key), size in sizes.items():
+        groups[f"{task_id}.{re.sub(r'_[0-9]+$', '_<i>', key)}"].append(size)
+    overheads = [duration - by_index[index] for index, duration in tasks.get("chunks", {}).items() if index in by_index]
+    chunk_rows = sum(len(v) for k, v in groups.items() if k.startswith("provision_chunk."))
+    return {
+        "chunks": len(chunk_keys),
+        "xcom_rows_per_chunk_task": chunk_rows / len(chunk_keys) if chunk_keys else None,
+        "plan_return_bytes": plan_return,
+        "chunk_key_bytes_max": max(chunk_keys, default=0),
+        "expand_list_bytes": expand_list,
+        "per_chunk_bytes": plan_return + max(chunk_keys, default=0) + expand_list,
+        "xcom_total_bytes": sum(sizes.values()),
+        "xcom_groups": {k: {"count": len(v), "max_bytes": max(v), "total_bytes": sum(v)} for k, v in groups.items()},
+        "chunk_overhead_median_s": statistics.median(overheads) if overheads else None,
+        "chunk_overhead_max_s": max(overheads) if overheads else None,
+    }
+
+
+# -- formatting -----------------------------------------------------------------------------
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _calls(calls: dict[str, int] | None) -> str:
+    if not calls:
+        return "0" if calls is not None else "-"
+    return "<br>".join(f"`{k}` {v:,}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
+
+
+def _table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(headers) - 1)
+    marks = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+ORDER = {"a": 0, "a-idle": 1, "b": 2, "c": 3, "d": 4, "e1": 5, "e2": 6}
+BACKEND_ORDER = {"sqlite": 0, "postgres": 1, "-": 2}
+
+
+def main_table(results: dict[str, Any]) -> str:
+    rows = sorted(results["rows"], key=lambda r: (r["n"], BACKEND_ORDER.get(r["backend"], 9), ORDER[r["variant"]]))
+    body = []
+    for r in rows:
+        wall = _num(r.get("wall_s"))
+        if r.get("status") == "projected":
+            wall = f"~{wall}"
+        body.append(
+            [
+                f"{r['n']:,}",
+                r["backend"],
+                r["label"],
+                r.get("status", "-"),
+                wall,
+                _num(r.get("rooms"), 0) if r.get("rooms") is not None else "-",
+                _calls(r.get("calls")) if r["variant"] not in ("e1", "e2") else f"{r.get('calls_total', 0):,} (ideal)",
+                _num(r.get("rate_limited"), 0),
+                _num(r.get("peak_rss_mib"), 0),
+                _num(r.get("airflow_share_s")),
+                _num(r.get("server_s")),
+                _num(r.get("x_rate_floor"), 2),
+                _num(r.get("x_server_floor"), 2),
+                r.get("note", ""),
+            ]
+        )
+    headers = [
+        "N",
+        "DB",
+        "variant",
+        "status",
+        "wall s",
+        "rooms",
+        "API calls by endpoint",
+        "429s",
+        "peak RSS MiB",
+        "Airflow's share s",
+        "server s",
+        "x N/rate floor",
+        "x server floor",
+        "note",
+    ]
+    return _table(headers, body, align="rllllrlrrrrrrl")
+
+
+def _rows(results: dict[str, Any], variant: str, backend: str | None = None) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in results["rows"]
+        if r["variant"] == variant and (backend is None or r["backend"] == backend) and r.get("wall_s") is not None
+    ]
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
+
+
+def targets(results: dict[str, Any]) -> str:
+    """Issue 8's targets, each met or missed with the figures that decide it."""
+    lines = []
+    backends = sorted({r["backend"] for r in results["rows"] if r["variant"] == "a"}, key=BACKEND_ORDER.get)
+    rate = results["meta"].get("sustained_rate_per_s") or 20.0
+    for backend in backends:
+        runs = sorted(_rows(results, "a", backend), key=lambda r: r["n"])
+        if not runs:
+            continue
+        top = runs[-1]
+        at = f"N={top['n']:,}" + ("" if top["n"] == TARGET_N else f" (largest N run; the target is at {TARGET_N:,})")
+        floor = top["wall_s"] / top["x_server_floor"]
+        beyond = top["wall_s"] - floor
+        ok = beyond <= BEYOND_SERVER_BUDGET_S if top["n"] == TARGET_N and top["status"] == "ok" else None
+        lines.append(
+            f"- {backend}, time beyond the API's server time ≤ {BEYOND_SERVER_BUDGET_S:g} s: {_verdict(ok)} - {at}: "
+            f"wall {top['wall_s']:,.1f} s - server floor {floor:,.1f} s = **{beyond:,.1f} s** "
+            f"(Airflow's share, wall - time inside the chunk engine: {top.get('airflow_share_s', 0):,.1f} s)"
+        )
+        ok = top["x_server_floor"] <= OVERLAP_TARGET if top["n"] == TARGET_N and top["status"] == "ok" else None
+        lines.append(
+            f"- {backend}, wall ≤ {OVERLAP_TARGET:.0%} of the sequential server time: {_verdict(ok)} - {at}: "
+            f"**{top['x_server_floor']:.0%}** ({top['wall_s']:,.1f} s / {floor:,.1f} s)"
+        )
+        idle = [r for r in _rows(results, "a-idle", backend) if r["n"] == top["n"]]
+        peak = max([top["peak_rss_mib"], *(r["peak_rss_mib"] for r in idle)])
+        ok = peak <= RSS_BUDGET_MIB if top["n"] == TARGET_N else None
+        lines.append(
+            f"- {backend}, peak RSS ≤ {RSS_BUDGET_MIB:g} MiB (`airflow dags test` runs every task in one process, "
+            f"so this is the process's peak): {_verdict(ok)} - {at}: **{peak:,.0f} MiB** (provisioning run "
+            f"{top['peak_rss_mib']:,.0f} MiB" + (f", idle re-run {idle[0]['peak_rss_mib']:,.0f} MiB)" if idle else ")")
+        )
+    for idle in results.get("idle", []):
+        ok = (idle["plan_s"] <= IDLE_PLAN_BUDGET_S and idle["calls_total"] == 0) if idle["n"] == TARGET_N else None
+        lines.append(
+            f"- {idle['backend']}, idle re-run at N={idle['n']:,}: planning ≤ {IDLE_PLAN_BUDGET_S:g} s, "
+            f"0 API calls: {_verdict(ok)} - `steps.plan` **{idle['plan_s']:.2f} s** "
+            f"(plan task {_num(idle.get('plan_task_s'), 2)} s), "
+            f"**{idle['calls_total']} API calls**, whole re-run {idle['wall_s']:,.1f} s"
+        )
+    per_room = [r for r in _rows(results, "b") if r.get("rooms_per_s")]
+    if per_room:
+        best = max(per_room, key=lambda r: r["n"])
+        share = best["rooms_per_s"] / rate
+        ok = share >= PER_ROOM_TARGET and all(r.get("rate_limited", 0) == 0 for r in per_room)
+        lines.append(
+            f"- per-room mode ≥ {PER_ROOM_TARGET:.0%} of the documented {rate:g}/s, zero 429s: {_verdict(ok)} - "
+            f"**{best['rooms_per_s']:.1f} rooms/s = {share:.0%}** at N={best['n']:,} ({best['backend']}); "
+            f"429s: {sum(r.get('rate_limited', 0) for r in per_room)}"
+        )
+    for parse in results.get("parse", []):
+        if parse.get("baseline") or "cold_s" not in parse:
+            continue
+        ok = parse["cold_s"] <= PARSE_COLD_BUDGET_S and parse["warm_s"] <= PARSE_WARM_BUDGET_S
+        heavy = ", ".join(f"`{m}`" for m in parse["heavy_imports"]) or "none"
+        lines.append(
+            f"- `{parse['file']}` parses in ≤ {PARSE_COLD_BUDGET_S:g} s cold, "
+            f"≤ {PARSE_WARM_BUDGET_S * 1000:g} ms warm: {_verdict(ok)} - "
+            f"**{parse['cold_s']:.3f} s** cold (median of {parse['runs']}), "
+            f"**{parse['warm_s'] * 1000:.1f} ms** warm; provider/HTTP modules imported by the parse: {heavy}"
+        )
+    for backend in sorted({h["backend"] for h in results.get("handover", [])}, key=BACKEND_ORDER.get):
+        hand = sorted((h for h in results["handover"] if h["backend"] == backend), key=lambda h: h["n"])
+        if len(hand) < 2:
+            continue
+        first, last = hand[0], hand[-1]
+        growth = last["per_chunk_bytes"] / first["per_chunk_bytes"] if first["per_chunk_bytes"] else None
+        over = (
+            f"{_num(first['chunk_overhead_median_s'], 2)} s → {_num(last['chunk_overhead_median_s'], 2)} s"
+            if first.get("chunk_overhead_median_s") is not None
+            else "-"
+        )
+        lines.append(
+            f"- {backend}, nothing per chunk grows with N: hand-over per chunk {first['per_chunk_bytes']:,} B at "
+            f"N={first['n']:,} → {last['per_chunk_bytes']:,} B at N={last['n']:,} (x{_num(growth, 2)}); "
+            f"chunk task time outside the engine (median) {over}"
+        )
+    return "\n".join(lines)
+
+
+def breakdown_table(results: dict[str, Any]) -> str:
+    """Where the wall time of (a) goes, from the probes and the metadata DB."""
+    rows = []
+    for r in sorted(_rows(results, "a"), key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["n"])):
+        tasks = r.get("tasks") or {}
+        chunk_tasks = tasks.get("provision_chunk", {}).get("sum_s", 0.0)
+        plan_task = tasks.get("plan", {}).get("sum_s", 0.0)
+        others = sum(t["sum_s"] for k, t in tasks.items() if k not in ("provision_chunk", "plan"))
+        server = r.get("server_s") or 0.0
+        rows.append(
+            [
+                r["backend"],
+                f"{r['n']:,}",
+                _num(r["wall_s"]),
+                _num(server),
+                _num(r.get("api_s", 0.0) - server),
+                _num(r.get("engine_s", 0.0) - r.get("api_s", 0.0)),
+                _num(chunk_tasks - r.get("engine_s", 0.0)),
+                _num(plan_task),
+                f"{r.get('plan_s', 0.0):.2f}",
+                _num(others),
+                _num(r.get("outside_tasks_s")),
+            ]
+        )
+    headers = [
+        "DB",
+        "N",
+        "wall s",
+        "server time s",
+        "client side of API calls s",
+        "engine outside API s (DB, validation, write-back)",
+        "chunk tasks outside the engine s",
+        "plan task s",
+        "of which steps.plan s",
+        "other tasks s",
+        "outside any task s",
+    ]
+    return _table(headers, rows)
+
+
+def parse_table(results: dict[str, Any]) -> str:
+    rows = []
+    for p in results.get("parse", []):
+        if "cold_s" not in p:
+            rows.append([p["file"], "-", "-", "-", "-", p.get("error", "")])
+            continue
+        name = f"{p['file']} (baseline)" if p.get("baseline") else p["file"]
+        rows.append(
+            [
+                f"`{name}`",
+                f"{p['cold_s']:.3f}",
+                f"{p['cold_max_s']:.3f}",
+                f"{p['warm_s'] * 1000:.1f}",
+                str(p["modules_imported"]),
+                ", ".join(f"`{m}`" for m in p["heavy_imports"]) or "none",
+            ]
+        )
+    headers = ["DAG file", "cold s (median)", "cold s (max)", "warm ms", "modules imported", "heavy imports"]
+    return _table(headers, rows, align="lrrrrl")
+
+
+def idle_table(results: dict[str, Any]) -> str:
+    rows = [
+        [
+            i["backend"],
+            f"{i['n']:,}",
+            i["status"],
+            _num(i["wall_s"]),
+            f"{i['plan_s']:.3f}",
+            _num(i.get("plan_task_s"), 3),
+            str(i["calls_total"]),
+        ]
+        for i in results.get("idle", [])
+    ]
+    headers = ["DB", "N", "status", "wall s", "steps.plan s", "plan task s", "API calls"]
+    return _table(headers, rows, align="lrlrrrr")
+
+
+def _rows_per_chunk(h: dict[str, Any]) -> float | None:
+    rows = sum(g["count"] for k, g in h.get("xcom_groups", {}).items() if k.startswith("provision_chunk."))
+    return rows / h["chunks"] if h.get("chunks") else None
+
+
+def handover_table(results: dict[str, Any]) -> str:
+    rows = [
+        [
+            h["backend"],
+            f"{h['n']:,}",
+            str(h["chunks"]),
+            f"{h['plan_return_bytes']:,}",
+            f"{h['chunk_key_bytes_max']:,}",
+            f"{h['expand_list_bytes']:,}",
+            f"{h['per_chunk_bytes']:,}",
+            f"{h['xcom_total_bytes']:,}",
+            _num(h.get("chunk_overhead_median_s"), 2),
+            _num(h.get("chunk_overhead_max_s"), 2),
+            _num(h.get("xcom_rows_per_chunk_task") or _rows_per_chunk(h), 0),
+        ]
+        for h in sorted(results.get("handover", []), key=lambda h: (BACKEND_ORDER.get(h["backend"], 9), h["n"]))
+    ]
+    headers = [
+        "DB",
+        "N",
+        "chunks",
+        "plan return B",
+        "chunk_<i> key B (max)",
+        "expand list B",
+        "per chunk B",
+        "all XCom B",
+        "chunk task - engine s (median)",
+        "(max)",
+        "XCom rows a chunk task writes",
+    ]
+    return _table(headers, rows)
+
+
+def tasks_table(results: dict[str, Any]) -> str:
+    rows = []
+    for t in sorted(results.get("tasks", []), key=lambda t: (BACKEND_ORDER.get(t["backend"], 9), t["n"], t["variant"])):
+        for task_id, s in t.get("summary", {}).items():
+            rows.append(
+                [
+                    t["backend"],
+                    f"{t['n']:,}",
+                    t["variant"],
+                    f"`{task_id}`",
+                    str(s["count"]),
+                    f"{s['sum_s']:.2f}",
+                    f"{s['median_s']:.2f}",
+                    f"{s['max_s']:.2f}",
+                    ", ".join(f"{k} {v}" for k, v in s["states"].items()),
+                ]
+            )
+        if t.get("outside_tasks_s") is not None:
+            rows.append(
+                [t["backend"], f"{t['n']:,}", t["variant"], "(outside any task: CLI, parse, run set-up)", "",
+                 f"{t['outside_tasks_s']:.2f}", "", "", ""]
+            )  # fmt: skip
+    headers = ["DB", "N", "run", "task", "instances", "Σ s", "median s", "max s", "states"]
+    return _table(headers, rows, align="lrllrrrrl")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    machine = meta["machine"]
+    emulator = meta["emulator"]
+    dirty = meta.get("uncommitted_changes_in") or []
+    windows = ", ".join(f"{w['requests']:g}/{w['per_seconds']:g} s" for w in meta["rate_limits"]["default"])
+    parts = [
+        "# Scale benchmark (issue 8)",
+        "",
+        f"Run {meta['started']} on commit `{meta['commit']}` ({meta.get('code_under_test', 'working tree')})"
+        + (f" with uncommitted changes in {', '.join(f'`{d}`' for d in dirty)}" if dirty else "")
+        + f"; {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, Airflow {machine['airflow']}; "
+        f"whole run {meta.get('seconds', 0) / 60:,.1f} min.",
+        "",
+        f"Emulator (one process, loopback): Daily's documented rate limits "
+        f"({windows}; "
+        f"sustained {meta['sustained_rate_per_s']:g} requests/s), +{emulator['latency_ms']:g} ms per API request, "
+        f"+{emulator['batch_room_latency_ms']:g} ms per room on `POST /batch/rooms`, room quota 10 x max N. "
+        f"Provider settings: defaults (Variable `daily_provisioning` = `{{}}`). "
+        f"(b) and (c) stop after {meta['args']['per_room_budget']:g} s and are projected to N from the rate they kept "
+        "(wall marked ~).",
+        "",
+        main_table(results),
+        "",
+        "Columns: *wall s* = the subprocess from start to exit (for (a) and (d) the whole `airflow dags test`, "
+        "CLI start-up and DAG parse included); *rooms* = meetings with a room written back (a, b) or rooms the API "
+        "made (c, d); *API calls* and *429s* = the emulator's counters; *peak RSS* = the largest resident set of any "
+        "process of the run; *Airflow's share* = wall - time inside `steps.provision_chunk` (a) or inside Daily API "
+        "calls (d); *server s* = the emulator's latency summed over the calls made (≈, 429s cost none); the floors: "
+        "N / rate limit (one `POST /rooms` per meeting at the sustained rate) and the sequential server time of "
+        "⌈N/1000⌉ batch calls of 1,000 rooms.",
+        "",
+        "## Issue 8's targets",
+        "",
+        targets(results),
+        "",
+        "## Where the time of (a) goes",
+        "",
+        "*server time* = the emulator's latency over the calls made; *client side of API calls* = time inside "
+        "`DailyHook.request` beyond it (request bodies, parsing, pacing waits); *engine outside API* = "
+        "`steps.provision_chunk` minus its API calls; *chunk tasks outside the engine* = the chunk task instances' "
+        "durations (metadata DB) minus `steps.provision_chunk` (task start, XCom, state updates through the "
+        "execution API); *plan task* includes the first task's start-up of `dags test`'s in-process execution "
+        "API; *outside any task* = wall minus all task durations (CLI start-up, DAG parse and serialisation, "
+        "run creation, `dags test`'s scheduling loop).",
+        "",
+        breakdown_table(results),
+        "",
+        "## DAG-file parse time",
+        "",
+        "Each file parsed by `DagBag.process_file` in a fresh interpreter that has imported Airflow's DagBag "
+        "(cold, bytecode on disk), then again in the same interpreter (warm, median of 5); median over the fresh "
+        "interpreters. *Heavy imports*: provider, HTTP and SQL modules the parse pulled in.",
+        "",
+        parse_table(results),
+        "",
+        "## Idle re-run at the largest N",
+        "",
+        "The DAG again on the same table right after (a): every meeting has its room.",
+        "",
+        idle_table(results),
+        "",
+        "## Hand-over per chunk",
+        "",
+        "XCom bytes a `provision_chunk` task reads (the plan's return value, its `chunk_<i>` key, the mapped "
+        "list), from the metadata DB; and each chunk task's duration minus its time inside `steps.provision_chunk`.",
+        "",
+        handover_table(results),
+        "",
+        "## Per-task durations of the Airflow runs (metadata DB)",
+        "",
+        tasks_table(results),
+    ]
+    if results.get("errors"):
+        parts += ["", "## Steps that failed", ""]
+        parts += [f"- {e['step']}: {e['error']}" for e in results["errors"]]
+    return "\n".join(parts) + "\n"
+
+
+# -- chart ----------------------------------------------------------------------------------
+def chart(results: dict[str, Any], path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    lines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in results["rows"]:
+        if r.get("wall_s") and r["variant"] != "a-idle":
+            lines[(r["variant"], r["backend"])].append(r)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    styles = {"sqlite": "-", "postgres": "--", "-": "-"}
+    colors = {"a": "C0", "b": "C1", "c": "C2", "d": "C3", "e1": "black", "e2": "grey"}
+    for (variant, backend), rows in sorted(lines.items(), key=lambda kv: ORDER[kv[0][0]]):
+        rows.sort(key=lambda r: r["n"])
+        xs, ys = [r["n"] for r in rows], [r["wall_s"] for r in rows]
+        label = rows[0]["label"] + ("" if backend == "-" else f" [{backend}]")
+        style = ":" if variant.startswith("e") else styles.get(backend, "-")
+        ax.plot(xs, ys, style, color=colors[variant], label=label, linewidth=1.5)
+        for r in rows:
+            projected = r.get("status") == "projected"
+            ax.plot(r["n"], r["wall_s"], "o", color=colors[variant], markerfacecolor="white" if projected else None)
+    if any(r["variant"] == "d" and r.get("status") == "cannot run" for r in results["rows"]):
+        ax.axvline(1024, color=colors["d"], alpha=0.4, linewidth=1)
+        ax.annotate(" d stops: max_map_length 1,024", (1024, 0.02), xycoords=("data", "axes fraction"),
+                    color=colors["d"], fontsize=8)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("meetings (N)")
+    ax.set_ylabel("wall time (s)")
+    ax.set_title("Provisioning N PIN dial-in rooms (hollow markers: projected from a time-boxed run)", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write(results: dict[str, Any], prefix: Path) -> list[Path]:
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md")]
+    paths[0].write_text(json.dumps(results, indent=1, default=str))
+    paths[1].write_text(markdown(results))
+    png = chart(results, prefix.with_suffix(".png"))
+    if png is not None:
+        paths.append(png)
+    return paths

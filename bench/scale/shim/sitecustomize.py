@@ -1,0 +1,99 @@
+"""Timing probes for the benchmark's subprocesses (on ``PYTHONPATH`` only there; provider code unchanged).
+
+When ``DAILY_BENCH_TIMINGS`` names a file, the functions below are wrapped as their modules are
+first imported, and every call appends one JSON line ``{"what", "seconds", "index"?, "pid"}``:
+
+* ``airflow_provider_daily.provisioning.steps``: ``plan``, ``provision_chunk`` (the chunk engine:
+  rows, validation, API calls, write-back), ``retire_cancelled``, ``summarize``;
+* ``airflow_provider_daily.hooks.daily``: ``DailyHook.request`` (one Daily API call, pacing waits
+  and retries included), as ``api``.
+
+A function that is not there (renamed, removed) is simply not timed.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import sys
+import time
+from typing import Any
+
+_OUT = os.environ.get("DAILY_BENCH_TIMINGS")
+
+
+def _record(what: str, seconds: float, **extra: Any) -> None:
+    line = json.dumps({"what": what, "seconds": seconds, "pid": os.getpid(), **extra}) + "\n"
+    fd = os.open(_OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def _timed(what: str, func: Any) -> Any:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            extra = {"index": kwargs["index"]} if isinstance(kwargs.get("index"), int) else {}
+            _record(what, time.perf_counter() - started, **extra)
+
+    wrapper.__bench_timed__ = True
+    return wrapper
+
+
+def _patch_steps(module: Any) -> None:
+    for name in ("plan", "provision_chunk", "retire_cancelled", "summarize"):
+        func = getattr(module, name, None)
+        if callable(func) and not getattr(func, "__bench_timed__", False):
+            setattr(module, name, _timed(name, func))
+
+
+def _patch_hook(module: Any) -> None:
+    hook = getattr(module, "DailyHook", None)
+    request = getattr(hook, "request", None)
+    if callable(request) and not getattr(request, "__bench_timed__", False):
+        hook.request = _timed("api", request)
+
+
+_PATCHES = {
+    "airflow_provider_daily.provisioning.steps": _patch_steps,
+    "airflow_provider_daily.hooks.daily": _patch_hook,
+}
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, inner: Any, patch: Any) -> None:
+        self._inner, self._patch = inner, patch
+
+    def create_module(self, spec: Any) -> Any:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._inner.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        patch = _PATCHES.get(fullname)
+        if patch is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _Loader(spec.loader, patch)
+        return spec
+
+
+if _OUT:
+    sys.meta_path.insert(0, _Finder())
