@@ -85,10 +85,15 @@ class ProvisioningConfig(BaseModel):
     exp_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
     nbf_lead_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
     eject_at_room_exp: bool = True
-    chunk_size: int = Field(default=BATCH_LIMIT, ge=1, le=50_000)
+    chunk_size: int = Field(
+        default=5 * BATCH_LIMIT,
+        ge=1,
+        le=50_000,
+        description="Meetings per mapped chunk task (one write-back transaction, one retry unit).",
+    )
     batch_size: int = Field(default=BATCH_LIMIT, ge=1, le=BATCH_LIMIT)
     batch_concurrency: int = Field(
-        default=4,
+        default=5,
         ge=1,
         le=16,
         description="Calls one chunk keeps in flight (batches, or single creates with per_room) to overlap "

@@ -29,6 +29,7 @@ from airflow_provider_daily.provisioning.window import Selection
 
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
 IN_LIST_LIMIT = 500  # stay under old SQLite's 999 bound-variable limit
+STREAM_BATCH = 5000
 _DIGIT = "[0-9]"
 # the documented SQLite timestamp text, optionally with fractional seconds
 _SQLITE_TS_GLOBS = (
@@ -279,17 +280,25 @@ class MeetingsTable:
                 for ids in _chunks(sorted(set(selection.meeting_ids)), IN_LIST_LIMIT)
             ]
         for statement, bound in parts:
-            for record in self.hook.get_records(statement, parameters=bound):
-                yield dict(zip(columns, record, strict=True))
+            yield from self._stream(statement, bound, columns)
+
+    def _stream(self, sql: str, params: Sequence[Any], columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Rows a few thousand at a time: a plan over 100,000 meetings never holds them all."""
+        with closing(self.hook.get_conn()) as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, list(params))
+                while records := cur.fetchmany(STREAM_BATCH):
+                    for record in records:
+                        yield dict(zip(columns, record, strict=True))
+            finally:
+                cur.close()
 
     def select_due_ids(self, selection: Selection) -> list[str]:
         """Ids of meetings the run should provision, in the database's order of ids."""
-        columns = ("meeting_id", *FINGERPRINT_COLUMNS, "requested_phone_number", "provisioned_at", "room_fingerprint")
-        return [
-            row["meeting_id"]
-            for row in self._select(columns, selection)
-            if needs_room(row, self.config, force=selection.force)
-        ]
+        columns = ("meeting_id", *FINGERPRINT_COLUMNS, "provisioned_at", "room_fingerprint")
+        rows = self._select(columns, selection)
+        return [row["meeting_id"] for row in rows if needs_room(row, self.config, force=selection.force)]
 
     def fetch_range(self, selection: Selection, first_id: str, last_id: str) -> list[dict[str, Any]]:
         """A chunk's rows: the selection's due rows with ``first_id <= id <= last_id``, every column."""
