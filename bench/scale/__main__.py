@@ -62,6 +62,7 @@ MAX_MAP_LENGTH = 1024  # Airflow's [core] max_map_length default (the benchmark 
 VARIANTS = {
     "a": "a: our DAG end to end (airflow dags test)",
     "a-idle": "a: idle re-run (same DAG, nothing due)",
+    "a-var": "a': our DAG with --a-variable settings",
     "b": "b: our engine, batching off (per_room mode)",
     "c": "c: naive POST /rooms loop (requests, no pacing)",
     "d": "d: plain Airflow, a task mapped per meeting",
@@ -89,6 +90,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=json.loads,
         default=PER_ROOM_SETTINGS,
         help=f"the daily_provisioning Variable for (b) (default {json.dumps(PER_ROOM_SETTINGS)})",
+    )
+    parser.add_argument(
+        "--a-variable",
+        type=json.loads,
+        help="also run (a) with this daily_provisioning Variable, e.g. '{\"chunk_size\": 10000}' (row a')",
     )
     parser.add_argument("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
     parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
@@ -288,13 +294,15 @@ class Bench:
             "rooms_created_api": delta["rooms_created"],
         }
 
-    def airflow_run(self, backend: Backend, n: int, *, idle: bool = False, db: str | None = None) -> str:
-        """Variant (a), or its idle re-run on ``db``. Returns the meetings DB it used."""
+    def airflow_run(
+        self, backend: Backend, n: int, *, idle: bool = False, db: str | None = None, variable: dict | None = None
+    ) -> str:
+        """Variant (a), its idle re-run on ``db``, or (a') with ``variable``. Returns the meetings DB it used."""
         assert self.emu is not None
-        variant = "a-idle" if idle else "a"
+        variant = "a-idle" if idle else ("a-var" if variable is not None else "a")
         if not idle:
             self.emu.reset()
-            db = self.fresh_meetings(backend, n, "a")
+            db = self.fresh_meetings(backend, n, variant)
         assert db is not None
         tag = f"{backend.name}-{n}-{variant}"
         timings = self.workdir / "timings" / f"{tag}.jsonl"
@@ -302,10 +310,13 @@ class Bench:
         timings.unlink(missing_ok=True)
         before = self.emu.counters()
         log = self.workdir / "logs" / f"{tag}.log"
+        env = self.env(backend, db, timings=timings)
+        if variable is not None:
+            env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(variable)
         measured = self.run(
             f"{backend.name} N={n:,}: {VARIANTS[variant]}",
             [self.airflow, "dags", "test", PROVISIONING_DAG],
-            self.env(backend, db, timings=timings),
+            env,
             timeout=self.timeout(n),
             log=log,
         )
@@ -330,15 +341,17 @@ class Bench:
             "log": str(log),
             **self._counter_fields(delta),
         }
+        if variable is not None:
+            fields["note"] = f"Variable daily_provisioning = {json.dumps(variable)}"
         row = self.row(backend.name, variant, n, **fields)
         self.results["tasks"].append(
             {"backend": backend.name, "variant": variant, "n": n, "outside_tasks_s": fields["outside_tasks_s"], **tasks}
         )
-        if not idle:
+        if variant == "a":
             self.results["handover"].append(
                 {"backend": backend.name, "n": n, **report.handover(xcoms, tasks, probes.get("by_index", {}))}
             )
-        else:
+        elif idle:
             self.results["idle"].append(
                 {
                     "backend": backend.name,
@@ -559,6 +572,13 @@ def _plan_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
                         bench.airflow_run(b(), n, idle=True, db=db)
 
                     steps.append((f"{name} N={n:,}: a idle re-run", idle))
+                if args.a_variable is not None:
+                    steps.append(
+                        (
+                            f"{name} N={n:,}: a'",
+                            lambda n=n, b=backend: bench.airflow_run(b(), n, variable=args.a_variable),
+                        )
+                    )
             if "b" in args.variants:
                 steps.append((f"{name} N={n:,}: b", lambda n=n, b=backend: bench.per_room(b(), n)))
             if "d" in args.variants:

@@ -144,7 +144,7 @@ def _table(headers: list[str], rows: list[list[str]], align: str | None = None) 
     return "\n".join(lines)
 
 
-ORDER = {"a": 0, "a-idle": 1, "b": 2, "c": 3, "d": 4, "e1": 5, "e2": 6}
+ORDER = {"a": 0, "a-idle": 1, "a-var": 2, "b": 3, "c": 4, "d": 5, "e1": 6, "e2": 7}
 BACKEND_ORDER = {"sqlite": 0, "postgres": 1, "-": 2}
 
 
@@ -287,7 +287,8 @@ def targets(results: dict[str, Any]) -> str:
 def breakdown_table(results: dict[str, Any]) -> str:
     """Where the wall time of (a) goes, from the probes and the metadata DB."""
     rows = []
-    for r in sorted(_rows(results, "a"), key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["n"])):
+    runs = [*_rows(results, "a"), *_rows(results, "a-var")]
+    for r in sorted(runs, key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["variant"], r["n"])):
         tasks = r.get("tasks") or {}
         chunk_tasks = tasks.get("provision_chunk", {}).get("sum_s", 0.0)
         plan_task = tasks.get("plan", {}).get("sum_s", 0.0)
@@ -295,12 +296,15 @@ def breakdown_table(results: dict[str, Any]) -> str:
         server = r.get("server_s") or 0.0
         rows.append(
             [
-                r["backend"],
+                r["backend"] + ("" if r["variant"] == "a" else " (a')"),
                 f"{r['n']:,}",
                 _num(r["wall_s"]),
                 _num(server),
-                _num(r.get("api_s", 0.0) - server),
-                _num(r.get("engine_s", 0.0) - r.get("api_s", 0.0)),
+                *(
+                    [_num(r.get("api_s", 0.0) - server), _num(r.get("engine_s", 0.0) - r.get("api_s", 0.0))]
+                    if r.get("api_s", 0.0) <= r.get("engine_s", 0.0)
+                    else [f"{_num(r.get('api_s'))} (calls overlap)", "-"]
+                ),
                 _num(chunk_tasks - r.get("engine_s", 0.0)),
                 _num(plan_task),
                 f"{r.get('plan_s', 0.0):.2f}",
@@ -520,11 +524,13 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
             lines[(r["variant"], r["backend"])].append(r)
     fig, ax = plt.subplots(figsize=(9, 6))
     styles = {"sqlite": "-", "postgres": "--", "-": "-"}
-    colors = {"a": "C0", "b": "C1", "c": "C2", "d": "C3", "e1": "black", "e2": "grey"}
+    colors = {"a": "C0", "a-var": "C4", "b": "C1", "c": "C2", "d": "C3", "e1": "black", "e2": "grey"}
     for (variant, backend), rows in sorted(lines.items(), key=lambda kv: ORDER[kv[0][0]]):
         rows.sort(key=lambda r: r["n"])
         xs, ys = [r["n"] for r in rows], [r["wall_s"] for r in rows]
         label = rows[0]["label"] + ("" if backend == "-" else f" [{backend}]")
+        if variant == "a-var" and rows[0].get("note"):
+            label = f"a': our DAG, {rows[0]['note']} [{backend}]"
         style = ":" if variant.startswith("e") else styles.get(backend, "-")
         ax.plot(xs, ys, style, color=colors[variant], label=label, linewidth=1.5)
         for r in rows:
