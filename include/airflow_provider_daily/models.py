@@ -21,7 +21,7 @@ US_GLOBAL_DIALIN_NUMBER = "+12095038039"
 BATCH_LIMIT = 1000  # rooms per POST /batch/rooms [doc]
 
 
-def normalise_phone_number(value: Any) -> Any:
+def normalize_phone_number(value: Any) -> Any:
     """``12095038039`` / ``"12095038039"`` / ``"+1 209-503-8039"`` -> ``"+12095038039"``."""
     if value is None:
         return None
@@ -39,7 +39,7 @@ def normalise_phone_number(value: Any) -> Any:
     return f"+{digits}"
 
 
-def normalise_pin(value: Any) -> Any:
+def normalize_pin(value: Any) -> Any:
     """A PIN arriving as int (leading zeros lost) or string -> 11-digit string."""
     if value is None:
         return None
@@ -52,16 +52,16 @@ def normalise_pin(value: Any) -> Any:
 
 
 def _lenient_phone_number(value: Any) -> Any:
-    """For numbers Daily reports: normalise when possible, else keep what Daily sent."""
+    """For numbers Daily reports: normalize when possible, else keep what Daily sent."""
     try:
-        return normalise_phone_number(value)
+        return normalize_phone_number(value)
     except ValueError:
         return None if value is None else str(value)
 
 
-PhoneNumber = Annotated[str, BeforeValidator(normalise_phone_number)]
+PhoneNumber = Annotated[str, BeforeValidator(normalize_phone_number)]
 ReportedPhoneNumber = Annotated[str, BeforeValidator(_lenient_phone_number)]
-Pin = Annotated[str, BeforeValidator(normalise_pin)]
+Pin = Annotated[str, BeforeValidator(normalize_pin)]
 
 
 class DailyModel(BaseModel):
@@ -129,7 +129,7 @@ class Room(DailyModel):
         dialin = self.config.dialin
         if dialin and dialin.room_numbers:
             return dialin.room_numbers[0].phone_number
-        return normalise_phone_number(fallback) if fallback else None
+        return normalize_phone_number(fallback) if fallback else None
 
 
 class RoomCreate(DailyModel):
@@ -190,7 +190,7 @@ class PurchasedPhoneNumberList(DailyModel):
 
 def dial_string(number: str, pin: str) -> str:
     """``tel:+12095038039,,12345678987``: ``,,`` pauses so the PIN is sent after connecting."""
-    return f"tel:{normalise_phone_number(number)},,{normalise_pin(pin)}"
+    return f"tel:{normalize_phone_number(number)},,{normalize_pin(pin)}"
 
 
 # -- domain and meeting tokens ---------------------------------------------------------------

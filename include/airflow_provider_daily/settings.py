@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from airflow_provider_daily.models import US_GLOBAL_DIALIN_NUMBER, normalise_phone_number
+from airflow_provider_daily.models import US_GLOBAL_DIALIN_NUMBER, normalize_phone_number
 from airflow_provider_daily.pacing import DEFAULT_SAFETY, parse_rate_limits
 
 
@@ -45,7 +45,7 @@ class DailyClientSettings(BaseModel):
     @field_validator("default_dialin_number", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
-        return normalise_phone_number(value)
+        return normalize_phone_number(value)
 
     @classmethod
     def extra_keys(cls) -> frozenset[str]:

@@ -80,7 +80,7 @@ def parse_pin(value: Any) -> str:
 
 
 def validate_dialin(value: Any) -> dict[str, Any]:
-    """Check ``properties.dialin``; returns a copy with ``room_numbers`` normalised to E.164 strings."""
+    """Check ``properties.dialin``; returns a copy with ``room_numbers`` normalized to E.164 strings."""
     if not isinstance(value, dict):
         raise invalid("properties.dialin must be an object")
     result = dict(value)

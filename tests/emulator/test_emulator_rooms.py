@@ -101,7 +101,7 @@ def test_pins_are_unique(api):
     assert len(set(pins)) == 30
 
 
-def test_integer_phone_number_is_normalised(api):
+def test_integer_phone_number_is_normalized(api):
     body = dialin_room("int-number", room_numbers=[{"phone_number": int(NUMBERS[0][1:])}])
     config = api.create_room(**body)["config"]
     assert config["dialin"]["room_numbers"] == [{"phone_number": NUMBERS[0]}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_daily.models import Room, dial_string, normalise_phone_number
+from airflow_provider_daily.models import Room, dial_string, normalize_phone_number
 from airflow_provider_daily.pacing import Pacer, parse_rate_limits
 
 
@@ -38,7 +38,7 @@ def test_dialin_number_fallbacks():
 def test_dial_string_format():
     assert dial_string("12095038039", "12345678987") == "tel:+12095038039,,12345678987"
     with pytest.raises(ValueError, match="E.164"):
-        normalise_phone_number("call me")
+        normalize_phone_number("call me")
 
 
 class FakeClock:

@@ -202,6 +202,6 @@ def test_assign_unpurchased_number_is_refused(assignment_dag, daily_conn, caplog
     assert "+14155550199" not in configs(daily_conn)
 
 
-def test_assign_operator_normalises_number(daily_conn):
+def test_assign_operator_normalizes_number(daily_conn):
     operator = DailyAssignPinDialinNumberOperator(task_id="x", phone_number="1 (209) 555-0100")
     assert operator.execute(context={})["action"] == "unchanged"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from airflow_provider_daily.invitations.numbers import DialinNumber, dialin_numbers
 from airflow_provider_daily.invitations.settings import InvitationSettings
-from airflow_provider_daily.models import normalise_pin
+from airflow_provider_daily.models import normalize_pin
 from airflow_provider_daily.provisioning.meetings import as_bool, parse_utc
 
 # bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
@@ -62,7 +62,7 @@ class InviteContent:
         if not (room_name and room_url and raw_pin not in (None, "")):
             raise NotInvitable("not provisioned yet (no room URL or PIN)")
         try:
-            pin = normalise_pin(str(raw_pin).strip())
+            pin = normalize_pin(str(raw_pin).strip())
         except ValueError:
             raise NotInvitable("dialin_pin is not a PIN") from None
         try:

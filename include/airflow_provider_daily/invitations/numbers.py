@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_daily.invitations.settings import GlobalNumber
-from airflow_provider_daily.models import dial_string, normalise_phone_number
+from airflow_provider_daily.models import dial_string, normalize_phone_number
 
 OWN_NUMBER_LABEL = "Dial-in"
 
@@ -42,7 +42,7 @@ def dialin_numbers(own_number: str | None, global_numbers: Sequence[GlobalNumber
     labels = {g.number: g.label for g in global_numbers}
     numbers: list[DialinNumber] = []
     if own_number:
-        own = normalise_phone_number(own_number)
+        own = normalize_phone_number(own_number)
         numbers.append(DialinNumber(number=own, label=labels.get(own, OWN_NUMBER_LABEL)))
     seen = {n.number for n in numbers}
     for item in global_numbers:

@@ -23,7 +23,7 @@ from airflow_provider_daily.models import (
     RoomCreate,
     RoomProperties,
     dial_string,
-    normalise_phone_number,
+    normalize_phone_number,
 )
 from airflow_provider_daily.rooms import validate_room_create, validate_room_name
 
@@ -209,7 +209,7 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
-            number = normalise_phone_number(self.phone_number)
+            number = normalize_phone_number(self.phone_number)
         except ValueError as exc:
             raise DailyValidationError(f"phone_number: {exc}") from None
         hook = self.hook

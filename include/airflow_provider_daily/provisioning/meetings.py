@@ -31,7 +31,7 @@ from airflow_provider_daily.models import (
     DialinRoomNumber,
     RoomCreate,
     RoomProperties,
-    normalise_phone_number,
+    normalize_phone_number,
 )
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
 from airflow_provider_daily.rooms import latest_allowed_exp
@@ -222,7 +222,7 @@ class Meeting:
         number = row.get("requested_phone_number")
         if number not in (None, ""):
             try:
-                number = normalise_phone_number(number)
+                number = normalize_phone_number(number)
             except ValueError as exc:
                 raise bad(f"requested_phone_number: {exc}") from None
         else:
