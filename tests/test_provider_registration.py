@@ -43,7 +43,7 @@ def test_connection_form():
 
 
 def test_settings_read_from_either_extra_spelling():
-    from airflow_provider_daily.settings import DailyClientSettings
+    from airflow_provider_daily.client_settings import DailyClientSettings
 
     settings = DailyClientSettings.from_extra({"extra__daily__max_attempts": "3", "timeout": 5})
     assert settings.max_attempts == 3

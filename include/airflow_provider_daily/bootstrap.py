@@ -14,7 +14,8 @@ String values may hold ``${VAR}`` (required) and ``${VAR:-default}`` placeholder
 environment (secrets come from there, e.g. compose's ``.env``). After expansion, empty connection
 fields are dropped (an empty ``host`` of ``daily_default`` means Daily's own API), ``port`` becomes a
 number, and the ``daily_provisioning`` Variable is validated by the provisioning settings model
-(a typo fails here, not in the first run) and stored with typed values.
+(a typo fails here, not in the first run) and stored with typed values; a key left empty is left
+out, so the provider's own default applies (and stays the default when a new version changes it).
 
 Running it again gives the same result: the settings folder is the source of truth, and values
 changed in the UI are overwritten. Options: ``--migrate`` (``airflow db migrate`` first),
@@ -127,7 +128,8 @@ def load_settings(settings_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     provisioning = variables.get(PROVISIONING_VARIABLE)
     if not isinstance(provisioning, dict):
         raise BootstrapError(f"variables.json must define {PROVISIONING_VARIABLE!r} as a JSON object")
-    variables[PROVISIONING_VARIABLE], concurrency = _provisioning_variable(provisioning)
+    given = {key: value for key, value in provisioning.items() if value != ""}  # empty: the model's default
+    variables[PROVISIONING_VARIABLE], concurrency = _provisioning_variable(given)
     pools = {
         pool_name(): {
             "slots": concurrency,

@@ -3,7 +3,7 @@
 Declares the ``daily`` connection type and its form: the API key in the password field
 (relabelled), the API base URL in the host field (placeholder: Daily's URL), login/schema/port
 hidden, and one extra field per client setting. The extra fields are generated from the settings
-model (:class:`~airflow_provider_daily.settings.DailyClientSettings`): names, types, titles,
+model (:class:`~airflow_provider_daily.client_settings.DailyClientSettings`): names, types, titles,
 descriptions, bounds and defaults come from there, so the form cannot drift from what the hook reads.
 """
 
@@ -19,7 +19,7 @@ _SCHEMA_KEYWORDS = ("minimum", "maximum", "pattern", "minLength", "maxLength", "
 
 def conn_fields() -> dict[str, dict[str, Any]]:
     """The ``conn-fields`` of the ``daily`` connection type, one per field of the settings model."""
-    from airflow_provider_daily.settings import DailyClientSettings
+    from airflow_provider_daily.client_settings import DailyClientSettings
 
     schema = DailyClientSettings.model_json_schema()["properties"]
     defaults = DailyClientSettings().model_dump(mode="json")

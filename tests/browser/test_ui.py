@@ -183,8 +183,8 @@ def test_window_dry_run_then_real_run_from_the_form(page: Page, native_cluster: 
 
 
 def test_add_connection_form_has_every_daily_extra(page: Page):
+    from airflow_provider_daily.client_settings import DailyClientSettings
     from airflow_provider_daily.get_provider_info import conn_fields
-    from airflow_provider_daily.settings import DailyClientSettings
 
     page.goto("/connections")
     page.get_by_role("button", name=re.compile("Add Connection", re.IGNORECASE)).click()

@@ -7,8 +7,8 @@ JSON types, titles, descriptions, bounds and defaults, as Airflow's ProvidersMan
 
 from __future__ import annotations
 
+from airflow_provider_daily.client_settings import DailyClientSettings
 from airflow_provider_daily.get_provider_info import conn_fields, get_provider_info
-from airflow_provider_daily.settings import DailyClientSettings
 
 JSON_TYPES = {float: "number", int: "integer", str: "string", bool: "boolean", dict: "object", list: "array"}
 

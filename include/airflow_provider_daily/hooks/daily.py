@@ -30,6 +30,7 @@ import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
+from airflow_provider_daily.client_settings import DailyClientSettings
 from airflow_provider_daily.errors import (
     DailyApiError,
     DailyConfigError,
@@ -62,7 +63,6 @@ from airflow_provider_daily.rooms import (
     validate_room_create,
     validate_room_name,
 )
-from airflow_provider_daily.settings import DailyClientSettings
 
 DAILY_API_URL = "https://api.daily.co/v1"
 ROOMS_PAGE_LIMIT = 100
