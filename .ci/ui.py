@@ -121,7 +121,9 @@ def _check(url: str, token: str) -> None:
     dag = requests.get(f"{url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10).json()
     pool = requests.get(f"{url}/api/v2/pools/daily_api", headers=headers, timeout=10).json()
     variable = requests.get(f"{url}/api/v2/variables/daily_provisioning", headers=headers, timeout=10).json()
-    concurrency = json.loads(variable["value"])["api_concurrency"]
+    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+
+    concurrency = ProvisioningConfig(**json.loads(variable["value"])).api_concurrency  # unset: the default
     assert dag["timetable_summary"] in (None, "None"), f"the quickstart DAG must be unscheduled: {dag}"
     assert pool["slots"] == concurrency, (pool, concurrency)
     _say(f"check passed: DAG {DAG_ID} unscheduled, pool daily_api has {pool['slots']} slots = api_concurrency")

@@ -45,7 +45,16 @@ def test_settings_files_are_airflow_import_formats_with_placeholders():
     assert connections["daily_default"]["conn_type"] == "daily"
     assert "api_concurrency" in variables["daily_provisioning"]
     assert placeholders()["DAILY_API_KEY"] is None  # required
-    assert placeholders()["DAILY_API_CONCURRENCY"] == "2"
+    assert placeholders()["DAILY_API_CONCURRENCY"] == ""  # empty: the settings model's default
+
+
+def test_keys_left_empty_take_the_model_defaults():
+    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+
+    settings = load_settings(SETTINGS_DIR, ENV)
+    variable = settings["variables"]["daily_provisioning"]
+    assert set(variable) == {"daily_conn_id", "meetings_conn_id", "table"}
+    assert settings["pools"]["daily_api"]["slots"] == ProvisioningConfig().api_concurrency
 
 
 def test_one_setting_sizes_pool_and_share():
@@ -135,7 +144,7 @@ def test_bootstrap_command_is_idempotent_and_one_setting_sizes_the_pool(tmp_path
     first = _bootstrap(home)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     state = _state(home)
-    assert state["pools"]["daily_api"] == 2 == state["variable"]["api_concurrency"]
+    assert state["pools"]["daily_api"] == 2 and "api_concurrency" not in state["variable"]  # the default
     assert state["connections"] == {"daily_default": "daily", "daily_meetings_db": "sqlite"}
     assert state["meetings"] == 6
     assert "bootstrap-test-key-123456" not in first.stdout + first.stderr  # the key is never printed

@@ -113,7 +113,10 @@ def test_init_runs_the_one_bootstrap(compose, values, tmp_path):
     printed = json.loads(result.stdout[result.stdout.index("{") :])
     assert printed["connections"]["daily_default"]["password"] == "***"
     assert printed["connections"]["daily_meetings_db"]["host"] == "postgres"
-    assert printed["pools"]["daily_api"]["slots"] == printed["variables"]["daily_provisioning"]["api_concurrency"]
+    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+
+    variable = ProvisioningConfig(**printed["variables"]["daily_provisioning"])
+    assert printed["pools"]["daily_api"]["slots"] == variable.api_concurrency
     mounted = [
         v for v in compose["services"]["airflow-init"]["volumes"] if v.endswith(":/opt/airflow/airflow_settings:ro")
     ]

@@ -72,6 +72,7 @@ NATIVE_ENV: dict[str, str] = {
 }
 # the check's own settings on top of .env.example (small chunks; a short run timeout for the pool trap)
 CHECK_VALUES = {
+    "DAILY_API_CONCURRENCY": "2",
     "DAILY_CHUNK_SIZE": "2",
     "DAILY_HORIZON_DAYS": "2",
     "DAILY_LEAD_DAYS": "30",
