@@ -8,8 +8,8 @@ file's own init script. The environment is the compose file's, interpolated from
 fresh secrets, and "localised": service hostnames become ``127.0.0.1:<free port>``, ``/opt/airflow``
 becomes a temporary ``AIRFLOW_HOME`` whose ``dags``/``plugins`` are symlinks to the repo (the compose
 volumes). The only native additions are listed in ``NATIVE_ARGS`` / ``NATIVE_ENV`` (loopback binds, free
-ports, a distinct Celery node name and ``HOSTNAME`` per worker in place of container hostnames);
-``tests/deploy/test_compose.py`` checks that nothing else differs.
+ports, a distinct Celery node name and ``HOSTNAME`` per worker in place of container hostnames, quicker
+heartbeats); ``tests/deploy/test_compose.py`` checks that the commands differ by nothing else.
 
 Every process runs in its own process group and is stopped by PID (SIGTERM to the group, then SIGKILL),
 also when starting fails. The session fixture ``native_cluster`` is shared by ``tests/cluster`` and
@@ -56,7 +56,8 @@ NATIVE_ARGS: dict[str, tuple[str, ...]] = {
     "redis": ("--bind", "127.0.0.1", "--port", "{redis_port}", "--dir", "{root}"),
     "airflow-worker": ("--celery-hostname", "celery@{hostname}"),
 }
-# environment the native run adds to the compose environment (loopback binds, ports, hostnames)
+# environment the native run adds to the compose environment: loopback binds and ports, the hostname each
+# service reports, quicker heartbeats, and one task at a time per worker (so both workers get chunk tasks)
 NATIVE_ENV: dict[str, str] = {
     "AIRFLOW_HOME": "{home}",
     "AIRFLOW__API__HOST": "127.0.0.1",
