@@ -1,0 +1,226 @@
+"""Shared by ``soak.py`` and ``kill9.py``: a throwaway Airflow home, the emulator, a meetings table,
+the chunk engine run as the DAG runs it, and the audit of the table against Daily.
+
+Import this module before anything that imports Airflow: Airflow reads its configuration when
+first imported, so the environment is set here, at import time (as ``tests/conftest.py`` does).
+No metadata database is needed: the engine's steps are called directly, connections and the
+``daily_provisioning`` Variable come from ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``.
+
+Log level of the engine: env ``GUARANTEES_LOG_LEVEL`` (default ``ERROR``: only interrupted
+chunks are logged, not every retried request).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+HOME = Path(tempfile.mkdtemp(prefix="daily-guarantees-airflow-home-"))
+atexit.register(shutil.rmtree, HOME, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = str(HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{HOME / 'airflow.db'}"
+os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("GUARANTEES_LOG_LEVEL", "ERROR")
+for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
+    del os.environ[_key]
+for _path in (REPO, REPO / "include"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from airflow_provider_daily.errors import DailyError, ProvisioningFailed  # noqa: E402
+from airflow_provider_daily.provisioning import steps  # noqa: E402
+from airflow_provider_daily.provisioning.config import ProvisioningConfig  # noqa: E402
+from airflow_provider_daily.provisioning.table import MeetingsTable  # noqa: E402
+from daily_demo.sample import insert_meetings, sample_meetings  # noqa: E402
+from daily_emulator import EmulatorServer, EmulatorSettings  # noqa: E402
+from daily_emulator.faults import FAULT_KINDS  # noqa: E402
+from tests.properties.audit import Audit, audit  # noqa: E402
+
+API_KEY = "guarantees-key-5d1c"
+PIN_NUMBER = "+12095550100"
+OTHER_NUMBER = "+12095550101"
+PREFIX = "mtg"
+UNLIMITED = {"default": [[1_000_000, 1]], "delete": [[1_000_000, 1]]}
+
+
+# -- the emulator -------------------------------------------------------------------------------
+def start_emulator(*, unlimited: bool = False) -> EmulatorServer:
+    """The emulator on a loopback port, with Daily's documented rate limits (or none)."""
+    settings = EmulatorSettings(
+        api_keys=[API_KEY],
+        domain="soak",
+        purchased_numbers=[PIN_NUMBER, OTHER_NUMBER],
+        pin_dialin_numbers=[PIN_NUMBER],
+        **({"rate_limits": {}} if unlimited else {}),
+    )
+    return EmulatorServer(settings=settings).start()
+
+
+def fault_settings(rate: float, *, seed: int, hang_seconds: float) -> dict[str, Any]:
+    """``rate`` of all API requests faulted, split evenly over every kind the emulator knows."""
+    share = rate / len(FAULT_KINDS)
+    return {
+        "seed": seed,
+        "hang_seconds": hang_seconds,
+        **{f"rate_{kind}": share for kind in FAULT_KINDS},
+    }
+
+
+def connect_daily(server: EmulatorServer, *, timeout: float = 3.0, unlimited: bool = False) -> None:
+    """``daily_default`` -> the emulator; short backoffs (correctness is measured, not patience)."""
+    extra: dict[str, Any] = {
+        "timeout": timeout,
+        "retry_min_wait": 0.05,
+        "retry_max_wait": 1.0,
+        "max_attempts": 8,
+        "retry_deadline": 120,
+    }
+    if unlimited:
+        extra["rate_limits"] = UNLIMITED
+    conn = {"conn_type": "daily", "host": server.base_url, "password": API_KEY, "extra": extra}
+    os.environ["AIRFLOW_CONN_DAILY_DEFAULT"] = json.dumps(conn)
+
+
+def configure_engine(**settings: Any) -> dict[str, Any]:
+    """The ``daily_provisioning`` Variable; serial chunks get the whole rate budget."""
+    values = {"api_concurrency": 1, **settings}
+    os.environ["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(values)
+    return values
+
+
+# -- the meetings table -------------------------------------------------------------------------
+def sqlite_table(folder: Path) -> MeetingsTable:
+    """A fresh table (shipped schema) in ``folder``, behind ``daily_meetings_db``."""
+    path = folder / "meetings.db"
+    path.unlink(missing_ok=True)
+    os.environ["AIRFLOW_CONN_DAILY_MEETINGS_DB"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
+    table = MeetingsTable.from_config(ProvisioningConfig())
+    table.create_schema()
+    return table
+
+
+@contextmanager
+def postgres_table() -> Iterator[MeetingsTable]:
+    """A fresh table in a throwaway PostgreSQL server (``tests/support/postgres.py``)."""
+    import psycopg2
+
+    from tests.support.postgres import ThrowawayPostgres
+
+    with ThrowawayPostgres() as server:
+        with closing(psycopg2.connect(server.uri)) as admin:
+            admin.autocommit = True
+            admin.cursor().execute("CREATE DATABASE meetings")
+        conn = {"conn_type": "postgres", "host": "127.0.0.1", "port": server.port, "login": "postgres"}
+        os.environ["AIRFLOW_CONN_DAILY_MEETINGS_DB"] = json.dumps({**conn, "schema": "meetings"})
+        table = MeetingsTable.from_config(ProvisioningConfig())
+        table.create_schema()
+        yield table
+
+
+def meetings(count: int) -> list[dict[str, Any]]:
+    """``count`` scheduled meetings over the next 28 days; every 50th id is not a plain one
+    (spaces, unicode, ``__``), so hashed room names are part of every soak."""
+    rows = sample_meetings(count=count, days=28, pin_number=PIN_NUMBER)
+    odd = (" {}", "{} ", "{} \u00fc", "{}__x", "{} x y")
+    for index, row in enumerate(rows):
+        row["status"] = "scheduled"
+        if index % 50 == 7:
+            row["meeting_id"] = odd[(index // 50) % len(odd)].format(row["meeting_id"])
+    return rows
+
+
+def seed_table(table: MeetingsTable, rows: Sequence[dict[str, Any]]) -> None:
+    insert_meetings(table, rows)
+
+
+def execute(table: MeetingsTable, sql: str, params: Sequence[Any] = ()) -> None:
+    """One statement in its own transaction (``?`` placeholders become the table's)."""
+    with closing(table.hook.get_conn()) as conn:
+        conn.cursor().execute(sql.replace("?", table.ph), list(params))
+        conn.commit()
+
+
+# -- the engine ---------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    """One run: its chunks, the errors that ended chunk tasks, and the verdict of ``verify``."""
+
+    chunks: int = 0
+    chunk_errors: list[str] = field(default_factory=list)
+    verdict: str = "success"
+    seconds: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.chunk_errors and self.verdict == "success"
+
+
+def run_engine(params: dict[str, Any] | None = None) -> RunResult:
+    """``plan``, every chunk in turn (an error ends that chunk task, as in Airflow), ``summarize``,
+    ``verify``. Errors that are not the provider's own are raised: they are bugs."""
+    started = time.monotonic()
+    result = RunResult()
+    plan = steps.plan(params=params or {}, run_type="manual", logical_date=None)
+    result.chunks = len(plan["bounds"])
+    chunk_results: list[dict[str, Any] | None] = []
+    for index, bounds in enumerate(plan["bounds"]):
+        try:
+            chunk_results.append(steps.provision_chunk(index=index, bounds=bounds, run=plan["run"]))
+        except DailyError as exc:
+            result.chunk_errors.append(f"chunk {index}: {type(exc).__name__}: {exc}")
+            chunk_results.append(getattr(exc, "chunk_result", None))
+    result.summary = steps.summarize(run=plan["run"], chunk_results=chunk_results)
+    try:
+        steps.verify(result.summary)
+    except ProvisioningFailed as exc:
+        result.verdict = f"failed: {exc}"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def read_rows(table: MeetingsTable) -> list[dict[str, Any]]:
+    return table.read_all()
+
+
+def audit_table(table: MeetingsTable, server: EmulatorServer, *, horizon_days: int = 30) -> Audit:
+    """The table against Daily's rooms, now."""
+    return audit(
+        read_rows(table),
+        server.admin.snapshot()["rooms"],
+        now=datetime.now(UTC),
+        horizon_days=horizon_days,
+        prefix=PREFIX,
+    )
+
+
+def pins_by_id(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Meeting id -> PIN of every row that holds one."""
+    return {r["meeting_id"]: str(r["dialin_pin"]).strip() for r in rows if r.get("dialin_pin")}
+
+
+def daily_pins(server: EmulatorServer) -> dict[str, str]:
+    """Room name -> PIN of every live room of ours that has one."""
+    return {
+        r["name"]: r["config"]["dialin_code"]
+        for r in server.admin.snapshot()["rooms"]
+        if not r.get("expired") and r["name"].startswith(f"{PREFIX}-") and r["config"].get("dialin_code")
+    }
+
+
+def progress(message: str, *args: Any) -> None:
+    """Progress goes to stderr; the results table to stdout."""
+    print(f"[{time.strftime('%H:%M:%S')}] " + (message % args if args else message), file=sys.stderr, flush=True)

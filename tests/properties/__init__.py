@@ -1,0 +1,1 @@
+"""Property-based and soak tests of the provisioning guarantees (issue 6)."""
