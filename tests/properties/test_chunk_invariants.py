@@ -632,11 +632,6 @@ def _sane_row(meeting_id: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a BLOB meeting_id (bytes in SQLite's TEXT column) reaches plan's XCom values (bounds, problems): "
-    "'XCom value must be JSON serializable' fails the plan task, so no meeting of the run is provisioned",
-)
 def test_a_blob_id_fails_only_its_own_row(engine: Engine) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     config = {"chunk_size": 10, "batch_size": 10, "horizon_days": HORIZON_DAYS}

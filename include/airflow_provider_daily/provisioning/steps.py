@@ -87,7 +87,7 @@ def plan(
     if unknown:
         log.warning("%d requested meeting id(s) are not in the table: %s", len(unknown), unknown[:LISTED])
     for problem in problems[:LISTED]:
-        log.warning("Row %r cannot be provisioned: %s", problem["meeting_id"], problem["reason"])
+        log.warning("Row %s cannot be provisioned: %s", _shown(problem["meeting_id"]), problem["reason"])
     if given_up_count:
         log.warning(
             "%d meeting(s) given up after %d failures (fix the row and reset attempts, or run with force): %s",
@@ -112,13 +112,18 @@ def plan(
         "chunk_count": len(bounds),
         "unknown_ids": unknown[:LISTED],
         "unknown_count": len(unknown),
-        "problems": [{"meeting_id": p["meeting_id"], "reason": p["reason"]} for p in problems[:LISTED]],
+        "problems": [{"meeting_id": _shown(p["meeting_id"]), "reason": p["reason"]} for p in problems[:LISTED]],
         "problem_count": len(problems),
         "unreadable_count": sum(1 for p in problems if p["problem"] != "status"),
         "given_up_ids": given_up_ids,
         "given_up_count": given_up_count,
     }
     return {"run": run, "bounds": bounds}
+
+
+def _shown(meeting_id: Any) -> str | None:
+    """An id as XCom can carry it: text as it is, anything else (a BLOB, a number) as its repr."""
+    return meeting_id if meeting_id is None or isinstance(meeting_id, str) else repr(meeting_id)
 
 
 def publish_plan(result: dict[str, Any], push: Callable[[str, Any], None]) -> dict[str, Any]:

@@ -243,6 +243,8 @@ class MeetingsTable:
         """The WHERE terms of "due in this selection" (the plan and every chunk use the same)."""
         status_sql, params = self._status_in(self.config.provisionable_statuses)
         where = [status_sql, f"{self._c('meeting_id')} IS NOT NULL"]
+        if self.is_sqlite:  # a BLOB or number id cannot be an XCom-safe key: reported by problem_rows
+            where.append(f"typeof({self._c('meeting_id')}) = 'text'")
         if self.is_sqlite:  # rows whose times cannot be compared are reported by problem_rows instead
             where.append(f"NOT {self._malformed_time('starts_at')} AND NOT {self._malformed_time('ends_at')}")
         if selection.starts_from is not None:
@@ -343,7 +345,8 @@ class MeetingsTable:
         known = [*self.config.provisionable_statuses, *self.config.cancelled_statuses, *self.config.ignored_statuses]
         known_sql, k_params = self._status_in(known)
         malformed = f"({self._malformed_time('starts_at')} OR {self._malformed_time('ends_at')})"
-        bad_id = f"({c('meeting_id')} IS NULL OR TRIM({c('meeting_id')}) = '')"
+        bad_id = f"({c('meeting_id')} IS NULL OR TRIM({c('meeting_id')}) = ''"
+        bad_id += f" OR typeof({c('meeting_id')}) != 'text')" if self.is_sqlite else ")"
         not_over = f"({self._malformed_time('ends_at')} OR {c('ends_at')} > {self.ph})"
         sql = (
             f"SELECT {c('meeting_id')}, {c('status')}, {c('starts_at')}, {c('ends_at')}, "
@@ -357,7 +360,9 @@ class MeetingsTable:
         params = [*p_params, *p_params, *k_params, *p_params, *k_params, self.ts(now)]
         out = []
         for meeting_id, status, starts_at, ends_at, problem in self.hook.get_records(sql, parameters=params):
-            if problem == "id":
+            if problem == "id" and meeting_id is not None and not isinstance(meeting_id, str):
+                reason = f"meeting_id {meeting_id!r} is not text ({type(meeting_id).__name__}): store ids as text"
+            elif problem == "id":
                 reason = "meeting_id is empty: the row cannot be provisioned or written to by id"
             elif problem == "time":
                 bad = [
