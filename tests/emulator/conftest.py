@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_helpers import Api, make_settings
 
 from daily_emulator import EmulatorServer
 from daily_emulator.settings import RUNTIME_SETTINGS
+from tests.emulator.helpers import Api, make_settings
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import time
 
 import pytest
 import requests
-from emulator_helpers import Api, assert_error, dialin_room
 
 from daily_emulator import FaultSettings
+from tests.emulator.helpers import Api, assert_error, dialin_room
 
 BROKEN = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 

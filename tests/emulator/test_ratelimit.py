@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from emulator_helpers import Api, assert_error
-
 from daily_emulator import RateLimit
 from daily_emulator.clock import Clock
 from daily_emulator.ratelimit import RateLimiter
+from tests.emulator.helpers import Api, assert_error
 
 
 def test_bucket_needs_a_token_from_every_bucket():

@@ -10,10 +10,10 @@ import warnings
 
 import jwt
 import pytest
-from emulator_helpers import API_KEY, DOMAIN, Api, assert_error
 
 from daily_emulator import EmulatorSettings
 from daily_emulator.settings import default_domain_id
+from tests.emulator.helpers import API_KEY, DOMAIN, Api, assert_error
 
 DOMAIN_ID = default_domain_id(DOMAIN)
 NOT_VALID = {"error": "invalid-request-error", "info": "token not valid"}

@@ -7,7 +7,8 @@ import time
 import uuid
 
 import pytest
-from emulator_helpers import DOMAIN, NUMBERS, Api, assert_error, dialin_room, in_hours
+
+from tests.emulator.helpers import DOMAIN, NUMBERS, Api, assert_error, dialin_room, in_hours
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DAY = 24 * 3600

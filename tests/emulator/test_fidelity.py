@@ -7,9 +7,9 @@ import re
 import time
 
 import pytest
-from emulator_helpers import NUMBERS, assert_error, dialin_room, in_hours
 
 from daily_emulator.defaults import DIALIN_DEFAULTS, PROPERTY_DEFAULTS, is_default
+from tests.emulator.helpers import NUMBERS, assert_error, dialin_room, in_hours
 
 PIN = re.compile(r"^[0-9]{11}$")
 

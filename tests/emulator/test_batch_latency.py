@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from emulator_helpers import dialin_room
+from tests.emulator.helpers import dialin_room
 
 
 def _timed_batch(api, names: list[str]) -> float:

@@ -8,7 +8,8 @@ import time
 
 import pytest
 import requests
-from emulator_helpers import NUMBERS, Api, assert_error, dialin_room, in_hours
+
+from tests.emulator.helpers import NUMBERS, Api, assert_error, dialin_room, in_hours
 
 PIN = re.compile(r"^[0-9]{11}$")
 DAY = 24 * 3600

@@ -6,7 +6,8 @@ import re
 import uuid
 
 import pytest
-from emulator_helpers import NUMBERS, Api, assert_error
+
+from tests.emulator.helpers import NUMBERS, Api, assert_error
 
 
 def _seeded(api):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from emulator_helpers import assert_error, dialin_room
+
+from tests.emulator.helpers import assert_error, dialin_room
 
 
 def test_batch_creates_rooms_in_request_order(api):

@@ -12,9 +12,9 @@ import time
 
 import pytest
 import requests
-from emulator_helpers import API_KEY, NUMBERS, Api, assert_error, dialin_room
 
 from daily_emulator import EmulatorServer, EmulatorSettings, FaultSettings, RateLimit, create_app
+from tests.emulator.helpers import API_KEY, NUMBERS, Api, assert_error, dialin_room
 
 
 def test_server_urls_and_state(emu):

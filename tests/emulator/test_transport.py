@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from emulator_helpers import Api, assert_error
+
+from tests.emulator.helpers import Api, assert_error
 
 
 def test_missing_authorization_header(emu):

@@ -1,0 +1,1 @@
+"""Tests of the local Daily emulator, over real HTTP."""
