@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
+from tests.support.daily import REPO
 
-DOCS = [REPO / "README.md", REPO / "tests/deploy/README_SECTIONS.md", REPO / ".env.example"]
+DOCS = [REPO / "README.md", REPO / ".env.example"]
 
 
 def _text() -> str:
