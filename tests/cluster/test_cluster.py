@@ -1,7 +1,7 @@
 """The compose topology run natively: provisioning through Airflow's REST API and a backfill, on two Celery workers.
 
 Unpausing the DAG (REST) makes its scheduled run (rolling horizon: 2 days here); a manual run with a
-window of two days is triggered through ``POST /api/v2/dags/{id}/dagRuns`` with Params; ``airflow
+window of two days is triggered through ``POST /api/v2/dags/{id}/dagRuns`` with Params; then ``airflow
 backfill create`` queues two past days, whose runs provision the meetings 30 days (lead) later. With
 ``chunk_size`` 2 (the Variable, from the bootstrap) the runs have several chunks; the pool lets two run
 at once and each worker runs one task at a time, so both workers get chunks. Checked: every run
@@ -43,35 +43,43 @@ def _untouched(row: dict) -> bool:
     )
 
 
+def _wait_for_runs_of_type(api, run_type: str, count: int) -> set[str]:
+    deadline = time.monotonic() + 120
+    while True:  # the scheduler and the backfill create runs asynchronously
+        ids = {r["dag_run_id"] for r in api.runs(DAG_ID) if r["run_type"] == run_type}
+        if len(ids) >= count:
+            return ids
+        assert time.monotonic() < deadline, f"{count} {run_type} run(s) never appeared: {ids}"
+        time.sleep(2)
+
+
 def test_manual_run_and_backfill_on_two_celery_workers(native_cluster: NativeCluster, cluster_meetings):
     cluster, started = native_cluster, time.monotonic()
     api = cluster.api()
     today = datetime.now(UTC).date()
-    # each Daily call takes a moment, so the two chunk tasks the pool allows really overlap
-    slow = requests.patch(f"{cluster.emulator_url}/_emulator/settings", json={"latency_ms": 400}, timeout=10)
-    slow.raise_for_status()
+    # Each Daily call takes a moment, so a chunk task holds its worker (one task at a time) while the pool's
+    # second chunk task is handed out: that one goes to the other worker.
+    emulator_settings = f"{cluster.emulator_url}/_emulator/settings"
+    requests.patch(emulator_settings, json={"latency_ms": 1500}, timeout=10).raise_for_status()
 
+    # unpausing makes the scheduled run (rolling horizon); the manual run follows it (max_active_runs=1)
     assert api.patch(f"/dags/{DAG_ID}", {"is_paused": False})["is_paused"] is False
     window = {"window_start": str(today + timedelta(days=5)), "window_end": str(today + timedelta(days=6))}
     manual = api.post(f"/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": window})
     assert manual["logical_date"] is None and manual["conf"] == window
+    scheduled = _wait_for_runs_of_type(api, "scheduled", 1)
+    finished = api.wait_for_runs(DAG_ID, {manual["dag_run_id"], *scheduled}, timeout=300)
 
+    # then the backfill of two past days, for the meetings 30 days (lead) after each
     days = [today - timedelta(days=n) for n in BACKFILL_DAYS_BACK]
     created = cluster.airflow_cli(
         "backfill", "create", "--dag-id", DAG_ID, "--from-date", str(days[0]), "--to-date", str(days[-1])
     )
     assert created.returncode == 0, created.stdout + created.stderr
+    finished |= api.wait_for_runs(DAG_ID, _wait_for_runs_of_type(api, "backfill", len(days)), timeout=300)
+    requests.patch(emulator_settings, json={"latency_ms": 0}, timeout=10).raise_for_status()
 
-    deadline = time.monotonic() + 120
-    while True:  # the scheduled run and the backfill runs appear asynchronously
-        runs = api.runs(DAG_ID)
-        kinds = Counter(r["run_type"] for r in runs)
-        if kinds["scheduled"] >= 1 and kinds["backfill"] == len(days):
-            break
-        assert time.monotonic() < deadline, f"runs never appeared: {kinds}"
-        time.sleep(2)
-    run_ids = {r["dag_run_id"] for r in runs}
-    finished = api.wait_for_runs(DAG_ID, run_ids, timeout=480)
+    run_ids = set(finished)
     states = {run_id: r["state"] for run_id, r in finished.items()}
     assert set(states.values()) == {"success"}, states
     backfill_dates = sorted(r["logical_date"][:10] for r in finished.values() if r["run_type"] == "backfill")

@@ -293,6 +293,8 @@ class NativeCluster:
                 cwd=self.root,
             )
         self.services[name] = Service(name=name, argv=argv, compose_argv=compose_argv, proc=proc, log=log)
+        with (self.root / "pids").open("a") as pids:  # process groups, should anything outlive the session
+            pids.write(f"{proc.pid} {name}\n")
         self.ran.append((service, argv, compose_argv))
         return self.services[name]
 
@@ -605,9 +607,19 @@ def read_meetings(cluster: NativeCluster) -> dict[str, dict[str, Any]]:
 _shared: dict[str, Any] = {"cluster": None, "users": 0, "groups": None}
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}: stopping the native cluster")
+
+
 @pytest.fixture(scope="session")
 def native_cluster() -> Iterator[NativeCluster]:
-    """One native cluster for the session, seeded with ``meeting_groups`` (shared by cluster and browser)."""
+    """One native cluster for the session, seeded with ``meeting_groups`` (shared by cluster and browser).
+
+    SIGTERM (e.g. a CI runner cancelling the job) becomes a KeyboardInterrupt while the cluster is up,
+    so pytest still runs this fixture's teardown and no service outlives the session.
+    """
+    if _shared["users"] == 0:
+        _shared["sigterm"] = signal.signal(signal.SIGTERM, _interrupt)
     if _shared["cluster"] is None:
         # not under pytest's basetemp: other pytest sessions on the machine prune those
         root = Path(tempfile.mkdtemp(prefix="daily-cluster-"))
@@ -630,9 +642,11 @@ def native_cluster() -> Iterator[NativeCluster]:
         yield _shared["cluster"]
     finally:
         _shared["users"] -= 1
-        if _shared["users"] == 0 and _shared["cluster"] is not None:
-            _shared["cluster"].stop()
-            _shared["cluster"] = None
+        if _shared["users"] == 0:
+            if _shared["cluster"] is not None:
+                _shared["cluster"].stop()
+                _shared["cluster"] = None
+            signal.signal(signal.SIGTERM, _shared.pop("sigterm", None) or signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")
