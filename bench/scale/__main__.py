@@ -274,6 +274,7 @@ class Bench:
 
     def row(self, backend: str, variant: str, n: int, **fields: Any) -> dict[str, Any]:
         row = {"backend": backend, "variant": variant, "label": VARIANTS[variant], "n": n, **fields}
+        row["load_1m"] = os.getloadavg()[0]  # other work on the machine shows here
         wall = row.get("wall_s")
         if wall is not None:
             row["x_rate_floor"] = wall / (n / self.rate)
@@ -335,6 +336,7 @@ class Bench:
             "engine_s": engine,
             "plan_s": sum(probes.get("plan", [])),
             "api_s": sum(probes.get("api", [])),
+            "api_busy_s": probes.get("api_busy"),
             "airflow_share_s": measured.seconds - engine,
             "tasks": tasks["summary"],
             "outside_tasks_s": measured.seconds - sum(t["sum_s"] for t in tasks["summary"].values()),
@@ -625,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report_from is not None:
         results = json.loads(args.report_from.read_text())
+        if args.workdir is not None:  # the run's scratch folder, kept: fill what older runs did not record
+            report.add_api_busy(results, args.workdir)
         paths = report.write(results, args.report_from.with_suffix(""))
         print(report.markdown(results))
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)

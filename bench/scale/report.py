@@ -29,6 +29,7 @@ def read_timings(path: Path) -> dict[str, Any]:
     """The probes' JSON lines -> ``{what: [seconds, ...], "by_index": {chunk: seconds}}``."""
     out: dict[str, Any] = defaultdict(list)
     by_index: dict[int, float] = {}
+    intervals: list[tuple[float, float]] = []
     if path.exists():
         for line in path.read_text().splitlines():
             try:
@@ -36,11 +37,33 @@ def read_timings(path: Path) -> dict[str, Any]:
             except ValueError:
                 continue
             out[event["what"]].append(event["seconds"])
+            if event["what"] == "api" and "end" in event:
+                intervals.append((event["end"] - event["seconds"], event["end"]))
             if event["what"] == "provision_chunk" and "index" in event:
                 by_index[int(event["index"])] = by_index.get(int(event["index"]), 0.0) + event["seconds"]
     result = dict(out)
     result["by_index"] = by_index
+    result["api_busy"] = _union(intervals) if intervals else None
     return result
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of ``intervals`` was open (Daily API calls in flight)."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
+def add_api_busy(results: dict[str, Any], workdir: Path) -> None:
+    """Fill ``api_busy_s`` of (a) rows from the timing files a run kept in ``workdir``."""
+    for row in results["rows"]:
+        if row["variant"] in ("a", "a-var", "a-idle") and row.get("api_busy_s") is None:
+            busy = read_timings(workdir / "timings" / f"{row['backend']}-{row['n']}-{row['variant']}.jsonl")
+            row["api_busy_s"] = busy.get("api_busy")
 
 
 def _latest_run(backend: Any, dag_id: str) -> str | None:
@@ -216,12 +239,25 @@ def targets(results: dict[str, Any]) -> str:
         top = runs[-1]
         at = f"N={top['n']:,}" + ("" if top["n"] == TARGET_N else f" (largest N run; the target is at {TARGET_N:,})")
         floor = top["wall_s"] / top["x_server_floor"]
-        beyond = top["wall_s"] - floor
+        busy = top.get("api_busy_s")
+        if busy is not None:
+            beyond = top["wall_s"] - busy
+            how = (
+                f"wall {top['wall_s']:,.1f} s - {busy:,.1f} s with a Daily API call in flight = **{beyond:,.1f} s** "
+                f"(sequential server time {floor:,.1f} s)"
+            )
+        else:  # no call intervals recorded: wall - time in the engine is a lower bound
+            beyond = top["wall_s"] - (top.get("engine_s") or 0.0)
+            how = (
+                f"at least **{beyond:,.1f} s** (wall {top['wall_s']:,.1f} s - {top.get('engine_s') or 0:,.1f} s inside "
+                f"the chunk engine; this run recorded no call intervals)"
+            )
         ok = beyond <= BEYOND_SERVER_BUDGET_S if top["n"] == TARGET_N and top["status"] == "ok" else None
+        if busy is None and ok:
+            ok = None  # a lower bound under the budget decides nothing
         lines.append(
             f"- {backend}, time beyond the API's server time ≤ {BEYOND_SERVER_BUDGET_S:g} s: {_verdict(ok)} - {at}: "
-            f"wall {top['wall_s']:,.1f} s - server floor {floor:,.1f} s = **{beyond:,.1f} s** "
-            f"(Airflow's share, wall - time inside the chunk engine: {top.get('airflow_share_s', 0):,.1f} s)"
+            f"{how}; Airflow's share (wall - time inside the chunk engine): {top.get('airflow_share_s', 0):,.1f} s"
         )
         ok = top["x_server_floor"] <= OVERLAP_TARGET if top["n"] == TARGET_N and top["status"] == "ok" else None
         lines.append(
@@ -300,6 +336,7 @@ def breakdown_table(results: dict[str, Any]) -> str:
                 f"{r['n']:,}",
                 _num(r["wall_s"]),
                 _num(server),
+                _num(r.get("api_busy_s")),
                 *(
                     [_num(r.get("api_s", 0.0) - server), _num(r.get("engine_s", 0.0) - r.get("api_s", 0.0))]
                     if r.get("api_s", 0.0) <= r.get("engine_s", 0.0)
@@ -317,6 +354,7 @@ def breakdown_table(results: dict[str, Any]) -> str:
         "N",
         "wall s",
         "server time s",
+        "a Daily API call in flight s",
         "client side of API calls s",
         "engine outside API s (DB, validation, write-back)",
         "chunk tasks outside the engine s",
@@ -435,6 +473,7 @@ def markdown(results: dict[str, Any]) -> str:
     machine = meta["machine"]
     emulator = meta["emulator"]
     dirty = meta.get("uncommitted_changes_in") or []
+    loads = [r["load_1m"] for r in results["rows"] if r.get("load_1m") is not None]
     windows = ", ".join(f"{w['requests']:g}/{w['per_seconds']:g} s" for w in meta["rate_limits"]["default"])
     parts = [
         "# Scale benchmark (issue 8)",
@@ -442,7 +481,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Run {meta['started']} on commit `{meta['commit']}` ({meta.get('code_under_test', 'working tree')})"
         + (f" with uncommitted changes in {', '.join(f'`{d}`' for d in dirty)}" if dirty else "")
         + f"; {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, Airflow {machine['airflow']}; "
-        f"whole run {meta.get('seconds', 0) / 60:,.1f} min.",
+        f"whole run {meta.get('seconds', 0) / 60:,.1f} min"
+        + (f"; 1-min load average up to {max(loads):.1f} when a row was recorded." if loads else "."),
         "",
         f"Emulator (one process, loopback): Daily's documented rate limits "
         f"({windows}; "
@@ -468,7 +508,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Where the time of (a) goes",
         "",
-        "*server time* = the emulator's latency over the calls made; *client side of API calls* = time inside "
+        "*server time* = the emulator's latency over the calls made, one after another; *a Daily API call in "
+        "flight* = the union of the calls' intervals (overlapping calls counted once); "
+        "*client side of API calls* = time inside "
         "`DailyHook.request` beyond it (request bodies, parsing, pacing waits); *engine outside API* = "
         "`steps.provision_chunk` minus its API calls; *chunk tasks outside the engine* = the chunk task instances' "
         "durations (metadata DB) minus `steps.provision_chunk` (task start, XCom, state updates through the "

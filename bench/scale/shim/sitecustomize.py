@@ -1,7 +1,8 @@
 """Timing probes for the benchmark's subprocesses (on ``PYTHONPATH`` only there; provider code unchanged).
 
 When ``DAILY_BENCH_TIMINGS`` names a file, the functions below are wrapped as their modules are
-first imported, and every call appends one JSON line ``{"what", "seconds", "index"?, "pid"}``:
+first imported, and every call appends one JSON line ``{"what", "seconds", "end", "index"?, "pid"}``
+(``end``: wall-clock time it returned, so overlapping calls can be told apart):
 
 * ``airflow_provider_daily.provisioning.steps``: ``plan``, ``provision_chunk`` (the chunk engine:
   rows, validation, API calls, write-back), ``retire_cancelled``, ``summarize``;
@@ -26,7 +27,7 @@ _OUT = os.environ.get("DAILY_BENCH_TIMINGS")
 
 
 def _record(what: str, seconds: float, **extra: Any) -> None:
-    line = json.dumps({"what": what, "seconds": seconds, "pid": os.getpid(), **extra}) + "\n"
+    line = json.dumps({"what": what, "seconds": seconds, "end": time.time(), "pid": os.getpid(), **extra}) + "\n"
     fd = os.open(_OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
