@@ -99,7 +99,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
     parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
     parser.add_argument("--timeout-per-meeting", type=float, default=0.01, help="... this many seconds per meeting")
-    parser.add_argument("--out", type=Path, help="output prefix (default bench/results/scale or scale-quick)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output prefix (default bench/results/scale for the full default run, scale-quick for --quick, "
+        "else scale-custom)",
+    )
     parser.add_argument("--workdir", type=Path, help="scratch space (default: a new temporary folder)")
     parser.add_argument(
         "--live", action="store_true", help="test the working tree as it is (default: a snapshot of HEAD)"
@@ -113,8 +118,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [b for b in args.backends if b not in BACKENDS]
     if unknown:
         parser.error(f"unknown backends {unknown}; known: {sorted(BACKENDS)}")
-    if args.out is None:
-        args.out = REPO / "bench" / "results" / ("scale-quick" if args.quick else "scale")
+    if args.out is None:  # only the full default run replaces the committed bench/results/scale.*
+        full = args.n == DEFAULT_NS and args.variants == "abcd" and args.backends == ["sqlite", "postgres"]
+        name = "scale" if full and args.a_variable is None else ("scale-quick" if args.quick else "scale-custom")
+        args.out = REPO / "bench" / "results" / name
     return args
 
 
