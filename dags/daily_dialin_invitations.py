@@ -38,13 +38,13 @@ from airflow_provider_daily.invitations.params import INVITATION_PARAMS, MEETING
     doc_md=__doc__,
 )
 def daily_dialin_invitations():
-    @task
+    @task(multiple_outputs=False)
     def plan() -> dict:
         from airflow_provider_daily.invitations import run as steps
 
         return steps.plan(params=dict(get_current_context()["params"]))
 
-    @task
+    @task(multiple_outputs=False)
     def write(plan_result: dict) -> dict:
         from airflow_provider_daily.invitations import run as steps
 

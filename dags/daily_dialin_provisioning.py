@@ -45,7 +45,9 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
     doc_md=__doc__,
 )
 def daily_dialin_provisioning():
-    @task
+    # multiple_outputs=False throughout: a "-> dict" annotation alone makes Airflow push every key
+    # as an XCom of its own, several writes per task where one is read
+    @task(multiple_outputs=False)
     def plan() -> dict:
         from airflow_provider_daily.provisioning import steps
 
@@ -65,19 +67,19 @@ def daily_dialin_provisioning():
 
         return steps.chunk_numbers(run)
 
-    @task(pool=POOL, retries=2)
+    @task(pool=POOL, retries=2, multiple_outputs=False)
     def provision_chunk(index: int, run: dict) -> dict:
         from airflow_provider_daily.provisioning import steps
 
         return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
 
-    @task(pool=POOL)
+    @task(pool=POOL, multiple_outputs=False)
     def retire_cancelled(run: dict) -> dict:
         from airflow_provider_daily.provisioning import steps
 
         return steps.retire_cancelled(run=run)
 
-    @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET])
+    @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET], multiple_outputs=False)
     def summarize(run, chunk_results, retired) -> dict:
         from airflow_provider_daily.provisioning import steps
 

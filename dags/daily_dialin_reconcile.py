@@ -31,7 +31,7 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
     doc_md=__doc__,
 )
 def daily_dialin_reconcile():
-    @task(pool=POOL, outlets=[MEETINGS_ASSET])
+    @task(pool=POOL, outlets=[MEETINGS_ASSET], multiple_outputs=False)
     def reconcile() -> dict:
         from airflow_provider_daily.provisioning.reconcile import reconcile
 
