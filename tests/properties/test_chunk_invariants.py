@@ -2,9 +2,9 @@
 keeps the guarantees of issue 6.
 
 Hypothesis generates a SQLite meetings table - ids with any characters (spaces, unicode, ``__``,
-NUL, very long, equal after stripping or normalising, equal to another id's room name), any value
-in any column (unreadable times, bad time zones, odd statuses, numbers, NULLs, BLOBs) - the
-engine's chunk and batch sizes (and, where the engine has them, ``batch_concurrency`` and
+NUL, very long, equal after stripping or normalising, equal to another id's room name, BLOBs),
+any value in any column (unreadable times, bad time zones, odd statuses, numbers, NULLs, BLOBs) -
+the engine's chunk and batch sizes (and, where the engine has them, ``batch_concurrency`` and
 ``per_room``), and a fault schedule for the emulator (scripted 429/5xx/resets/hangs/"created but
 response lost", seeded random faults, a room quota). One run goes through ``plan`` and every
 chunk under those faults (chunk errors are caught, as Airflow would fail the task), then a clean
@@ -27,7 +27,9 @@ A second property provisions, then edits rows as users do (cancel, move, rename,
 flag) and runs again under faults and clean, with ``retire_cancelled``: the same guarantees, plus
 every edit reached Daily, PINs stayed, cancelled meetings' rooms are gone and their PINs cleared.
 
-``PROPERTY_EXAMPLES`` (default 30) sets the number of examples, e.g. 300 for a longer hunt.
+``PROPERTY_EXAMPLES`` (default 30) sets the number of examples; the examples are the same on
+every run unless ``PROPERTY_RANDOM=1``: ``PROPERTY_RANDOM=1 PROPERTY_EXAMPLES=300`` is a hunt.
+What the hunts found is pinned down by the deterministic tests at the end of this module.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ ID_SEEDS = (
 )
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 int64 = st.integers(-(2**63), 2**63 - 1)  # what SQLite can store
+blobs = st.binary(max_size=8)  # SQLite keeps bytes as BLOBs whatever the column's type
 meeting_ids = st.one_of(
     st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),
     st.sampled_from(ID_SEEDS),
@@ -99,6 +102,7 @@ meeting_ids = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=100, max_size=300),
     st.integers(-5, 10**15),
     st.none(),
+    blobs,
 )
 # how a twin row's id is derived from another row's id (same meeting data, another id)
 TWIN_KINDS = ("room_name", "room_name_tail", "strip", "lead", "trail", "upper", "nfkc", "nfd")
@@ -121,7 +125,6 @@ BAD_TIMES = (
     "2026-12-01 10:00:00.xyz",
     "tomorrow 9am",
 )
-blobs = st.binary(max_size=8)  # SQLite keeps bytes as BLOBs whatever the column's type
 wild_time = st.one_of(
     st.sampled_from(BAD_TIMES),
     st.integers(-(10**10), 10**12),
@@ -254,14 +257,15 @@ def _twin(row: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def _unique(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop rows whose id the primary key would refuse (NULL ids may repeat, as SQLite allows)."""
-    seen: set[str] = set()
+    seen: set[Any] = set()
     out = []
     for row in table:
         key = row["meeting_id"]
         if key is not None:
-            if str(key) in seen:
+            key = key if isinstance(key, bytes) else str(key)  # a BLOB never equals a text
+            if key in seen:
                 continue
-            seen.add(str(key))
+            seen.add(key)
         out.append(row)
     return out
 
@@ -456,6 +460,8 @@ def engine(emulator_server, tmp_path_factory) -> Iterator[Engine]:
 # -- the properties -----------------------------------------------------------------------------
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "30"))  # a few seconds each at most
 BOUNDED = settings(
+    # the same examples on every run (CI stays deterministic); PROPERTY_RANDOM=1 explores anew
+    derandomize=os.environ.get("PROPERTY_RANDOM") != "1",
     deadline=None,
     database=None,
     print_blob=True,
@@ -643,3 +649,47 @@ def test_a_blob_id_fails_only_its_own_row(engine: Engine) -> None:
     assert after["A1"]["dialin_pin"] and after["C1"]["dialin_pin"], "the other meetings get their rooms"
     assert after[b"B1"]["dialin_pin"] or after[b"B1"]["last_error"], "the BLOB row is provisioned or reported"
     assert audit(list(after.values()), engine.rooms(), now=now, horizon_days=HORIZON_DAYS).problems() == []
+
+
+OUTAGE = [{"kind": "503", "method": method, "path": "/rooms/mtg-M1"} for method in ("POST", "GET")]
+OUTAGE_WHERE = {
+    # batch rooms come without a PIN; the PIN call (POST /rooms/:name) meets an outage
+    "pin fallback": (False, [OUTAGE[0]] * 3),
+    # the batch's response is lost (its room made); the retry finds the name taken; fetching the
+    # room (GET /rooms/:name) meets an outage
+    "reuse after a lost response": (
+        True,
+        [{"kind": "lost_create", "method": "POST", "path": "/batch/rooms"}, *[OUTAGE[1]] * 3],
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BulkRoomCreator._pin_fallback and _reconcile_one catch DailyApiError/DailyError - 429, 5xx and "
+    "transport errors included, after the hook's retries - and record them with counts=True: an outage counts as "
+    "the meeting's own attempt; at max_attempts the meeting is given up and its room stays in Daily, unrecorded",
+)
+@pytest.mark.parametrize("where", sorted(OUTAGE_WHERE))
+def test_an_outage_after_the_room_was_made_is_not_an_attempt(engine: Engine, where: str) -> None:
+    """One meeting, ``max_attempts=1``; an outage (503 on every try of one call) hits after Daily
+    made its room. Expected: not an attempt; the next (clean) run provisions it with that room."""
+    batch_returns_pin, faults = OUTAGE_WHERE[where]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    config = {"chunk_size": 10, "batch_size": 10, "max_attempts": 1, "horizon_days": HORIZON_DAYS}
+    case = Case(
+        rows=[_sane_row("M1")],
+        config=config,
+        scripted=faults,
+        quota=None,
+        random=None,
+        batch_returns_pin=batch_returns_pin,
+    )
+    engine.prepare(case, now)
+    engine.inject_faults(case)
+    engine.run()
+    engine.clear_faults()
+    engine.run()
+    (row,) = engine.read_rows()
+    assert row["dialin_pin"], f"M1 is left without a room: attempts={row['attempts']}, last_error={row['last_error']!r}"
+    assert audit([row], engine.rooms(), now=now, horizon_days=HORIZON_DAYS).problems() == []
