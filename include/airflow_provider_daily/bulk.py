@@ -32,11 +32,16 @@ from dataclasses import dataclass
 
 from airflow_provider_daily.errors import (
     DailyApiError,
+    DailyAuthError,
+    DailyConfigError,
     DailyError,
     DailyInvalidRequestError,
     DailyNotFoundError,
     DailyQuotaReachedError,
+    DailyRateLimitedError,
     DailyRoomAlreadyExistsError,
+    DailyServerError,
+    DailyTransportError,
     DailyValidationError,
 )
 from airflow_provider_daily.hooks.daily import DailyHook, Outcome
@@ -217,7 +222,7 @@ class BulkRoomCreator:
         try:
             room, outcome = self.hook.reconcile_room(spec)
         except DailyApiError as exc:
-            outcomes[spec.name].error = f"Daily refused room {spec.name}: {exc.error}: {exc.info}"
+            _fail(outcomes[spec.name], f"Daily refused room {spec.name}: {exc.error}: {exc.info}", exc)
             return
         outcomes[spec.name].room, outcomes[spec.name].outcome = room, outcome
 
@@ -252,6 +257,16 @@ class BulkRoomCreator:
         try:
             outcome.room = self.hook.ensure_pin(outcome.room, spec)
         except DailyApiError as exc:
-            outcome.error = f"could not enable dial-in on room {spec.name}: {exc.error}: {exc.info}"
+            _fail(outcome, f"could not enable dial-in on room {spec.name}: {exc.error}: {exc.info}", exc)
         except DailyError as exc:
-            outcome.error = str(exc)
+            _fail(outcome, str(exc), exc)
+
+
+def _fail(outcome: RoomOutcome, reason: str, exc: DailyError) -> None:
+    """Record a room's failure. A wrong key or setting is not this room's: it ends the whole call
+    (fail fast). An outage that outlasted the retries (429, 5xx, no answer) is recorded but is not
+    an attempt of this meeting: the room may well exist in Daily, and the next run reuses it."""
+    if isinstance(exc, DailyAuthError | DailyConfigError):
+        raise exc
+    outcome.error = reason
+    outcome.counts = not isinstance(exc, DailyRateLimitedError | DailyServerError | DailyTransportError)

@@ -664,12 +664,6 @@ OUTAGE_WHERE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BulkRoomCreator._pin_fallback and _reconcile_one catch DailyApiError/DailyError - 429, 5xx and "
-    "transport errors included, after the hook's retries - and record them with counts=True: an outage counts as "
-    "the meeting's own attempt; at max_attempts the meeting is given up and its room stays in Daily, unrecorded",
-)
 @pytest.mark.parametrize("where", sorted(OUTAGE_WHERE))
 def test_an_outage_after_the_room_was_made_is_not_an_attempt(engine: Engine, where: str) -> None:
     """One meeting, ``max_attempts=1``; an outage (503 on every try of one call) hits after Daily
