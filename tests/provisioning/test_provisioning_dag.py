@@ -316,10 +316,17 @@ def test_outage_is_recorded_and_the_next_run_recovers(provisioning_dag, sqlite_m
     uri = daily_connection_uri(daily_conn.base_url, max_attempts=2)
     monkeypatch.setenv("AIRFLOW_CONN_DAILY_DEFAULT", uri)
     daily_conn.admin.configure(faults={"rate_503": 1.0})
-    assert run(provisioning_dag).state == "failed"
+    dag_run = run(provisioning_dag)
+    assert dag_run.state == "failed"
     after = rows(sqlite_meetings_db)
     assert not any(r["room_name"] for r in after.values())
     assert all("503" in (after[m]["last_error"] or "") for m in scheduled_ids(meetings))
+    assert all(after[m]["attempts"] == 0 for m in scheduled_ids(meetings)), "an outage is not an attempt"
+    # the failed chunk tasks still handed summarize what they did: the verdict counts every meeting
+    summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull()
+    assert summary["counts"]["failed"] == len(scheduled_ids(meetings))
+    assert summary["lost_chunks"] == 0
+    assert set(summary["failures"]) == scheduled_ids(meetings)
     daily_conn.admin.configure(faults={"rate_503": 0.0})
     assert run(provisioning_dag).state == "success"
     after = rows(sqlite_meetings_db)
