@@ -61,7 +61,9 @@ def status_kind(status: Any) -> str:
 
 
 def _bad_id(meeting_id: Any) -> bool:
-    return meeting_id is None or not str(meeting_id).strip()
+    """An id the table cannot select by (as its SQL sees it: NULL, not text, or only spaces); other
+    blank ids (a tab) are selected like any other and fail in the chunk, when due."""
+    return not isinstance(meeting_id, str) or not meeting_id.strip(" ")
 
 
 def _when(value: Any) -> datetime | str | None:
