@@ -13,6 +13,7 @@ write-back always targets the row that was read.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -507,8 +508,6 @@ def _well_formed(value: Any, is_sqlite: bool) -> bool:
         return False
     if not is_sqlite:
         return True
-    import fnmatch
-
     return isinstance(value, str) and any(
         fnmatch.fnmatchcase(value, g.replace("[0-9]", "[0123456789]")) for g in _SQLITE_TS_GLOBS
     )
