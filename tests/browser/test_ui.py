@@ -78,7 +78,8 @@ def page(browser: Browser, native_cluster: NativeCluster) -> Iterator[Page]:
     page.get_by_label("Password").fill(native_cluster.password)
     shot(page, "01-login")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Dags")).to_be_visible()
+    # the nav link by its test id: the home page's own "Failed Dags", "Running Dags"... links also match "Dags"
+    expect(page.get_by_test_id("nav-dags-link")).to_be_visible()
     try:
         yield page
     finally:
@@ -221,7 +222,7 @@ def test_daily_room_link_of_the_example_dag(page: Page, native_cluster: NativeCl
 
     url = next(r["url"] for r in cluster.emulator_state()["rooms"] if r["name"] == room)
     page.goto(f"/dags/{EXAMPLE_DAG}/runs/{run_id}/tasks/create_room/details")
-    link = page.get_by_role("link", name="Daily room")
+    link = page.get_by_role("link", name="Daily room", exact=True)
     expect(link).to_have_attribute("href", url)
     shot(page, "12-create-room-extra-link")
     with page.context.expect_page() as opened:
