@@ -26,7 +26,7 @@ threads never write the same outcome.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -92,15 +92,21 @@ class BulkRoomCreator:
         with self._lock:
             self.calls[key] += n
 
-    def _run_all(self, jobs: list[Callable[[], None]]) -> None:
-        """Run ``jobs`` with up to ``concurrency`` in flight; on the first error, start no more,
-        let the running ones finish (their outcomes are recorded), then raise it."""
-        if self.concurrency == 1 or len(jobs) <= 1:
+    def _run_all(self, jobs: Iterable[Callable[[], None]]) -> None:
+        """Run ``jobs`` with up to ``concurrency`` in flight, each started as soon as the iterable
+        yields it (so whatever produces the next job overlaps the calls already in flight); on
+        the first error, start no more, let the running ones finish (their outcomes are
+        recorded), then raise it."""
+        if self.concurrency == 1:
             for job in jobs:
                 job()
             return
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="daily-bulk") as pool:
-            futures = [pool.submit(job) for job in jobs]
+            futures = []
+            for job in jobs:
+                if any(f.done() and not f.cancelled() and f.exception() is not None for f in futures):
+                    break  # an error ends the call: build and send no more
+                futures.append(pool.submit(job))
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()
@@ -112,36 +118,50 @@ class BulkRoomCreator:
     def ensure_rooms(
         self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome] | None = None
     ) -> dict[str, RoomOutcome]:
-        """Ensure every spec's room exists with a PIN. Returns ``{name: RoomOutcome}``."""
+        """Ensure every spec's room exists with a PIN. Returns ``{name: RoomOutcome}``.
+
+        ``specs`` is read lazily: each batch (or, with ``per_room``, each room) is sent as soon
+        as it is complete, so a caller that builds specs in a generator overlaps that work with
+        the calls in flight. A name requested twice in one call fails (never two meetings on one
+        room), with no room made unless its first request had already been sent.
+        """
         outcomes = {} if outcomes is None else outcomes
-        valid: list[RoomCreate] = []
-        specs = list(specs)
-        seen: dict[str, int] = {}
+        valid: dict[str, RoomCreate] = {}
+        self._quota_error = None
+        self._run_all(self._jobs(specs, outcomes, valid))
+        lacking = [o for o in outcomes.values() if o.room is not None and o.error is None and not o.room.pin]
+        self._run_all([lambda o=o: self._pin_fallback(valid[o.name], o) for o in lacking])
+        return outcomes
+
+    def _jobs(
+        self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome], valid: dict[str, RoomCreate]
+    ) -> Iterator[Callable[[], None]]:
+        """Validate specs as they come and yield one job per full batch (or per room)."""
+        batch: list[RoomCreate] = []
+        seen: set[str] = set()
         for spec in specs:
-            seen[spec.name] = seen.get(spec.name, 0) + 1
-        for spec in specs:
-            if seen[spec.name] > 1:  # never let two requests share one room: both fail, alone
-                outcomes[spec.name] = RoomOutcome(
-                    name=spec.name, error=f"room {spec.name} was requested {seen[spec.name]} times in one call"
-                )
+            if spec.name in seen:  # the name fails; its first request is withdrawn unless already sent
+                outcomes[spec.name].error = f"room {spec.name} was requested more than once in one call"
+                batch = [queued for queued in batch if queued.name != spec.name]
+                valid.pop(spec.name, None)
                 continue
-            outcomes[spec.name] = RoomOutcome(name=spec.name)
+            seen.add(spec.name)
+            outcome = outcomes[spec.name] = RoomOutcome(name=spec.name)
             try:
                 validate_room_create(spec)
             except DailyValidationError as exc:
-                outcomes[spec.name].error = str(exc)
+                outcome.error = str(exc)
                 continue
-            valid.append(spec)
-        self._quota_error = None
-        if self.per_room:
-            self._run_all([lambda spec=spec: self._create_one(spec, outcomes) for spec in valid])
-        else:
-            batches = [valid[start : start + self.batch_size] for start in range(0, len(valid), self.batch_size)]
-            self._run_all([lambda batch=batch: self._create(batch, outcomes) for batch in batches])
-        by_name = {spec.name: spec for spec in valid}
-        lacking = [o for o in outcomes.values() if o.room is not None and o.error is None and not o.room.pin]
-        self._run_all([lambda o=o: self._pin_fallback(by_name[o.name], o) for o in lacking])
-        return outcomes
+            valid[spec.name] = spec
+            if self.per_room:
+                yield lambda spec=spec: self._create_one(spec, outcomes)
+                continue
+            batch.append(spec)
+            if len(batch) == self.batch_size:
+                yield lambda batch=batch: self._create(batch, outcomes)
+                batch = []
+        if batch:
+            yield lambda batch=batch: self._create(batch, outcomes)
 
     def _create_one(self, spec: RoomCreate, outcomes: dict[str, RoomOutcome]) -> None:
         """Per-room mode: ``POST /rooms`` (or reuse by name) for one room; its own refusals fail it alone."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from airflow_provider_daily.bulk import BulkRoomCreator
@@ -100,9 +102,30 @@ def test_lost_batch_response_makes_no_duplicate(hook, emulator):
 def test_duplicate_names_in_one_call_fail_alone(hook, emulator):
     """Two requests for one room never share it: both fail with the reason, their neighbour is made."""
     outcomes = BulkRoomCreator(hook=hook).ensure_rooms([dialin_spec("same"), dialin_spec("other"), dialin_spec("same")])
-    assert "requested 2 times" in outcomes["same"].error
+    assert "requested more than once" in outcomes["same"].error
     assert outcomes["other"].ok
     assert set(live_rooms(emulator)) == {"other"}
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_full_batch_is_sent_before_the_next_spec_is_built(hook, emulator, concurrency):
+    """Specs are read lazily: the caller's building of batch k+1 overlaps batch k's call (issue 8)."""
+    seen_by_daily: list[int] = []
+
+    def specs():
+        for i in range(12):
+            if i % 4 == 0 and i:
+                deadline = time.monotonic() + 10
+                while emulator.admin.counters()["requests"].get("POST /batch/rooms", 0) < i // 4:
+                    assert time.monotonic() < deadline, f"batch {i // 4} was not sent before spec {i} was asked for"
+                    time.sleep(0.01)
+                seen_by_daily.append(i)
+            yield dialin_spec(f"lazy-{i:02d}")
+
+    outcomes = BulkRoomCreator(hook=hook, batch_size=4, concurrency=concurrency).ensure_rooms(specs())
+    assert all(o.ok for o in outcomes.values()) and len(outcomes) == 12
+    assert seen_by_daily == [4, 8]
+    assert emulator.admin.counters()["requests"] == {"POST /batch/rooms": 3}
 
 
 @pytest.mark.parametrize("per_room", [False, True])

@@ -19,6 +19,7 @@ from airflow_provider_daily.errors import (
     DailyConfigError,
     DailyQuotaReachedError,
     InvalidRunParams,
+    ProvisioningFailed,
     error_from_response,
 )
 from airflow_provider_daily.models import RoomList
@@ -261,6 +262,22 @@ def test_rows_no_run_can_select_are_reported(sqlite_meetings_db, daily_conn):
     assert "status 'tbd'" in rows["ST"]["last_error"]
     assert summary["unreadable"] == 4
     assert "row(s) no run can select" in summary["verdict"]
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_id_is_reported_once(sqlite_meetings_db, daily_conn, blank):
+    """A blank id is a row no run can select: not also a failed meeting of some chunk."""
+    insert_rows(sqlite_meetings_db, [meeting(blank), meeting("OK1")])
+    summary = run_engine()
+    rows = table_rows(sqlite_meetings_db)
+    assert "meeting_id is empty" in rows[blank]["last_error"]
+    assert rows[blank]["attempts"] in (None, 0), "not an attempt: the row must change first"
+    assert rows["OK1"]["provisioned_at"]
+    assert summary["unreadable"] == 1
+    assert summary["counts"]["failed"] == 0, summary["verdict"]
+    with pytest.raises(ProvisioningFailed) as failed:
+        steps.verify(summary)
+    assert str(failed.value).startswith("1 row(s) no run can select"), str(failed.value)
 
 
 # -- 9. the run's verdict undercounts ---------------------------------------------------------------

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_daily.provisioning.config import ProvisioningConfig, check_identifier
-from airflow_provider_daily.provisioning.meetings import BadMeetingRow, Meeting, room_name_for
+from airflow_provider_daily.provisioning.meetings import BadMeetingRow, Meeting, parse_utc, room_name_for
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 
@@ -99,3 +102,65 @@ def test_identifiers_are_validated():
         ProvisioningConfig(columns={"nope": "x"})
     with pytest.raises(ValueError, match="identifier"):
         ProvisioningConfig(table="meetings--")
+
+
+# -- timestamps: the fast ISO path must read exactly what pendulum reads -------------------------
+def _by_pendulum(text: str) -> datetime:
+    parsed = pendulum.parse(text.strip(), tz="UTC", strict=False)
+    return datetime.fromtimestamp(parsed.timestamp(), tz=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-01 10:00:00",
+        "2026-12-01T10:00:00",
+        " 2026-12-01 10:00:00 ",
+        "2026-12-01 10:00:00.5",
+        "2026-12-01 10:00:00.123456",
+        "2026-12-01 10:00:00Z",
+        "2026-12-01 10:00:00+05:30",
+        "2026-12-01T23:30:00-08:00",
+        "9999-12-31 23:59:59",
+        "0001-01-01 00:00:00",
+    ],
+)
+def test_the_fast_timestamp_path_agrees_with_pendulum(text):
+    assert parse_utc(text) == _by_pendulum(text)
+    assert parse_utc(text).tzinfo is UTC
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    instant=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 31)),
+    sep=st.sampled_from([" ", "T"]),
+    fraction=st.booleans(),
+    offset=st.sampled_from(["", "Z", "+00:00", "+05:30", "-08:00", "+14:00"]),
+)
+def test_the_fast_timestamp_path_agrees_with_pendulum_everywhere(instant, sep, fraction, offset):
+    text = instant.isoformat(sep=sep, timespec="microseconds" if fraction else "seconds") + offset
+    assert parse_utc(text) == _by_pendulum(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30 10:00:00",  # the fast path declines; pendulum words the refusal
+        "2026-13-01 10:00:00",
+        "2026-12-01 24:00:00",
+        "2026-12-01",
+        "2026-12-01 10:00",
+        "2026-12-01 10:00:00.1234567",
+        "\u0662\u0660\u0662\u0666-12-01 10:00:00",  # non-ASCII (Arabic-Indic) digits never take the fast path
+    ],
+)
+def test_what_the_fast_path_declines_is_read_by_pendulum_as_before(text):
+    try:
+        expected: object = _by_pendulum(text)
+    except Exception as exc:
+        expected = (type(exc), str(exc))
+    try:
+        got: object = parse_utc(text)
+    except Exception as exc:
+        got = (type(exc), str(exc))
+    assert got == expected

@@ -123,6 +123,8 @@ def parse_utc(value: Any) -> datetime:
     numbers, free text."""
     if isinstance(value, datetime):
         dt = value
+    elif isinstance(value, str) and (fast := _iso_instant(value.strip())) is not None:
+        dt = fast
     elif isinstance(value, str) and value.strip():
         parsed = pendulum.parse(value.strip(), tz="UTC", strict=False)
         if not isinstance(parsed, datetime):
@@ -136,6 +138,21 @@ def parse_utc(value: Any) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return datetime.fromtimestamp(dt.timestamp(), tz=UTC)
+
+
+# ``YYYY-MM-DD HH:MM:SS`` (or ``T``), optional fraction, optional ``Z``/offset: what a SQLite
+# table holds. ``datetime.fromisoformat`` reads these about 3x faster than ``pendulum.parse``
+# (1.9 vs 5.4 us a value here; two values a meeting); anything else goes to pendulum, as before.
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+
+
+def _iso_instant(text: str) -> datetime | None:
+    if not _ISO_INSTANT.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # a month 13, a day 31 of a 30-day month, ...: pendulum words the error
+        return None
 
 
 @functools.lru_cache(maxsize=1024)

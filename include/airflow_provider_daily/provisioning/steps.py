@@ -16,9 +16,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from airflow_provider_daily.errors import (
 )
 from airflow_provider_daily.models import RoomCreate, dial_string
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import Meeting, room_fingerprint
+from airflow_provider_daily.provisioning.meetings import Meeting, room_fingerprint, room_name_for
 from airflow_provider_daily.provisioning.table import Failure, MeetingsTable, Provisioned
 from airflow_provider_daily.provisioning.window import Selection, resolve_window
 from airflow_provider_daily.reporting import format_table
@@ -212,11 +213,12 @@ def provision_chunk(
     table = MeetingsTable.from_config(config)
     items = [Item(meeting_id=row["meeting_id"], row=row) for row in table.fetch_range(selection, *bounds)]
 
-    _make_specs(items, config, now)
+    _fail_shared_names(items, config)
+    specs = _specs(items, config, now)
     error: BaseException | None = None
     calls: dict[str, int] = {}
-    todo = [item for item in items if item.spec is not None]
-    if todo:
+    first = next(specs, None)
+    if first is not None:
         from airflow_provider_daily.bulk import BulkRoomCreator
         from airflow_provider_daily.hooks.daily import DailyHook
 
@@ -230,17 +232,21 @@ def provision_chunk(
         )
         outcomes: dict = {}
         try:
-            creator.ensure_rooms([item.spec for item in todo], outcomes)
+            # specs are built as the creator asks for them: building batch k+1 overlaps batch k's call
+            creator.ensure_rooms(itertools.chain([first], specs), outcomes)
         except Exception as exc:  # an outage past the deadline, a refused key, any surprise: keep what was done
             error = exc
-            log.error("Chunk %d interrupted after %d of %d rooms: %s", index, len(outcomes), len(todo), exc)
+            log.error("Chunk %d interrupted after %d room request(s): %s", index, len(outcomes), exc)
+        for _ in specs:  # rows the interruption left unread still get their spec (or their reason)
+            pass
         calls = creator.calls
         try:
             fallback: str | None = hook.settings.default_dialin_number
         except DailyError:  # the connection itself was the problem
             fallback = None
-        for item in todo:
-            _record(item, outcomes.get(item.spec.name), error, fallback, config)
+        for item in items:
+            if item.spec is not None:
+                _record(item, outcomes.get(item.spec.name), error, fallback, config)
 
     table.write_results(
         provisioned=[i.provisioned for i in items if i.provisioned],
@@ -274,10 +280,27 @@ def chunk_task(*, ti: Any, index: int, run: dict[str, Any]) -> dict[str, Any]:
         raise
 
 
-def _make_specs(items: list[Item], config: ProvisioningConfig, now: datetime) -> None:
-    """Row -> room spec for each item; a bad row fails alone; two items on one name both fail."""
+def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:
+    """Two rows on one room name (one id twice in a table without a key; in theory a hash
+    collision) both fail, before anything is sent: never two meetings on one room."""
     by_name: dict[str, list[Item]] = {}
     for item in items:
+        raw = item.meeting_id
+        meeting_id = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+        if meeting_id.strip():  # a blank id fails on its own, in _specs
+            by_name.setdefault(room_name_for(meeting_id, config.room_name_prefix), []).append(item)
+    for name, sharing in by_name.items():
+        if len(sharing) > 1:
+            ids = ", ".join(repr(i.meeting_id) for i in sharing)
+            for item in sharing:
+                item.fail(f"meetings {ids} map to one room name {name}: rename one of them", counts=True)
+
+
+def _specs(items: list[Item], config: ProvisioningConfig, now: datetime) -> Iterator[RoomCreate]:
+    """Row -> room spec for each item not failed yet, lazily; a bad row fails alone."""
+    for item in items:
+        if item.failure is not None:
+            continue
         try:
             item.spec = Meeting.from_row(item.row).room_spec(config, now=now.timestamp())
         except BadMeetingRow as exc:
@@ -286,13 +309,7 @@ def _make_specs(items: list[Item], config: ProvisioningConfig, now: datetime) ->
         except Exception as exc:  # never let one row take its chunk down, whatever it holds
             item.fail(f"unreadable row ({type(exc).__name__}: {exc})", counts=True)
             continue
-        by_name.setdefault(item.spec.name, []).append(item)
-    for name, sharing in by_name.items():
-        if len(sharing) > 1:
-            ids = ", ".join(repr(i.meeting_id) for i in sharing)
-            for item in sharing:
-                item.spec = None
-                item.fail(f"meetings {ids} map to one room name {name}: rename one of them", counts=True)
+        yield item.spec
 
 
 def _record(item: Item, outcome: Any, error: BaseException | None, fallback: str | None, config) -> None:

@@ -243,7 +243,8 @@ class MeetingsTable:
     def _where(self, selection: Selection) -> tuple[list[str], list[Any]]:
         """The WHERE terms of "due in this selection" (the plan and every chunk use the same)."""
         status_sql, params = self._status_in(self.config.provisionable_statuses)
-        where = [status_sql, f"{self._c('meeting_id')} IS NOT NULL"]
+        # a NULL or blank id is reported by problem_rows (once, not also as a failed meeting)
+        where = [status_sql, f"{self._c('meeting_id')} IS NOT NULL", f"TRIM({self._c('meeting_id')}) != ''"]
         if self.is_sqlite:  # a BLOB or number id cannot be an XCom-safe key: reported by problem_rows
             where.append(f"typeof({self._c('meeting_id')}) = 'text'")
         if self.is_sqlite:  # rows whose times cannot be compared are reported by problem_rows instead
