@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import logging
 import os
 import select
 import signal
@@ -61,15 +60,6 @@ from daily_emulator import EmulatorServer
 
 KILL_WAIT_SECONDS = 120
 RUN_WAIT_SECONDS = 300
-
-
-class _QuietClientDisconnect(logging.Filter):
-    """A child killed while its request body is on the wire makes the emulator log a
-    ``ClientDisconnect`` traceback: expected here, so not shown."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return type(exc).__name__ != "ClientDisconnect"
 
 
 @dataclass(frozen=True)
@@ -404,7 +394,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
-    logging.getLogger("uvicorn.error").addFilter(_QuietClientDisconnect())
     server = harness.start_emulator(unlimited=args.unlimited)
     harness.connect_daily(server, timeout=2.0, unlimited=args.unlimited)
     failures: list[str] = []

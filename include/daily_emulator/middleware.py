@@ -13,6 +13,7 @@ import re
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,10 +92,13 @@ class ApiPipeline:
             await asyncio.sleep(emu.settings.latency_ms / 1000)
 
         fault = emu.faults.draw(method=method, path=api_path)
-        if fault is None:
-            await self.app(scope, receive, send)
-            return
-        await self._inject(fault, key=key, scope=scope, receive=receive, send=send)
+        try:
+            if fault is None:
+                await self.app(scope, receive, send)
+                return
+            await self._inject(fault, key=key, scope=scope, receive=receive, send=send)
+        except ClientDisconnect:  # a killed client: nobody to answer, and not the emulator's error
+            log.info("Client went away before its request body arrived: %s", key)
 
     # ----------------------------------------------------------------- helpers
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
+
 import pytest
 
 from tests.emulator.helpers import Api, assert_error
@@ -58,3 +62,20 @@ def test_error_bodies_are_json(api):
     response = api.get("/rooms/does-not-exist")
     assert response.headers["content-type"].startswith("application/json")
     assert_error(response, 404, "not-found")
+
+
+def test_a_client_leaving_mid_body_is_one_line_not_a_traceback(emu, caplog):
+    """A killed client (kill -9 mid-request) must not fill the emulator's log with a traceback."""
+    caplog.set_level(logging.INFO)
+    host, port = emu.base_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/batch/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"rooms": ['
+        )
+    deadline = time.monotonic() + 5
+    while "went away" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "went away" in caplog.text
+    assert "Traceback" not in caplog.text and "ClientDisconnect" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
