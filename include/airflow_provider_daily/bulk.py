@@ -3,8 +3,9 @@
 ``POST /batch/rooms`` is all or nothing, so the algorithm is built to never let one bad room
 sink the others, and never to make two rooms for one name:
 
-1. validate every spec locally; invalid ones fail alone with the reason;
-2. send the valid ones in batches of at most ``batch_size``;
+1. validate every spec locally as it comes; invalid ones fail alone with the reason;
+2. send the valid ones in batches of at most ``batch_size``, each as soon as it is full (the
+   caller's building of the next specs overlaps the calls in flight);
 3. on a 400 for a batch: find which names already exist (a lost response, a crash before
    write-back, an earlier run) and reuse those (updating drifted settings); send the rest again;
    if none existed, split the batch in halves until the offending rooms stand alone, each
