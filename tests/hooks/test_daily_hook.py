@@ -332,3 +332,14 @@ def test_settings_extras_do_not_become_headers(hook):
     session = hook.get_conn()
     assert "max_attempts" not in session.headers and "timeout" not in session.headers
     assert session.headers["Authorization"].startswith("Bearer ")
+
+
+def test_a_login_on_the_connection_adds_no_basic_auth(emulator, monkeypatch):
+    """HttpHook would turn login/password into basic auth; Daily takes only the Bearer key."""
+    uri = json.loads(daily_connection_uri(emulator.base_url))
+    monkeypatch.setenv("AIRFLOW_CONN_DAILY_DEFAULT", json.dumps({**uri, "login": "someone"}))
+    hook = DailyHook()
+    session = hook.get_conn()
+    assert session.auth is None
+    assert session.headers["Authorization"] == f"Bearer {TEST_KEY}"
+    assert hook.list_rooms().total_count == 0

@@ -186,12 +186,15 @@ class DailyHook(HttpHook):
         except ValueError as exc:
             raise DailyConfigError(f"connection {self.daily_conn_id!r} has invalid extras: {exc}") from None
         session = super().get_conn(headers=headers, extra_options=extra_options)
-        session.auth = None
         session.headers["Authorization"] = f"Bearer {connection.password}"
         session.headers["Accept"] = "application/json"
         key_digest = hashlib.sha256(connection.password.encode()).hexdigest()[:12]
         self._scope = f"{self.base_url}|{key_digest}"
         self._session = session
+        return session
+
+    def _configure_session_from_auth(self, session, connection):
+        """No HTTP basic auth from login/password: Daily takes the key as a Bearer token (get_conn)."""
         return session
 
     def _configure_session_from_extra(self, session, connection, extra_options):
