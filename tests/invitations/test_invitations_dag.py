@@ -293,3 +293,63 @@ def test_host_files_still_get_cancelled_after_host_links_were_turned_off(
     assert invite(invitations_dag).state == "success"
     calendar, event = host(invites_dir, row)
     assert (str(calendar["METHOD"]), str(event["STATUS"]), event["SEQUENCE"]) == ("CANCEL", "CANCELLED", 2)
+
+
+# -- host tokens in the table: only when turned on ----------------------------------------------
+def add_token_column(table) -> None:
+    with closing(table.hook.get_conn()) as conn:
+        conn.cursor().execute("ALTER TABLE daily_meetings ADD COLUMN host_token TEXT")
+        conn.commit()
+
+
+def stored_tokens(table) -> dict[str, str | None]:
+    return {mid: token for mid, token in table.hook.get_records("SELECT meeting_id, host_token FROM daily_meetings")}
+
+
+def test_host_tokens_stay_out_of_the_table_by_default(invitations_dag, provisioned, invites_dir):
+    table, _ = provisioned
+    add_token_column(table)
+    assert invite(invitations_dag).state == "success"
+    assert any((invites_dir / "hosts").iterdir()), "host files were written"
+    assert set(stored_tokens(table).values()) == {None}
+
+
+def test_host_tokens_stored_when_turned_on_and_cleared_on_cancel(
+    invitations_dag, provisioned, invites_dir, hook, monkeypatch, capfd, caplog
+):
+    table, _ = provisioned
+    add_token_column(table)
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"base_path": str(invites_dir), "store_host_tokens": True})
+    )
+    assert invite(invitations_dag).state == "success"
+    expected = invited(table)
+    tokens = stored_tokens(table)
+    for mid, row in expected.items():
+        assert tokens[mid] == host_token(host(invites_dir, row)[1]), "the table holds the host file's token"
+        props = hook.validate_meeting_token(tokens[mid])
+        assert (props.room_name, props.is_owner, props.exp) == (row["room_name"], True, row["room_exp"])
+    assert {mid for mid, token in tokens.items() if token} == set(expected)
+
+    set_columns(table, "M1001", status="cancelled")
+    assert invite(invitations_dag).state == "success"
+    after = stored_tokens(table)
+    assert after["M1001"] is None, "a cancelled meeting's token is cleared"
+    assert {mid: t for mid, t in after.items() if mid != "M1001"} == {
+        mid: t for mid, t in tokens.items() if mid != "M1001"
+    }
+    logged = capfd.readouterr().out + caplog.text + stored_values("daily_dialin_invitations")
+    assert not [t for t in tokens.values() if t and t in logged], "no token in logs, XCom or rendered fields"
+
+
+def test_storing_host_tokens_without_the_column_fails_before_writing(
+    invitations_dag, provisioned, invites_dir, monkeypatch, caplog, capfd
+):
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"base_path": str(invites_dir), "store_host_tokens": True})
+    )
+    assert invite(invitations_dag).state == "failed"
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "has no column 'host_token'" in output
+    assert "ALTER TABLE daily_meetings ADD COLUMN host_token TEXT" in output
+    assert not (invites_dir / "attendees").exists(), "nothing written"

@@ -76,3 +76,12 @@ def test_settings_load_reads_the_variable_at_run_time(monkeypatch, tmp_path):
     assert settings.storage_url() == f"file://{tmp_path}"
     assert settings.host_links is False
     assert InvitationSettings.load({"host_links": True}).host_links is True
+
+
+def test_storing_host_tokens_is_off_by_default_and_needs_host_links_and_a_plain_column():
+    assert InvitationSettings().store_host_tokens is False
+    assert InvitationSettings(store_host_tokens=True).host_token_column == "host_token"
+    with pytest.raises(ValidationError, match="store_host_tokens needs host_links"):
+        InvitationSettings(store_host_tokens=True, host_links=False)
+    with pytest.raises(ValidationError):
+        InvitationSettings(store_host_tokens=True, host_token_column="token; DROP TABLE x")

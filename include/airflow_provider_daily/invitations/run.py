@@ -70,6 +70,8 @@ def plan(*, params: dict[str, Any], now: datetime | None = None) -> dict[str, An
     settings = InvitationSettings.load()
     config = ProvisioningConfig.load()
     store = InviteStore.from_settings(settings)
+    if settings.store_host_tokens:
+        MeetingsTable.from_config(config).check_optional_column(settings.host_token_column, "store_host_tokens")
     meeting_ids = sorted({str(m) for m in params.get("meeting_ids") or []})
     force = bool(params.get("force"))
     decisions = _decide(
@@ -109,6 +111,9 @@ class _Writer:
         self.store = store
         self._minter: OwnerTokenMinter | None = None
         self.files_written = 0
+        # meeting id -> the token of its new host file (None: cleared, the meeting was cancelled);
+        # kept only when store_host_tokens is on, and never logged
+        self.tokens: dict[str, str | None] = {}
 
     @property
     def minter(self) -> OwnerTokenMinter:
@@ -139,6 +144,8 @@ class _Writer:
             if entry.host_file:
                 data = render_cancellation(entry, settings=self.settings, host=True)
                 self._put(self.store.host_path(entry.room_name), data)
+            if self.settings.store_host_tokens:
+                self.tokens[action.meeting_id] = None
             return entry, outcome
 
         content = action.content
@@ -155,6 +162,8 @@ class _Writer:
                 host_link=host_link(content.room_url, token),
             )
             self._put(self.store.host_path(content.room_name), host)
+            if self.settings.store_host_tokens:
+                self.tokens[action.meeting_id] = token
         previous = action.previous
         entry = ManifestEntry(
             room_name=content.room_name,
@@ -195,15 +204,37 @@ def write(*, plan_result: dict[str, Any], now: datetime | None = None) -> dict[s
     )
     writer = _Writer(settings=settings, config=config, store=store)
     report = [("meeting", "action", "SEQUENCE", "attendee file")]
+    before = {action.meeting_id: manifest.meetings.get(action.meeting_id) for action in decisions.actions}
     try:
         for action in decisions.actions:
             entry, outcome = writer.apply(action)
             manifest.meetings[action.meeting_id] = entry
             report.append((action.meeting_id, action.kind, str(action.sequence), f"{entry.room_name}.ics ({outcome})"))
     finally:
-        # what was written stays recorded, even when a later meeting failed
-        store.write_manifest(manifest)
-        log.info("Invitations written to %s\n%s", store.url, format_table(report))
+        try:
+            _store_tokens(settings, config, writer.tokens)
+        except Exception:
+            # a token that did not reach the table: the meeting stays due, its files are rewritten
+            # (with a new token) next run
+            for meeting_id in writer.tokens:
+                if before[meeting_id] is None:
+                    manifest.meetings.pop(meeting_id, None)
+                else:
+                    manifest.meetings[meeting_id] = before[meeting_id]  # type: ignore[assignment]
+            raise
+        finally:
+            # what was written stays recorded, even when a later meeting failed
+            store.write_manifest(manifest)
+            log.info("Invitations written to %s\n%s", store.url, format_table(report))
     counts = decisions.counts()
     log.info("%s; %d file(s) written", ", ".join(f"{k}={v}" for k, v in counts.items()), writer.files_written)
     return {"base": store.url, "counts": counts, "files_written": writer.files_written}
+
+
+def _store_tokens(settings: InvitationSettings, config: ProvisioningConfig, tokens: dict[str, str | None]) -> None:
+    """With ``store_host_tokens`` on: each new host file's token into the table (cancelled: NULL)."""
+    if not tokens:
+        return
+    table = MeetingsTable.from_config(config)
+    table.write_optional_column(settings.host_token_column, [(token, mid) for mid, token in tokens.items()])
+    log.info("Host tokens of %d meeting(s) stored in column %s", len(tokens), settings.host_token_column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airflow_provider_daily.models import US_GLOBAL_DIALIN_NUMBER, PhoneNumber
 
@@ -46,6 +46,11 @@ class InvitationSettings(BaseModel):
     :param host_links: write a host file per meeting whose link carries an owner token.
     :param token_method: ``self_signed`` (a JWT signed with the API key, no API call) or ``api``
         (``POST /meeting-tokens``, one call per host file).
+    :param store_host_tokens: also write each host file's token to the meetings table, column
+        ``host_token_column`` (off by default: a token is a secret like the PIN; the column must
+        exist, e.g. ``ALTER TABLE daily_meetings ADD COLUMN host_token TEXT``). Applies to host
+        files written from then on; a cancelled meeting's token is cleared.
+    :param host_token_column: that column's name.
     :param organizer_email: ``ORGANIZER`` of every event (iTIP wants one to send the files by
         mail); left out when empty.
     :param organizer_name: the organizer's display name (``CN``).
@@ -59,9 +64,24 @@ class InvitationSettings(BaseModel):
     global_numbers: list[GlobalNumber] = Field(default_factory=lambda: list(DEFAULT_GLOBAL_NUMBERS))
     host_links: bool = True
     token_method: Literal["self_signed", "api"] = "self_signed"
+    store_host_tokens: bool = False
+    host_token_column: str = "host_token"
     organizer_email: str | None = Field(default=None, pattern=r"^[^@\s:]+@[^@\s]+$")
     organizer_name: str | None = Field(default=None, max_length=100)
     uid_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,200}$")
+
+    @field_validator("host_token_column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        from airflow_provider_daily.provisioning.config import check_identifier
+
+        return check_identifier(value)
+
+    @model_validator(mode="after")
+    def _tokens_need_host_links(self) -> InvitationSettings:
+        if self.store_host_tokens and not self.host_links:
+            raise ValueError("store_host_tokens needs host_links: tokens are minted only for host files")
+        return self
 
     @field_validator("global_numbers", mode="before")
     @classmethod

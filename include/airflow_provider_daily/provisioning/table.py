@@ -24,7 +24,7 @@ from typing import Any
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_daily.errors import DailyConfigError
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
+from airflow_provider_daily.provisioning.config import ProvisioningConfig, check_identifier
 from airflow_provider_daily.provisioning.meetings import FINGERPRINT_COLUMNS, needs_room
 from airflow_provider_daily.provisioning.window import Selection
 
@@ -238,6 +238,34 @@ class MeetingsTable:
                 f"{self.config.column_map()}. Tables created before version 0.2 need: "
                 f"ALTER TABLE {self.config.table} ADD COLUMN room_fingerprint TEXT"
             ) from None
+
+    def check_optional_column(self, physical: str, setting: str) -> None:
+        """Fail fast when a column only ``setting`` uses is missing, saying how to add it."""
+        column = self._quote(check_identifier(physical))
+        try:
+            self.hook.get_records(f"SELECT {column} FROM {self.table} WHERE 1 = 0")
+        except Exception as exc:
+            text = str(exc).lower()
+            if not any(word in text for word in ("column", "relation", "table", "syntax")):
+                raise
+            raise DailyConfigError(
+                f"{setting} is on, but meetings table {self.config.table!r} has no column {physical!r} "
+                f"({type(exc).__name__}): ALTER TABLE {self.config.table} ADD COLUMN {physical} TEXT"
+            ) from None
+
+    def write_optional_column(self, physical: str, values: Sequence[tuple[str | None, str]]) -> None:
+        """``(value, meeting_id)`` pairs into a column only a setting uses, in one transaction."""
+        if not values:
+            return
+        column = self._quote(check_identifier(physical))
+        sql = f"UPDATE {self.table} SET {column} = {self.ph} WHERE {self._c('meeting_id')} = {self.ph}"
+        with closing(self.hook.get_conn()) as conn:
+            try:
+                conn.cursor().executemany(sql, list(values))
+                conn.commit()
+            except Exception:
+                conn.rollback()
+                raise
 
     # -- what a run selects -------------------------------------------------------------------
     def _where(self, selection: Selection) -> tuple[list[str], list[Any]]:
