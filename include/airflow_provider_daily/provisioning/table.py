@@ -225,13 +225,8 @@ class MeetingsTable:
     def check_columns(self) -> None:
         """Fail fast, saying what to fix, when the table lacks a configured column (e.g. a table
         created before ``room_fingerprint`` existed) - instead of an SQL error retried as an outage."""
-        select = ", ".join(self.cols.values())
-        try:
-            self.hook.get_records(f"SELECT {select} FROM {self.table} WHERE 1 = 0")
-        except Exception as exc:
-            text = str(exc).lower()
-            if not any(word in text for word in ("column", "relation", "table", "syntax")):
-                raise  # e.g. the database is down: an outage, retried
+        exc = self._shape_error(", ".join(self.cols.values()))
+        if exc is not None:
             raise DailyConfigError(
                 f"meetings table {self.config.table!r} cannot be read with the configured columns "
                 f"({type(exc).__name__}: {str(exc).strip()[:300]}). Expected columns (logical -> physical): "
@@ -241,13 +236,8 @@ class MeetingsTable:
 
     def check_optional_column(self, physical: str, setting: str) -> None:
         """Fail fast when a column only ``setting`` uses is missing, saying how to add it."""
-        column = self._quote(check_identifier(physical))
-        try:
-            self.hook.get_records(f"SELECT {column} FROM {self.table} WHERE 1 = 0")
-        except Exception as exc:
-            text = str(exc).lower()
-            if not any(word in text for word in ("column", "relation", "table", "syntax")):
-                raise
+        exc = self._shape_error(self._quote(check_identifier(physical)))
+        if exc is not None:
             raise DailyConfigError(
                 f"{setting} is on, but meetings table {self.config.table!r} has no column {physical!r} "
                 f"({type(exc).__name__}): ALTER TABLE {self.config.table} ADD COLUMN {physical} TEXT"
@@ -259,9 +249,25 @@ class MeetingsTable:
             return
         column = self._quote(check_identifier(physical))
         sql = f"UPDATE {self.table} SET {column} = {self.ph} WHERE {self._c('meeting_id')} = {self.ph}"
+        self._write_many(sql, values)
+
+    def _shape_error(self, select: str) -> Exception | None:
+        """Read ``select`` (no rows): the error if the table's shape is wrong (a missing table or
+        column), None if it reads. Any other error (the database is down) is raised: an outage."""
+        try:
+            self.hook.get_records(f"SELECT {select} FROM {self.table} WHERE 1 = 0")
+        except Exception as exc:
+            text = str(exc).lower()
+            if not any(word in text for word in ("column", "relation", "table", "syntax")):
+                raise
+            return exc
+        return None
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` in one transaction."""
         with closing(self.hook.get_conn()) as conn:
             try:
-                conn.cursor().executemany(sql, list(values))
+                conn.cursor().executemany(sql, list(rows))
                 conn.commit()
             except Exception:
                 conn.rollback()
@@ -521,15 +527,8 @@ class MeetingsTable:
             f"{c('provisioned_at')} = NULL, {c('room_exp')} = NULL, {c('room_fingerprint')} = NULL, "
             f"{c('last_error')} = NULL WHERE {c('meeting_id')} = {self.ph} AND {c('room_name')} = {self.ph}"
         )
-        if not retired:
-            return
-        with closing(self.hook.get_conn()) as conn:
-            try:
-                conn.cursor().executemany(sql, list(retired))
-                conn.commit()
-            except Exception:
-                conn.rollback()
-                raise
+        if retired:
+            self._write_many(sql, retired)
 
 
 def _well_formed(value: Any, is_sqlite: bool) -> bool:
