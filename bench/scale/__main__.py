@@ -276,6 +276,19 @@ class Bench:
         backend.copy_meetings(f"meetings_{n}", db)
         return db
 
+    def timings_file(self, tag: str) -> Path:
+        """Run ``tag``'s timing file: its folder made, a stale file of the same run removed."""
+        timings = self.workdir / "timings" / f"{tag}.jsonl"
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        timings.unlink(missing_ok=True)
+        return timings
+
+    def result_file(self, tag: str) -> Path:
+        """Where a worker of run ``tag`` writes what it measured."""
+        out = self.workdir / "results" / f"{tag}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+
     def provisioned(self, backend: Backend, db: str) -> int:
         return backend.meetings_query(db, "SELECT COUNT(*) FROM daily_meetings WHERE provisioned_at IS NOT NULL")[0][0]
 
@@ -313,9 +326,7 @@ class Bench:
             db = self.fresh_meetings(backend, n, variant)
         assert db is not None
         tag = f"{backend.name}-{n}-{variant}"
-        timings = self.workdir / "timings" / f"{tag}.jsonl"
-        timings.parent.mkdir(parents=True, exist_ok=True)
-        timings.unlink(missing_ok=True)
+        timings = self.timings_file(tag)
         before = self.emu.counters()
         log = self.workdir / "logs" / f"{tag}.log"
         env = self.env(backend, db, timings=timings)
@@ -380,10 +391,8 @@ class Bench:
         self.emu.reset()
         db = self.fresh_meetings(backend, n, "b")
         tag = f"{backend.name}-{n}-b"
-        timings = self.workdir / "timings" / f"{tag}.jsonl"
-        timings.parent.mkdir(parents=True, exist_ok=True)
-        out = self.workdir / "results" / f"{tag}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        timings = self.timings_file(tag)
+        out = self.result_file(tag)
         budget = self.args.per_room_budget
         cmd = [self.python, "-m", "bench.scale.worker", "per-room", "--budget", str(budget), "--out", str(out)]
         before = self.emu.counters()
@@ -406,8 +415,7 @@ class Bench:
         backend = next(iter(self.backends.values()))
         self.emu.reset()
         tag = f"{n}-c"
-        out = self.workdir / "results" / f"{tag}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        out = self.result_file(tag)
         budget = self.args.per_room_budget
         cmd = [self.python, "-m", "bench.scale.worker", "naive", "--budget", str(budget), "--out", str(out)]
         before = self.emu.counters()
@@ -458,9 +466,7 @@ class Bench:
         self.emu.reset()
         db = self.fresh_meetings(backend, n, "d")
         tag = f"{backend.name}-{n}-d"
-        timings = self.workdir / "timings" / f"{tag}.jsonl"
-        timings.parent.mkdir(parents=True, exist_ok=True)
-        timings.unlink(missing_ok=True)
+        timings = self.timings_file(tag)
         log = self.workdir / "logs" / f"{tag}.log"
         before = self.emu.counters()
         measured = self.run(
