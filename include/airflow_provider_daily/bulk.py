@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from airflow_provider_daily.errors import (
@@ -102,12 +102,19 @@ class BulkRoomCreator:
             for job in jobs:
                 job()
             return
+        failed = threading.Event()
+
+        def note_failure(future: Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                failed.set()
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="daily-bulk") as pool:
             futures = []
             for job in jobs:
-                if any(f.done() and not f.cancelled() and f.exception() is not None for f in futures):
+                if failed.is_set():
                     break  # an error ends the call: build and send no more
                 futures.append(pool.submit(job))
+                futures[-1].add_done_callback(note_failure)
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()

@@ -39,6 +39,7 @@ from airflow_provider_daily.rooms import latest_allowed_exp
 __all__ = [
     "BadMeetingRow",
     "Meeting",
+    "id_text",
     "needs_room",
     "parse_utc",
     "room_exp_for",
@@ -53,6 +54,11 @@ _PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 HASH_MARK = "__"  # only hashed names contain it after the prefix; plain ids never do
 HASH_HEX = 16
+
+
+def id_text(raw: Any) -> str:
+    """A row's meeting id as text, the way rooms are named from it: ``None`` is ``""``."""
+    return raw if isinstance(raw, str) else ("" if raw is None else str(raw))
 
 
 def room_name_for(meeting_id: str, prefix: str) -> str:
@@ -195,8 +201,7 @@ class Meeting:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Meeting:
         """Parse a row keyed by logical column names; raise :class:`BadMeetingRow` for any bad value."""
-        raw_id = row.get("meeting_id")
-        meeting_id = raw_id if isinstance(raw_id, str) else ("" if raw_id is None else str(raw_id))
+        meeting_id = id_text(row.get("meeting_id"))
         try:
             return cls._parse(meeting_id, row)
         except BadMeetingRow:

@@ -33,7 +33,7 @@ from airflow_provider_daily.errors import (
 )
 from airflow_provider_daily.models import RoomCreate, dial_string
 from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import Meeting, room_fingerprint, room_name_for
+from airflow_provider_daily.provisioning.meetings import Meeting, id_text, room_fingerprint, room_name_for
 from airflow_provider_daily.provisioning.table import Failure, MeetingsTable, Provisioned
 from airflow_provider_daily.provisioning.window import Selection, resolve_window
 from airflow_provider_daily.reporting import format_table
@@ -285,8 +285,7 @@ def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:
     collision) both fail, before anything is sent: never two meetings on one room."""
     by_name: dict[str, list[Item]] = {}
     for item in items:
-        raw = item.meeting_id
-        meeting_id = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+        meeting_id = id_text(item.meeting_id)
         if meeting_id.strip():  # a blank id fails on its own, in _specs
             by_name.setdefault(room_name_for(meeting_id, config.room_name_prefix), []).append(item)
     for name, sharing in by_name.items():
