@@ -1,7 +1,7 @@
 """The UI quickstart (``bash .ci/ui``): a local Airflow on the embedded default, ready in the browser.
 
 Starts the local Daily emulator (a domain with a purchased number on the PIN flow), applies the one
-bootstrap (``python -m airflow_provider_daily.bootstrap``: metadata DB, the ``daily_default`` and
+bootstrap (``python -m daily_dialin.bootstrap``: metadata DB, the ``daily_default`` and
 ``daily_meetings_db`` connections, the ``daily_provisioning`` Variable, the ``daily_api`` pool, the
 SQLite meetings table seeded with sample meetings on first use), then Airflow's components
 (API server, scheduler with the LocalExecutor, DAG processor, triggerer) with the "Test" button of the connection form
@@ -121,7 +121,7 @@ def _check(url: str, token: str) -> None:
     dag = requests.get(f"{url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10).json()
     pool = requests.get(f"{url}/api/v2/pools/daily_api", headers=headers, timeout=10).json()
     variable = requests.get(f"{url}/api/v2/variables/daily_provisioning", headers=headers, timeout=10).json()
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.config import ProvisioningConfig
 
     concurrency = ProvisioningConfig(**json.loads(variable["value"])).api_concurrency  # unset: the default
     assert dag["timetable_summary"] in (None, "None"), f"the quickstart DAG must be unscheduled: {dag}"
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW__API__PORT": str(port),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
                 "DAILY_PROVISIONING_SCHEDULE": "",  # manual runs only: no surprise run on unpause
-                # the bootstrap's settings (airflow_provider_daily/airflow_settings/)
+                # the bootstrap's settings (daily_dialin/airflow_settings/)
                 "DAILY_API_URL": base_url,
                 "DAILY_API_KEY": EMULATOR_KEY,
                 "DAILY_MEETINGS_CONN_TYPE": "sqlite",
@@ -176,12 +176,13 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW_ADMIN_PASSWORD": password,
             }
         )
-        _say("applying the bootstrap (python -m airflow_provider_daily.bootstrap)")
-        boot = [sys.executable, "-m", "airflow_provider_daily.bootstrap", "--migrate", "--create-meetings-table"]
-        boot += ["--seed-sample-meetings", str(args.meetings)]
+        _say("applying the bootstrap (python -m daily_dialin.bootstrap)")
+        boot = [sys.executable, "-m", "daily_dialin.bootstrap", "--migrate", "--create-meetings-table"]
+        seed = [sys.executable, "-m", "daily_demo.seed", str(args.meetings)]
         with (workdir / "bootstrap.log").open("w") as out:
-            if subprocess.run(boot, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
-                raise SystemExit(f"the bootstrap failed; see {workdir / 'bootstrap.log'}")
+            for command in (boot, seed):
+                if subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+                    raise SystemExit(f"the bootstrap failed; see {workdir / 'bootstrap.log'}")
 
         for name, command in COMPONENTS.items():
             with (workdir / f"{name}.log").open("w") as out:

@@ -23,7 +23,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from airflow_provider_daily.invitations.params import INVITATION_PARAMS, MEETINGS_ASSET_NAME
+from daily_dialin.invitations.params import INVITATION_PARAMS, MEETINGS_ASSET_NAME
 
 
 @dag(
@@ -40,13 +40,13 @@ from airflow_provider_daily.invitations.params import INVITATION_PARAMS, MEETING
 def daily_dialin_invitations():
     @task(multiple_outputs=False)
     def plan() -> dict:
-        from airflow_provider_daily.invitations import run as steps
+        from daily_dialin.invitations import run as steps
 
         return steps.plan(params=dict(get_current_context()["params"]))
 
     @task(multiple_outputs=False)
     def write(plan_result: dict) -> dict:
-        from airflow_provider_daily.invitations import run as steps
+        from daily_dialin.invitations import run as steps
 
         return steps.write(plan_result=plan_result)
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
+from daily_dialin.provisioning.params import PROVISIONING_PARAMS
 
 MEETINGS_ASSET = Asset("daily_dialin_meetings")
 POOL = os.environ.get("DAILY_API_POOL", "daily_api")
@@ -49,7 +49,7 @@ def daily_dialin_provisioning():
     # as an XCom of its own, several writes per task where one is read
     @task(multiple_outputs=False)
     def plan() -> dict:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         context = get_current_context()
         run, params = context["dag_run"], dict(context["params"])
@@ -63,31 +63,31 @@ def daily_dialin_provisioning():
 
     @task(retries=1, retry_delay=timedelta(seconds=5))
     def chunks_of(run: dict) -> list[int]:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         return steps.chunk_numbers(run)
 
     @task(pool=POOL, retries=2, multiple_outputs=False)
     def provision_chunk(index: int, run: dict) -> dict:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
 
     @task(pool=POOL, multiple_outputs=False)
     def retire_cancelled(run: dict) -> dict:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         return steps.retire_cancelled(run=run)
 
     @task(trigger_rule="all_done", outlets=[MEETINGS_ASSET], multiple_outputs=False)
     def summarize(run, chunk_results, retired) -> dict:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         return steps.summarize(run=run, chunk_results=chunk_results, retired=retired)
 
     @task(retries=0)
     def verify(summary: dict) -> None:
-        from airflow_provider_daily.provisioning import steps
+        from daily_dialin.provisioning import steps
 
         steps.verify(summary)
 

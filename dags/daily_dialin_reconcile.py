@@ -33,13 +33,13 @@ POOL = os.environ.get("DAILY_API_POOL", "daily_api")
 def daily_dialin_reconcile():
     @task(pool=POOL, outlets=[MEETINGS_ASSET], multiple_outputs=False)
     def reconcile() -> dict:
-        from airflow_provider_daily.provisioning.reconcile import reconcile
+        from daily_dialin.provisioning.reconcile import reconcile
 
         return reconcile()
 
     @task(retries=0)
     def verify(report: dict) -> None:
-        from airflow_provider_daily.provisioning.reconcile import verify
+        from daily_dialin.provisioning.reconcile import verify
 
         verify(report)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag
 
-from airflow_provider_daily.number_assignment import NUMBER_ASSIGNMENT_PARAMS
 from airflow_provider_daily.operators.daily import DailyAssignPinDialinNumberOperator
+from daily_dialin.number_assignment import NUMBER_ASSIGNMENT_PARAMS
 
 
 @dag(

@@ -1,31 +1,38 @@
-"""The macros plugin in plugins/ is found by Airflow and its macros compute the right values."""
+"""The provider's macros plugin is registered through the provider (no plugins/ file needed) and
+its macros compute the right values."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.daily import REPO
+from airflow_provider_daily.get_provider_info import get_provider_info
+from airflow_provider_daily.plugins import macros
 
 
-def test_airflow_loads_the_macros_plugin():
+def test_airflow_loads_the_macros_plugin_from_the_provider(tmp_path):
     airflow = Path(sys.executable).with_name("airflow")
+    env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(tmp_path)}  # an empty plugins folder
     result = subprocess.run(
-        [str(airflow), "plugins", "-o", "json"], capture_output=True, text=True, env=os.environ.copy(), timeout=120
+        [str(airflow), "plugins", "-o", "json"], capture_output=True, text=True, env=env, timeout=120
     )
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout[result.stdout.index("[") :])}
-    assert plugins["daily_dialin"]["macros"] == ["daily_macros.room_name", "airflow_provider_daily.models.dial_string"]
+    assert plugins["daily_dialin"]["macros"] == [
+        "airflow_provider_daily.plugins.macros.room_name",
+        "airflow_provider_daily.models.dial_string",
+    ]
+
+
+def test_the_provider_info_names_the_plugin_class():
+    (entry,) = get_provider_info()["plugins"]
+    assert entry["plugin-class"].rsplit(".", 1)[1] == macros.DailyDialinMacrosPlugin.__name__
 
 
 def test_macros():
-    spec = importlib.util.spec_from_file_location("daily_macros", REPO / "plugins" / "daily_macros.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.room_name("M1") == "mtg-M1"
-    assert module.room_name(4711, prefix="conf") == "conf-4711"
-    assert module.dial_string("12095038039", "12345678987") == "tel:+12095038039,,12345678987"
+    assert macros.room_name("M1") == "mtg-M1"
+    assert macros.room_name(4711, prefix="conf") == "conf-4711"
+    assert macros.dial_string("12095038039", "12345678987") == "tel:+12095038039,,12345678987"

@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.table import MeetingsTable
 from daily_demo.sample import insert_meetings
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.table import MeetingsTable
 from tests.support.daily import REPO
 from tests.support.standalone import StandaloneAirflow
 

@@ -40,11 +40,12 @@ for _path in (REPO, REPO / "include"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from airflow_provider_daily.errors import DailyError, ProvisioningFailed  # noqa: E402
-from airflow_provider_daily.provisioning import steps  # noqa: E402
-from airflow_provider_daily.provisioning.config import ProvisioningConfig  # noqa: E402
-from airflow_provider_daily.provisioning.table import MeetingsTable  # noqa: E402
+from airflow_provider_daily.errors import DailyError  # noqa: E402
 from daily_demo.sample import insert_meetings, sample_meetings  # noqa: E402
+from daily_dialin.errors import ProvisioningFailed  # noqa: E402
+from daily_dialin.provisioning import steps  # noqa: E402
+from daily_dialin.provisioning.config import ProvisioningConfig  # noqa: E402
+from daily_dialin.provisioning.table import MeetingsTable  # noqa: E402
 from daily_emulator import EmulatorServer, EmulatorSettings  # noqa: E402
 from daily_emulator.faults import FAULT_KINDS  # noqa: E402
 from tests.properties.audit import Audit, audit  # noqa: E402

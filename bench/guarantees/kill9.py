@@ -53,9 +53,9 @@ from tabulate import tabulate
 
 from airflow_provider_daily.bulk import BulkRoomCreator
 from airflow_provider_daily.hooks.daily import DailyHook
-from airflow_provider_daily.provisioning import steps
-from airflow_provider_daily.provisioning.meetings import parse_utc
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.provisioning import steps
+from daily_dialin.provisioning.meetings import parse_utc
+from daily_dialin.provisioning.table import MeetingsTable
 from daily_emulator import EmulatorServer
 
 KILL_WAIT_SECONDS = 120

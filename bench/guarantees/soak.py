@@ -31,7 +31,7 @@ from typing import Any
 import harness  # sets up Airflow's environment: before anything imports Airflow
 from tabulate import tabulate
 
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.provisioning.table import MeetingsTable
 from daily_emulator import EmulatorServer
 from tests.properties.audit import Audit
 

@@ -31,8 +31,8 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]
 
 
 def _fill(path: Path, n: int, *, provisioned: bool) -> None:
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
-    from airflow_provider_daily.provisioning.meetings import room_fingerprint, room_name_for
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.meetings import room_fingerprint, room_name_for
 
     config = ProvisioningConfig()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
@@ -65,7 +65,7 @@ def _fill(path: Path, n: int, *, provisioned: bool) -> None:
 
 
 def _plan(label: str, n: int) -> dict[str, object]:
-    from airflow_provider_daily.provisioning import steps
+    from daily_dialin.provisioning import steps
 
     def once() -> tuple[dict[str, Any], dict[str, Any], list[int]]:
         pushed: dict[str, Any] = {}
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["AIRFLOW_CONN_DAILY_MEETINGS_DB"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
         os.environ["AIRFLOW_VAR_DAILY_PROVISIONING"] = "{}"
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-        from airflow_provider_daily.provisioning.config import ProvisioningConfig
-        from airflow_provider_daily.provisioning.table import MeetingsTable
+        from daily_dialin.provisioning.config import ProvisioningConfig
+        from daily_dialin.provisioning.table import MeetingsTable
 
         MeetingsTable.from_config(ProvisioningConfig()).create_schema()
         _fill(path, 100, provisioned=False)

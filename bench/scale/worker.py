@@ -38,7 +38,7 @@ HEAVY_AT_PARSE = (
     "requests",
     "airflow_provider_daily.hooks.daily",
     "airflow_provider_daily.bulk",
-    "airflow_provider_daily.provisioning.table",
+    "daily_dialin.provisioning.table",
     "airflow.providers.common.sql",
 )
 
@@ -49,9 +49,9 @@ def _write(out: Path, result: dict[str, Any]) -> None:
 
 # -- seed ------------------------------------------------------------------------------------
 def seed(args: argparse.Namespace) -> dict[str, Any]:
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
-    from airflow_provider_daily.provisioning.table import MeetingsTable
     from daily_demo.sample import insert_meetings, sample_meetings
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.table import MeetingsTable
 
     started = time.perf_counter()
     table = MeetingsTable.from_config(ProvisioningConfig())
@@ -68,7 +68,7 @@ def per_room(args: argparse.Namespace) -> dict[str, Any]:
     """``plan``, then ``provision_chunk`` chunk after chunk (as ``airflow dags test`` runs them), with
     the settings of the ``daily_provisioning`` Variable the orchestrator sets (``per_room``). After
     ``--budget`` seconds no new chunk starts (the first always runs)."""
-    from airflow_provider_daily.provisioning import steps
+    from daily_dialin.provisioning import steps
 
     started = time.monotonic()
     planned = steps.plan(params={}, run_type="manual", logical_date=None)

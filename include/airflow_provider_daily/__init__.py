@@ -1,9 +1,14 @@
 """Airflow provider for Daily video rooms with PSTN dial-in by PIN.
 
-``hooks.daily.DailyHook`` talks to Daily's REST API; ``operators.daily`` wraps it in tasks;
-``provisioning`` turns a table of scheduled meetings into dial-in rooms in bulk.
+What a provider reviewer expects and nothing else: ``hooks.daily.DailyHook`` (Daily's REST API on
+``HttpHook``: typed models, typed errors, retries, pacing), ``operators.daily`` (tasks around it),
+``links`` (the "Daily room" extra link), ``bulk`` (idempotent batch create), ``rooms`` (room rules:
+names, lifetimes, drift), ``plugins.macros`` (template macros, registered through the provider).
+
+May import: Airflow and its http provider. Never the dial-in application (``daily_dialin``), the
+emulator or the demo.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -11,8 +11,6 @@ One hierarchy, so callers can catch exactly what they can handle:
   :class:`DailyConflictError` - a state the caller must resolve; both fail a task without retries.
 * :class:`DailyConfigError` - a missing connection, a malformed setting or run parameter: fails a
   task at once, without retries, saying what to fix.
-* The provisioning DAGs' own errors: :class:`BadMeetingRow` (one row, recorded in its
-  ``last_error``; never raised out of a task), :class:`ProvisioningFailed` (the run's verdict).
 
 Retryable on purpose: :class:`DailyRateLimitedError`, :class:`DailyServerError`,
 :class:`DailyTransportError` (the hook retries them, then Airflow retries the task). Everything
@@ -50,27 +48,6 @@ class DailyConfigError(DailyError, AirflowFailException, ValueError):
     """Configuration or run parameters that cannot work (a missing connection, a malformed
     ``daily_provisioning`` Variable, a window whose end is before its start). Fails the task at
     once: the message says what to fix."""
-
-
-class InvalidRunParams(DailyConfigError):
-    """A run's params do not describe a usable window (end before start, past the 365-day limit,
-    an unknown mode). Fails the run at once, without retries."""
-
-
-class BadMeetingRow(ValueError):
-    """A row that cannot be provisioned; the message is written to its ``last_error``.
-
-    Counts as an attempt of that meeting: the row itself must change before it can succeed."""
-
-    def __init__(self, meeting_id: str, reason: str) -> None:
-        self.meeting_id = meeting_id
-        self.reason = reason
-        super().__init__(f"meeting {meeting_id!r}: {reason}")
-
-
-class ProvisioningFailed(DailyError, AirflowFailException):
-    """The run's verdict: some meetings are left without a room. Their reasons are in the
-    summary and in each row's ``last_error``; everything done was written back first."""
 
 
 class DailyTransportError(DailyError):

@@ -14,6 +14,8 @@ property Daily left out of ``config`` because it has its default value is not a 
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from typing import Any
 
@@ -105,3 +107,35 @@ def update_properties(diffs: dict[str, tuple[Any, Any]], spec: RoomCreate) -> di
     if "dialin" in props and "exp" in requested:
         props["exp"] = requested["exp"]
     return props
+
+
+# -- deterministic room names ------------------------------------------------------------------
+MAX_NAME = 128  # Daily's limit on a room name
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+HASH_MARK = "__"  # only hashed names contain it after the prefix; plain ids never do
+HASH_HEX = 16
+
+
+def room_name_for(meeting_id: str, prefix: str) -> str:
+    """A room name for an external key (a meeting id): ``<prefix>-<key>``, injective over keys.
+
+    The idempotency key of every room made from a table row: the same key always names the same
+    room, and two keys never share one (so never one PIN).
+
+    * An id made only of characters Daily allows (``A-Z a-z 0-9 _ -``), without ``__``, that fits
+      in 128 characters is used as it is: ``M1001`` -> ``mtg-M1001``.
+    * Every other id (spaces, other characters, ``__``, too long) becomes a readable slug, then
+      ``__`` and 16 hex digits of the SHA-256 of the exact id: ``'x y'`` ->
+      ``mtg-x-y__6b2e...``. Plain names never contain ``__`` after the prefix, so no plain id can
+      take a hashed name, and two hashed names are equal only if SHA-256 collides in 64 bits.
+
+    Ids are taken exactly as stored: ``' M1'``, ``'M1 '`` and ``'M1'`` are three meetings.
+    """
+    room_max = MAX_NAME - len(prefix) - 1
+    if _PLAIN_ID.fullmatch(meeting_id) and HASH_MARK not in meeting_id and len(meeting_id) <= room_max:
+        return f"{prefix}-{meeting_id}"
+    digest = hashlib.sha256(meeting_id.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_HEX]
+    slug = _UNSAFE.sub("-", meeting_id).replace("_", "-").strip("-")
+    slug = slug[: max(0, room_max - len(HASH_MARK) - HASH_HEX)]
+    return f"{prefix}-{slug}{HASH_MARK}{digest}"

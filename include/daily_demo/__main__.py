@@ -95,7 +95,7 @@ def _print_meetings(db: Path) -> None:
             "SELECT meeting_id, title, starts_at, timezone, status, room_url, dial_string, last_error "
             "FROM daily_meetings ORDER BY starts_at, meeting_id"
         ).fetchall()
-    from airflow_provider_daily.reporting import format_table
+    from daily_dialin.reporting import format_table
 
     table = [("meeting", "title", "starts (UTC)", "room URL", "dial string")]
     pending = 0
@@ -143,19 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(env)  # the seeding below uses the same connections in this process
 
         if not (home / "airflow.db").exists():
-            _say(f"setting up Airflow in {home} (python -m airflow_provider_daily.bootstrap)")
+            _say(f"setting up Airflow in {home} (python -m daily_dialin.bootstrap)")
             settings = {"DAILY_API_URL": base_url, "DAILY_API_KEY": DEMO_KEY, "DAILY_MEETINGS_CONN_TYPE": "sqlite"}
             settings["DAILY_MEETINGS_HOST"] = str(db)
-            boot = [sys.executable, "-m", "airflow_provider_daily.bootstrap", "--migrate"]
+            boot = [sys.executable, "-m", "daily_dialin.bootstrap", "--migrate"]
             with log.open("a") as out:  # metadata DB, connections, Variable, pool: as in compose and the UI
                 done = subprocess.run(boot, env={**env, **settings}, stdout=out, stderr=out, check=False)
             if done.returncode != 0:
                 raise SystemExit(f"the bootstrap failed; see {log}")
 
         if not db.exists():
-            from airflow_provider_daily.provisioning.config import ProvisioningConfig
-            from airflow_provider_daily.provisioning.table import MeetingsTable
             from daily_demo.sample import insert_meetings, sample_meetings
+            from daily_dialin.provisioning.config import ProvisioningConfig
+            from daily_dialin.provisioning.table import MeetingsTable
 
             table = MeetingsTable.from_config(ProvisioningConfig())
             table.create_schema()

@@ -11,8 +11,8 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_daily.provisioning.config import SOURCE_COLUMNS
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.provisioning.config import SOURCE_COLUMNS
+from daily_dialin.provisioning.table import MeetingsTable
 
 TEMPLATES: Sequence[tuple[str, str, int]] = (
     ("Board of directors call", "America/New_York", 90),

@@ -142,7 +142,7 @@ def task_log(page: Page, dag_id: str, run_id: str, task_id: str):
 
 
 def test_trigger_form_renders_every_param_with_its_description(page: Page):
-    from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
+    from daily_dialin.provisioning.params import PROVISIONING_PARAMS
 
     dialog = open_trigger_form(page, DAG_ID)
     for name, param in PROVISIONING_PARAMS.items():

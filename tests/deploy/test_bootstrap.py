@@ -1,6 +1,6 @@
 """The one bootstrap: settings expansion and validation, and the real command against a fresh Airflow.
 
-The end-to-end test runs ``python -m airflow_provider_daily.bootstrap`` (what the compose init service,
+The end-to-end test runs ``python -m daily_dialin.bootstrap`` (what the compose init service,
 the native cluster, the demo and the UI quickstart run) twice on a fresh SQLite metadata DB, then once
 more with another ``DAILY_API_CONCURRENCY``: same result when run again, and the one setting sizes both
 the pool and the Variable's ``api_concurrency``.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_daily.bootstrap import (
+from daily_dialin.bootstrap import (
     SETTINGS_DIR,
     BootstrapError,
     expand,
@@ -49,7 +49,7 @@ def test_settings_files_are_airflow_import_formats_with_placeholders():
 
 
 def test_keys_left_empty_take_the_model_defaults():
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.config import ProvisioningConfig
 
     settings = load_settings(SETTINGS_DIR, ENV)
     variable = settings["variables"]["daily_provisioning"]
@@ -68,7 +68,7 @@ def test_one_setting_sizes_pool_and_share():
             "include_deferred": False,
         }
     }
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.config import ProvisioningConfig
 
     assert ProvisioningConfig(**variable).rate_limit_share == pytest.approx(1 / 3)
     meetings = settings["connections"]["daily_meetings_db"]
@@ -115,14 +115,24 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _bootstrap(home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    args = ["--migrate", "--create-meetings-table", "--seed-sample-meetings", "6"]
-    return subprocess.run(
-        [sys.executable, "-m", "airflow_provider_daily.bootstrap", *args],
+    args = ["--migrate", "--create-meetings-table"]
+    boot = subprocess.run(
+        [sys.executable, "-m", "daily_dialin.bootstrap", *args],
         env=_env(home, **extra),
         capture_output=True,
         text=True,
         timeout=300,
     )
+    if boot.returncode:
+        return boot
+    seed = subprocess.run(
+        [sys.executable, "-m", "daily_demo.seed", "6"],
+        env=_env(home, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return seed if seed.returncode else boot
 
 
 def _state(home: Path) -> dict:

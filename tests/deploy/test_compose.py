@@ -43,6 +43,7 @@ EXPECTED_SERVICES = {
     *AIRFLOW_SERVICES,
     "airflow-worker",
     "daily-emulator",
+    "demo-seed",
 }
 
 
@@ -60,7 +61,7 @@ def _airflow_argvs(compose: dict, values: dict[str, str]) -> list[list[str]]:
     """Airflow CLI argv (without ``airflow``) of every service command and healthcheck."""
     argvs = []
     for name, service in compose["services"].items():
-        if name.startswith("airflow-") and name != "airflow-init":
+        if name.startswith("airflow-") and name != "airflow-init":  # demo-seed runs python, not airflow
             argvs.append(service_command(compose, name, values))
         test = interpolate((service.get("healthcheck") or {}).get("test") or [""], values)
         words = shlex.split(test[1].replace("${HOSTNAME}", "host")) if test[0] == "CMD-SHELL" else test[1:]
@@ -81,6 +82,7 @@ def test_services_and_executor(compose):
     )
     assert "@postgres/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert services["daily-emulator"]["profiles"] == ["emulator"]
+    assert services["demo-seed"]["profiles"] == ["emulator"]  # a deployment without the demo never seeds
     for name in (*AIRFLOW_SERVICES, "airflow-worker", "postgres", "redis", "daily-emulator"):
         assert services[name]["healthcheck"]["test"], name
     for name in (*AIRFLOW_SERVICES, "airflow-worker"):
@@ -95,15 +97,15 @@ def test_services_and_executor(compose):
 @pytest.mark.slow  # a subprocess
 def test_init_runs_the_one_bootstrap(compose, values, tmp_path):
     argv = service_command(compose, "airflow-init", values)
-    assert argv[:3] == ["python", "-m", "airflow_provider_daily.bootstrap"]
-    from airflow_provider_daily.bootstrap import build_parser
+    assert argv[:3] == ["python", "-m", "daily_dialin.bootstrap"]
+    from daily_dialin.bootstrap import build_parser
 
     args = build_parser().parse_args(argv[3:])
     assert args.migrate and args.create_meetings_table
     # the init service's environment, from .env.example, expands every placeholder of the settings files
     env = {**service_environment(compose, "airflow-init", values), "DAILY_AIRFLOW_SETTINGS": ""}
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_daily.bootstrap", "--print"],
+        [sys.executable, "-m", "daily_dialin.bootstrap", "--print"],
         env={"PATH": str(Path(sys.executable).parent), "AIRFLOW_HOME": str(tmp_path), **env},
         capture_output=True,
         text=True,
@@ -113,14 +115,14 @@ def test_init_runs_the_one_bootstrap(compose, values, tmp_path):
     printed = json.loads(result.stdout[result.stdout.index("{") :])
     assert printed["connections"]["daily_default"]["password"] == "***"
     assert printed["connections"]["daily_meetings_db"]["host"] == "postgres"
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.config import ProvisioningConfig
 
     variable = ProvisioningConfig(**printed["variables"]["daily_provisioning"])
     assert printed["pools"]["daily_api"]["slots"] == variable.api_concurrency
     mounted = [
         v for v in compose["services"]["airflow-init"]["volumes"] if v.endswith(":/opt/airflow/airflow_settings:ro")
     ]
-    assert mounted == ["./include/airflow_provider_daily/airflow_settings:/opt/airflow/airflow_settings:ro"]
+    assert mounted == ["./include/daily_dialin/airflow_settings:/opt/airflow/airflow_settings:ro"]
 
 
 def test_emulator_command_parses(compose, values):
@@ -204,7 +206,7 @@ def test_volume_sources_exist(compose, values):
 def test_every_variable_is_in_env_example_and_used(values):
     used = compose_variables(COMPOSE_FILE.read_text())
     assert used - set(values) == set(), "compose variables missing from .env.example"
-    from airflow_provider_daily.bootstrap import placeholders
+    from daily_dialin.bootstrap import placeholders
 
     # .env keys reach the settings files only through the compose environment; all must be used there
     assert set(values) - used == set(), ".env.example keys the compose file never uses"

@@ -7,9 +7,9 @@ from typing import Any
 
 from icalendar import Calendar
 
-from airflow_provider_daily.invitations.settings import InvitationSettings
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import room_exp_for
+from daily_dialin.invitations.settings import InvitationSettings
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import room_exp_for
 
 PIN = "01234567890"
 OWN_NUMBER = "+12095550100"

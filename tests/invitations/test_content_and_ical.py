@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from airflow_provider_daily.invitations.content import InviteContent, NotInvitable, zone
-from airflow_provider_daily.invitations.ical import render_cancellation, render_invite
-from airflow_provider_daily.invitations.manifest import Manifest, ManifestEntry
-from airflow_provider_daily.invitations.tokens import host_link
+from daily_dialin.invitations.content import InviteContent, NotInvitable, zone
+from daily_dialin.invitations.ical import render_cancellation, render_invite
+from daily_dialin.invitations.manifest import Manifest, ManifestEntry
+from daily_dialin.invitations.tokens import host_link
 from tests.invitations.helpers import CA, OWN_NUMBER, PIN, START, US, parse, row, settings
 
 STAMP = int(datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp())

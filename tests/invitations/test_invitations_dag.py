@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from airflow_provider_daily.provisioning.meetings import parse_utc
 from daily_demo.sample import insert_meetings, sample_meetings
+from daily_dialin.provisioning.meetings import parse_utc
 from tests.invitations.conftest import invite, provision
 from tests.invitations.helpers import CA, US, parse
 from tests.support.daily import PIN_NUMBER, TEST_KEY

@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from airflow_provider_daily.invitations.numbers import OWN_NUMBER_LABEL, DialinNumber, dialin_numbers
-from airflow_provider_daily.invitations.settings import DEFAULT_GLOBAL_NUMBERS, GlobalNumber, InvitationSettings
+from daily_dialin.invitations.numbers import OWN_NUMBER_LABEL, DialinNumber, dialin_numbers
+from daily_dialin.invitations.settings import DEFAULT_GLOBAL_NUMBERS, GlobalNumber, InvitationSettings
 from tests.invitations.helpers import CA, OWN_NUMBER, PIN, US
 
 

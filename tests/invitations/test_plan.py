@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_provider_daily.invitations.content import InviteContent
-from airflow_provider_daily.invitations.manifest import Manifest, ManifestEntry
-from airflow_provider_daily.invitations.plan import ROOM_NOT_UPDATED, decide
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
+from daily_dialin.invitations.content import InviteContent
+from daily_dialin.invitations.manifest import Manifest, ManifestEntry
+from daily_dialin.invitations.plan import ROOM_NOT_UPDATED, decide
+from daily_dialin.provisioning.config import ProvisioningConfig
 from tests.invitations.helpers import START, row, settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

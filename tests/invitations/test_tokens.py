@@ -8,13 +8,13 @@ import jwt
 import pytest
 
 from airflow_provider_daily.errors import DailyInvalidRequestError
-from airflow_provider_daily.invitations.tokens import (
+from airflow_provider_daily.models import MeetingTokenProperties
+from daily_dialin.invitations.tokens import (
     ApiOwnerTokens,
     SelfSignedOwnerTokens,
     host_link,
     owner_token_minter,
 )
-from airflow_provider_daily.models import MeetingTokenProperties
 from tests.support.daily import TEST_KEY
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_daily.provisioning.config import SOURCE_COLUMNS, WRITTEN_COLUMNS
-from airflow_provider_daily.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.config import SOURCE_COLUMNS, WRITTEN_COLUMNS
+from daily_dialin.provisioning.meetings import room_name_for
 
 PROVISIONABLE = ("scheduled",)
 CANCELLED = ("cancelled", "canceled")

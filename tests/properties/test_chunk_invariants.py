@@ -50,11 +50,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from airflow_provider_daily.errors import DailyError, ProvisioningFailed
-from airflow_provider_daily.provisioning import steps
-from airflow_provider_daily.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import room_name_for
-from airflow_provider_daily.provisioning.table import schema_sql
+from airflow_provider_daily.errors import DailyError
+from daily_dialin.errors import ProvisioningFailed
+from daily_dialin.provisioning import steps
+from daily_dialin.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig
+from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.table import schema_sql
 from daily_emulator.faults import FAULT_KINDS
 from daily_emulator.settings import EmulatorSettings, FaultSettings
 from tests.conftest import OTHER_NUMBER, PIN_NUMBER, daily_connection_uri

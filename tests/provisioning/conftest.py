@@ -8,8 +8,8 @@ from contextlib import closing
 
 import pytest
 
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.table import MeetingsTable
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

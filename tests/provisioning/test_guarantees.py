@@ -18,15 +18,14 @@ from airflow_provider_daily.errors import (
     DailyAuthError,
     DailyConfigError,
     DailyQuotaReachedError,
-    InvalidRunParams,
-    ProvisioningFailed,
     error_from_response,
 )
 from airflow_provider_daily.models import RoomList
-from airflow_provider_daily.provisioning import steps
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import room_name_for
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.errors import InvalidRunParams, ProvisioningFailed
+from daily_dialin.provisioning import steps
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.table import MeetingsTable
 from tests.support.daily import daily_connection_uri
 from tests.support.engine import insert_rows, meeting, run_engine, settings_env, table_rows
 
@@ -315,7 +314,7 @@ def test_a_cancelled_meeting_loses_its_room_and_pin(sqlite_meetings_db, daily_co
 
 
 def test_reconcile_repairs_and_reports_every_pin_change(sqlite_meetings_db, daily_conn):
-    from airflow_provider_daily.provisioning.reconcile import reconcile
+    from daily_dialin.provisioning.reconcile import reconcile
 
     insert_rows(sqlite_meetings_db, [meeting("R1"), meeting("R2"), meeting("R3"), meeting("R4")])
     run_engine()
@@ -348,7 +347,7 @@ def test_a_table_named_like_a_keyword(tmp_path, daily_conn, monkeypatch):
     import json
     import sqlite3
 
-    from airflow_provider_daily.provisioning.table import schema_sql
+    from daily_dialin.provisioning.table import schema_sql
 
     db = tmp_path / "kw.db"
     ddl = schema_sql("sqlite").replace("daily_meetings (", '"select" (').replace("ON daily_meetings", 'ON "select"')

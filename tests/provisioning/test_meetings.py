@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_daily.provisioning.config import ProvisioningConfig, check_identifier
-from airflow_provider_daily.provisioning.meetings import BadMeetingRow, Meeting, parse_utc, room_name_for
+from daily_dialin.provisioning.config import ProvisioningConfig, check_identifier
+from daily_dialin.provisioning.meetings import BadMeetingRow, Meeting, parse_utc, room_name_for
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_provider_daily.errors import InvalidRunParams
-from airflow_provider_daily.provisioning.window import resolve_window
+from daily_dialin.errors import InvalidRunParams
+from daily_dialin.provisioning.window import resolve_window
 
 NOW = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
 

@@ -581,7 +581,7 @@ BACKFILL_DAYS_BACK = (3, 2)  # backfill dates today-3, today-2 -> meetings on da
 def seed_meetings(cluster: NativeCluster, today: date) -> dict[str, list[dict[str, Any]]]:
     import psycopg2
 
-    from airflow_provider_daily.provisioning.config import SOURCE_COLUMNS
+    from daily_dialin.provisioning.config import SOURCE_COLUMNS
 
     groups = meeting_groups(today)
     rows = [m for group in groups.values() for m in group]

@@ -32,6 +32,6 @@ def daily_connection_uri(base_url: str, key: str = TEST_KEY, **extra) -> str:
 def provisioning_conf(**overrides) -> dict:
     """A full run conf for ``daily_dialin_provisioning`` (every Param at its default, then
     ``overrides``): ``dag.test()`` keeps the previous run's params on the shared DAG object."""
-    from airflow_provider_daily.provisioning.params import PROVISIONING_PARAMS
+    from daily_dialin.provisioning.params import PROVISIONING_PARAMS
 
     return {**{name: param.value for name, param in PROVISIONING_PARAMS.items()}, **overrides}

@@ -9,8 +9,8 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_daily.provisioning import steps
-from airflow_provider_daily.provisioning.table import MeetingsTable
+from daily_dialin.provisioning import steps
+from daily_dialin.provisioning.table import MeetingsTable
 
 DEFAULT_PARAMS = {"mode": "auto", "dry_run": False, "force": False}
 

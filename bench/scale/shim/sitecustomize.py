@@ -4,7 +4,7 @@ When ``DAILY_BENCH_TIMINGS`` names a file, the functions below are wrapped as th
 first imported, and every call appends one JSON line ``{"what", "seconds", "end", "index"?, "pid"}``
 (``end``: wall-clock time it returned, so overlapping calls can be told apart):
 
-* ``airflow_provider_daily.provisioning.steps``: ``plan``, ``provision_chunk`` (the chunk engine:
+* ``daily_dialin.provisioning.steps``: ``plan``, ``provision_chunk`` (the chunk engine:
   rows, validation, API calls, write-back), ``retire_cancelled``, ``summarize``;
 * ``airflow_provider_daily.hooks.daily``: ``DailyHook.request`` (one Daily API call, pacing waits
   and retries included), as ``api``.
@@ -64,7 +64,7 @@ def _patch_hook(module: Any) -> None:
 
 
 _PATCHES = {
-    "airflow_provider_daily.provisioning.steps": _patch_steps,
+    "daily_dialin.provisioning.steps": _patch_steps,
     "airflow_provider_daily.hooks.daily": _patch_hook,
 }
 

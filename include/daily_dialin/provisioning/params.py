@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
-from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
+from daily_dialin.provisioning.config import MAX_AHEAD_DAYS
 
 DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 

@@ -73,7 +73,7 @@ class InvitationSettings(BaseModel):
     @field_validator("host_token_column")
     @classmethod
     def _column(cls, value: str) -> str:
-        from airflow_provider_daily.provisioning.config import check_identifier
+        from daily_dialin.provisioning.config import check_identifier
 
         return check_identifier(value)
 

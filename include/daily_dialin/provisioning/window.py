@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from airflow_provider_daily.errors import InvalidRunParams
-from airflow_provider_daily.provisioning.config import MAX_AHEAD_DAYS
+from daily_dialin.errors import InvalidRunParams
+from daily_dialin.provisioning.config import MAX_AHEAD_DAYS
 
 __all__ = ["InvalidRunParams", "RunWindow", "Selection", "resolve_window"]
 

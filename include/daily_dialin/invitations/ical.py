@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime
 
 from icalendar import Calendar, Conference, Event, vCalAddress
 
-from airflow_provider_daily.invitations.content import InviteContent, event_uid, zone
-from airflow_provider_daily.invitations.manifest import ManifestEntry
-from airflow_provider_daily.invitations.settings import InvitationSettings
+from daily_dialin.invitations.content import InviteContent, event_uid, zone
+from daily_dialin.invitations.manifest import ManifestEntry
+from daily_dialin.invitations.settings import InvitationSettings
 
 PRODID = "-//airflow-provider-daily//Daily dial-in invitations//EN"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from airflow_provider_daily.invitations.settings import GlobalNumber
 from airflow_provider_daily.models import dial_string, normalize_phone_number
+from daily_dialin.invitations.settings import GlobalNumber
 
 OWN_NUMBER_LABEL = "Dial-in"
 

@@ -1,4 +1,6 @@
-"""Template macros for DAGs that send invites after provisioning (``{{ macros.daily_dialin.… }}``).
+"""The provider's Airflow plugin, registered through ``get_provider_info``'s ``plugins`` (no file in a
+plugins folder needed): template macros for DAGs that send invites after provisioning
+(``{{ macros.daily_dialin.… }}``).
 
 * ``room_name(meeting_id, prefix="mtg")`` - the deterministic room name the provisioning DAG gives
   a meeting, e.g. to link a task to its room;
@@ -10,7 +12,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from airflow_provider_daily.models import dial_string
-from airflow_provider_daily.provisioning.meetings import room_name_for
+from airflow_provider_daily.rooms import room_name_for
 
 
 def room_name(meeting_id: str, prefix: str = "mtg") -> str:

@@ -24,19 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_daily.errors import (
-    BadMeetingRow,
-    DailyError,
-    DailyInvalidRequestError,
-    DailyValidationError,
-    ProvisioningFailed,
-)
+from airflow_provider_daily.errors import DailyError, DailyInvalidRequestError, DailyValidationError
 from airflow_provider_daily.models import RoomCreate, dial_string
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import Meeting, id_text, room_fingerprint, room_name_for
-from airflow_provider_daily.provisioning.table import Failure, MeetingsTable, Provisioned
-from airflow_provider_daily.provisioning.window import Selection, resolve_window
-from airflow_provider_daily.reporting import format_table
+from daily_dialin.errors import BadMeetingRow, ProvisioningFailed
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import Meeting, id_text, room_fingerprint, room_name_for
+from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
+from daily_dialin.provisioning.window import Selection, resolve_window
+from daily_dialin.reporting import format_table
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_daily.invitations.manifest import Manifest, ManifestEntry
-from airflow_provider_daily.invitations.plan import Action, Decisions, decide
-from airflow_provider_daily.invitations.settings import InvitationSettings
-from airflow_provider_daily.invitations.store import InviteStore
-from airflow_provider_daily.invitations.tokens import OwnerTokenMinter, host_link, owner_token_minter
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.table import MeetingsTable
-from airflow_provider_daily.reporting import format_table
+from daily_dialin.invitations.manifest import Manifest, ManifestEntry
+from daily_dialin.invitations.plan import Action, Decisions, decide
+from daily_dialin.invitations.settings import InvitationSettings
+from daily_dialin.invitations.store import InviteStore
+from daily_dialin.invitations.tokens import OwnerTokenMinter, host_link, owner_token_minter
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.table import MeetingsTable
+from daily_dialin.reporting import format_table
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -132,7 +132,7 @@ class _Writer:
 
     def apply(self, action: Action) -> tuple[ManifestEntry, str]:
         """Write one action's files; return the manifest entry and what happened to the files."""
-        from airflow_provider_daily.invitations.ical import render_cancellation, render_invite
+        from daily_dialin.invitations.ical import render_cancellation, render_invite
 
         if action.cancels:
             assert action.previous is not None

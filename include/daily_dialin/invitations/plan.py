@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from airflow_provider_daily.invitations.content import InviteContent, NotInvitable
-from airflow_provider_daily.invitations.manifest import Manifest, ManifestEntry
-from airflow_provider_daily.invitations.settings import InvitationSettings
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import room_exp_for
+from daily_dialin.invitations.content import InviteContent, NotInvitable
+from daily_dialin.invitations.manifest import Manifest, ManifestEntry
+from daily_dialin.invitations.settings import InvitationSettings
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import room_exp_for
 
 ActionKind = Literal["new", "changed", "reinstated", "rewritten", "cancelled"]
 KINDS: tuple[str, ...] = ("new", "changed", "reinstated", "rewritten", "cancelled", "unchanged", "waiting", "past")

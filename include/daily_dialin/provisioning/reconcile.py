@@ -19,11 +19,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_daily.errors import BadMeetingRow, DailyApiError
+from airflow_provider_daily.errors import DailyApiError
 from airflow_provider_daily.models import Room, dial_string
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.provisioning.meetings import Meeting, room_fingerprint
-from airflow_provider_daily.provisioning.table import Failure, MeetingsTable, Provisioned
+from daily_dialin.errors import BadMeetingRow
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import Meeting, room_fingerprint
+from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
 
 log = logging.getLogger(__name__)
 LISTED = 50
@@ -122,7 +123,7 @@ def reconcile(*, config_overrides: dict[str, Any] | None = None, now: datetime |
 
 def verify(report: dict[str, Any]) -> None:
     """Fail the reconcile run when a meeting could not be repaired (its reason is in last_error)."""
-    from airflow_provider_daily.errors import ProvisioningFailed
+    from daily_dialin.errors import ProvisioningFailed
 
     if report["failed"]:
         ids = ", ".join(repr(i) for i in report["failures"])

@@ -16,10 +16,10 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow_provider_daily.invitations.numbers import DialinNumber, dialin_numbers
-from airflow_provider_daily.invitations.settings import InvitationSettings
 from airflow_provider_daily.models import normalize_pin
-from airflow_provider_daily.provisioning.meetings import as_bool, parse_utc
+from daily_dialin.invitations.numbers import DialinNumber, dialin_numbers
+from daily_dialin.invitations.settings import InvitationSettings
+from daily_dialin.provisioning.meetings import as_bool, parse_utc
 
 # bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
 RENDER_VERSION = 1

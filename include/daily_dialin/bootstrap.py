@@ -1,4 +1,4 @@
-"""One command sets up an Airflow deployment for this provider: ``python -m airflow_provider_daily.bootstrap``.
+"""One command sets up an Airflow deployment for this provider: ``python -m daily_dialin.bootstrap``.
 
 The compose file's init service, the native cluster check, the demo and the UI quickstart all run it.
 It loads one settings folder (default: ``airflow_settings/`` next to this file; ``--settings`` or
@@ -19,9 +19,8 @@ out, so the provider's own default applies (and stays the default when a new ver
 
 Running it again gives the same result: the settings folder is the source of truth, and values
 changed in the UI are overwritten. Options: ``--migrate`` (``airflow db migrate`` first),
-``--create-meetings-table`` (the shipped schema, if missing), ``--seed-sample-meetings N`` (sample
-meetings, only into an empty table), ``--print`` (show the expanded settings, secrets masked; no
-changes). With the simple auth manager and ``$AIRFLOW_ADMIN_PASSWORD`` set, the login
+``--create-meetings-table`` (the shipped schema, if missing), ``--print`` (show the expanded
+settings, secrets masked; no changes). With the simple auth manager and ``$AIRFLOW_ADMIN_PASSWORD`` set, the login
 ``$AIRFLOW_ADMIN_USERNAME`` (default ``admin``) gets that password.
 """
 
@@ -39,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("airflow_provider_daily.bootstrap")
+log = logging.getLogger("daily_dialin.bootstrap")
 
 SETTINGS_DIR = Path(__file__).resolve().parent / "airflow_settings"
 PROVISIONING_VARIABLE = "daily_provisioning"
@@ -107,7 +106,7 @@ def _provisioning_variable(values: dict[str, Any]) -> tuple[dict[str, Any], int]
     """Validated by the provisioning settings model: the typed values of the keys given, and api_concurrency."""
     from pydantic import ValidationError
 
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.config import ProvisioningConfig
 
     try:
         config = ProvisioningConfig(**values)
@@ -178,9 +177,9 @@ def _check_pool(settings: Mapping[str, Any]) -> None:
         raise BootstrapError(f"pool {name!r} should have {wanted} slots; Airflow has {found and found.slots}")
 
 
-def _meetings_table(settings: Mapping[str, Any]) -> Any:
-    from airflow_provider_daily.provisioning.config import ProvisioningConfig
-    from airflow_provider_daily.provisioning.table import MeetingsTable
+def meetings_table(settings: Mapping[str, Any]) -> Any:
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.table import MeetingsTable
 
     config = ProvisioningConfig(**settings["variables"][PROVISIONING_VARIABLE])
     fields = settings["connections"].get(config.meetings_conn_id)
@@ -220,7 +219,6 @@ def run(
     settings_dir: Path,
     migrate: bool = False,
     create_meetings_table: bool = False,
-    seed_sample_meetings: int = 0,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Apply the settings folder to the Airflow this process is configured for; returns a summary."""
@@ -237,16 +235,10 @@ def run(
         variables=sorted(settings["variables"]),
         pool={pool_name(): settings["pools"][pool_name()]["slots"]},
     )
-    if create_meetings_table or seed_sample_meetings:
-        table = _meetings_table(settings)
-        if create_meetings_table:
-            table.create_schema()
-            summary["meetings_table"] = table.table
-        if seed_sample_meetings and not table.read_all():
-            from daily_demo.sample import insert_meetings, sample_meetings
-
-            number = env.get("DAILY_SAMPLE_PIN_NUMBER") or None
-            summary["seeded"] = insert_meetings(table, sample_meetings(count=seed_sample_meetings, pin_number=number))
+    if create_meetings_table:
+        table = meetings_table(settings)
+        table.create_schema()
+        summary["meetings_table"] = table.table
     login = _write_login(env)
     if login:
         summary["login"] = login
@@ -255,7 +247,7 @@ def run(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_daily.bootstrap",
+        prog="python -m daily_dialin.bootstrap",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -267,7 +259,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--migrate", action="store_true", help="run `airflow db migrate` first")
     parser.add_argument("--create-meetings-table", action="store_true", help="create the meetings table if missing")
-    parser.add_argument("--seed-sample-meetings", type=int, default=0, metavar="N", help="into an empty table")
     parser.add_argument("--print", action="store_true", help="print the expanded settings (secrets masked) only")
     return parser
 
@@ -284,7 +275,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings_dir=args.settings,
             migrate=args.migrate,
             create_meetings_table=args.create_meetings_table,
-            seed_sample_meetings=args.seed_sample_meetings,
         )
     except BootstrapError as exc:
         print(f"bootstrap failed: {exc}", file=sys.stderr)

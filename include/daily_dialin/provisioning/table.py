@@ -24,9 +24,9 @@ from typing import Any
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_daily.errors import DailyConfigError
-from airflow_provider_daily.provisioning.config import ProvisioningConfig, check_identifier
-from airflow_provider_daily.provisioning.meetings import FINGERPRINT_COLUMNS, needs_room
-from airflow_provider_daily.provisioning.window import Selection
+from daily_dialin.provisioning.config import ProvisioningConfig, check_identifier
+from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, needs_room
+from daily_dialin.provisioning.window import Selection
 
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
 IN_LIST_LIMIT = 500  # stay under old SQLite's 999 bound-variable limit
@@ -154,7 +154,7 @@ def schema_sql(dialect: str) -> str:
     )
     if name is None:
         raise ValueError(f"no shipped schema for {dialect!r}; create the table from the documented columns")
-    return resources.files("airflow_provider_daily").joinpath("sql", name).read_text()
+    return resources.files("daily_dialin").joinpath("sql", name).read_text()
 
 
 class MeetingsTable:

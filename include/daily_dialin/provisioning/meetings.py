@@ -25,7 +25,6 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_daily.errors import BadMeetingRow
 from airflow_provider_daily.models import (
     DialinProperties,
     DialinRoomNumber,
@@ -33,8 +32,9 @@ from airflow_provider_daily.models import (
     RoomProperties,
     normalize_phone_number,
 )
-from airflow_provider_daily.provisioning.config import ProvisioningConfig
-from airflow_provider_daily.rooms import latest_allowed_exp
+from airflow_provider_daily.rooms import latest_allowed_exp, room_name_for
+from daily_dialin.errors import BadMeetingRow
+from daily_dialin.provisioning.config import ProvisioningConfig
 
 __all__ = [
     "BadMeetingRow",
@@ -49,37 +49,11 @@ __all__ = [
 
 MAX_TITLE = 200
 MAX_DISPLAY_NAME = 100
-MAX_NAME = 128
-_PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-HASH_MARK = "__"  # only hashed names contain it after the prefix; plain ids never do
-HASH_HEX = 16
 
 
 def id_text(raw: Any) -> str:
     """A row's meeting id as text, the way rooms are named from it: ``None`` is ``""``."""
     return raw if isinstance(raw, str) else ("" if raw is None else str(raw))
-
-
-def room_name_for(meeting_id: str, prefix: str) -> str:
-    """The room of a meeting: ``<prefix>-<meeting id>``, injective over meeting ids.
-
-    * An id made only of characters Daily allows (``A-Z a-z 0-9 _ -``), without ``__``, that fits
-      in 128 characters is used as it is: ``M1001`` -> ``mtg-M1001``.
-    * Every other id (spaces, other characters, ``__``, too long) becomes a readable slug, then
-      ``__`` and 16 hex digits of the SHA-256 of the exact id: ``'x y'`` ->
-      ``mtg-x-y__6b2e...``. Plain names never contain ``__`` after the prefix, so no plain id can
-      take a hashed name, and two hashed names are equal only if SHA-256 collides in 64 bits.
-
-    Ids are taken exactly as stored: ``' M1'``, ``'M1 '`` and ``'M1'`` are three meetings.
-    """
-    room_max = MAX_NAME - len(prefix) - 1
-    if _PLAIN_ID.fullmatch(meeting_id) and HASH_MARK not in meeting_id and len(meeting_id) <= room_max:
-        return f"{prefix}-{meeting_id}"
-    digest = hashlib.sha256(meeting_id.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_HEX]
-    slug = _UNSAFE.sub("-", meeting_id).replace("_", "-").strip("-")
-    slug = slug[: max(0, room_max - len(HASH_MARK) - HASH_HEX)]
-    return f"{prefix}-{slug}{HASH_MARK}{digest}"
 
 
 def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_daily.invitations.manifest import Manifest
-from airflow_provider_daily.invitations.settings import InvitationSettings
+from daily_dialin.invitations.manifest import Manifest
+from daily_dialin.invitations.settings import InvitationSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
