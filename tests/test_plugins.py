@@ -15,7 +15,7 @@ from airflow_provider_daily.plugins import macros
 
 def test_airflow_loads_the_macros_plugin_from_the_provider(tmp_path):
     airflow = Path(sys.executable).with_name("airflow")
-    env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(tmp_path)}  # an empty plugins folder
+    env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     result = subprocess.run(
         [str(airflow), "plugins", "-o", "json"], capture_output=True, text=True, env=env, timeout=120
     )
@@ -27,9 +27,12 @@ def test_airflow_loads_the_macros_plugin_from_the_provider(tmp_path):
     ]
 
 
-def test_the_provider_info_names_the_plugin_class():
-    (entry,) = get_provider_info()["plugins"]
-    assert entry["plugin-class"].rsplit(".", 1)[1] == macros.DailyDialinMacrosPlugin.__name__
+def test_the_package_registers_the_plugin_through_its_entry_point():
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "daily_dialin"]
+    assert entry.load() is macros.DailyDialinMacrosPlugin
+    assert "plugins" not in get_provider_info()  # one registration, or Airflow reports a duplicate
 
 
 def test_macros():

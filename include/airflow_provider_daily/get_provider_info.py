@@ -51,9 +51,6 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": "Daily", "python-modules": ["airflow_provider_daily.hooks.daily"]}],
         "operators": [{"integration-name": "Daily", "python-modules": ["airflow_provider_daily.operators.daily"]}],
         "extra-links": ["airflow_provider_daily.links.DailyRoomLink"],
-        "plugins": [
-            {"name": "daily_dialin", "plugin-class": "airflow_provider_daily.plugins.macros.DailyDialinMacrosPlugin"}
-        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_daily.hooks.daily.DailyHook",

@@ -5,6 +5,9 @@ rate limits and injectable faults.
 dial-in, ``/meeting-tokens`` (mint and validate HS256 tokens, self-signed ones too),
 ``/domain-dialin-config`` and ``/purchased-phone-numbers``. ``/_emulator``: state, counters, reset,
 runtime settings, scripted faults, the clock, and rooms read, changed or deleted behind the client's back.
+
+Dev/test only (not in the wheel). May import: FastAPI, uvicorn, pydantic, pyjwt; never the provider or
+the application, so it stays an independent stand-in for Daily.
 """
 
 from __future__ import annotations

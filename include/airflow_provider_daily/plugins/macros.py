@@ -1,5 +1,5 @@
-"""The provider's Airflow plugin, registered through ``get_provider_info``'s ``plugins`` (no file in a
-plugins folder needed): template macros for DAGs that send invites after provisioning
+"""The provider's Airflow plugin, registered through the package's ``airflow.plugins`` entry point (no
+file in a plugins folder needed): template macros for DAGs that send invites after provisioning
 (``{{ macros.daily_dialin.… }}``).
 
 * ``room_name(meeting_id, prefix="mtg")`` - the deterministic room name the provisioning DAG gives
