@@ -564,58 +564,64 @@ class Bench:
 
 def _plan_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
     args = bench.args
-    ns = args.n
-    steps: list[tuple[str, Callable[[], None]]] = []
-    for name in args.backends:
-        steps.append((f"{name}: start, migrate", lambda name=name: bench.start_backend(name)))
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (f"{name}: start, migrate", lambda name=name: bench.start_backend(name)) for name in args.backends
+    ]
     if args.parse_repeats > 0:
         steps.append(("parse time", bench.parse_times))
     for name in args.backends:
-
-        def backend(name: str = name) -> Backend:
-            return bench.backends[name]
-
-        refused_at: list[int] = []
-        for n in ns:
-            steps.append((f"{name} N={n:,}: seed", lambda n=n, b=backend: bench.seed(b(), n)))
-            if "a" in args.variants:
-                steps.append((f"{name} N={n:,}: a", lambda n=n, b=backend: bench.airflow_run(b(), n)))
-                if n == ns[-1]:
-
-                    def idle(n: int = n, b: Callable[[], Backend] = backend) -> None:
-                        db = f"meetings_{n}_a"
-                        bench.airflow_run(b(), n, idle=True, db=db)
-
-                    steps.append((f"{name} N={n:,}: a idle re-run", idle))
-                if args.a_variable is not None:
-                    steps.append(
-                        (
-                            f"{name} N={n:,}: a'",
-                            lambda n=n, b=backend: bench.airflow_run(b(), n, variable=args.a_variable),
-                        )
-                    )
-            if "b" in args.variants:
-                steps.append((f"{name} N={n:,}: b", lambda n=n, b=backend: bench.per_room(b(), n)))
-            if "d" in args.variants:
-                if n <= MAX_MAP_LENGTH:
-                    steps.append(
-                        (f"{name} N={n:,}: d", lambda n=n, b=backend: bench.plain(b(), n, expect_refusal=False))
-                    )
-                elif not refused_at:
-                    refused_at.append(n)
-                    steps.append(
-                        (f"{name} N={n:,}: d", lambda n=n, b=backend: bench.plain(b(), n, expect_refusal=True))
-                    )
-                else:
-                    steps.append(
-                        (f"{name} N={n:,}: d", lambda n=n, b=backend, t=refused_at[0]: bench.plain_skipped(b(), n, t))
-                    )
+        steps.extend(_backend_steps(bench, name))
         if name == args.backends[0] and "c" in args.variants:
-            for n in ns:
-                steps.append((f"N={n:,}: c", lambda n=n: bench.naive(n)))
-    for n in ns:
-        steps.append((f"N={n:,}: floors", lambda n=n: bench.floors(n)))
+            steps.extend((f"N={n:,}: c", lambda n=n: bench.naive(n)) for n in args.n)
+    steps.extend((f"N={n:,}: floors", lambda n=n: bench.floors(n)) for n in args.n)
     return steps
+
+
+def _backend_steps(bench: Bench, name: str) -> list[tuple[str, Callable[[], None]]]:
+    """One backend's steps at every N: seed, then variants a (and its idle re-run at the largest N), b, d."""
+    args = bench.args
+
+    def backend() -> Backend:
+        return bench.backends[name]
+
+    steps: list[tuple[str, Callable[[], None]]] = []
+    refused_at: list[int] = []
+    for n in args.n:
+        steps.append((f"{name} N={n:,}: seed", lambda n=n: bench.seed(backend(), n)))
+        if "a" in args.variants:
+            steps.extend(_variant_a_steps(bench, name, n, backend))
+        if "b" in args.variants:
+            steps.append((f"{name} N={n:,}: b", lambda n=n: bench.per_room(backend(), n)))
+        if "d" in args.variants:
+            steps.append(_variant_d_step(bench, name, n, backend, refused_at))
+    return steps
+
+
+def _variant_a_steps(
+    bench: Bench, name: str, n: int, backend: Callable[[], Backend]
+) -> list[tuple[str, Callable[[], None]]]:
+    steps: list[tuple[str, Callable[[], None]]] = [(f"{name} N={n:,}: a", lambda: bench.airflow_run(backend(), n))]
+    if n == bench.args.n[-1]:
+        steps.append(
+            (f"{name} N={n:,}: a idle re-run", lambda: bench.airflow_run(backend(), n, idle=True, db=f"meetings_{n}_a"))
+        )
+    if bench.args.a_variable is not None:
+        variable = bench.args.a_variable
+        steps.append((f"{name} N={n:,}: a'", lambda: bench.airflow_run(backend(), n, variable=variable)))
+    return steps
+
+
+def _variant_d_step(
+    bench: Bench, name: str, n: int, backend: Callable[[], Backend], refused_at: list[int]
+) -> tuple[str, Callable[[], None]]:
+    """Plain mapping: runs up to max_map_length, is refused once above it, then skipped."""
+    if n <= MAX_MAP_LENGTH:
+        return (f"{name} N={n:,}: d", lambda: bench.plain(backend(), n, expect_refusal=False))
+    if not refused_at:
+        refused_at.append(n)
+        return (f"{name} N={n:,}: d", lambda: bench.plain(backend(), n, expect_refusal=True))
+    refused = refused_at[0]
+    return (f"{name} N={n:,}: d", lambda: bench.plain_skipped(backend(), n, refused))
 
 
 def _snapshot(dest: Path) -> Path:

@@ -75,34 +75,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PLAIN_OPTIONS = (
+    "api_keys",
+    "domain",
+    "domain_id",
+    "purchased_numbers",
+    "pin_dialin_numbers",
+    "state_file",
+    "latency_ms",
+    "room_quota",
+    "seed",
+)
+# flag -> (setting, value it sets)
+_SWITCHES = {
+    "no_rate_limits": ("rate_limits", {}),
+    "no_batch_pin": ("batch_returns_pin", False),
+    "no_dialin_number": ("return_dialin_number", False),
+    "resend_dialin_new_pin": ("resend_dialin_new_pin", True),
+}
+
+
 def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
     data: dict[str, Any] = {}
     if args.config is not None:
         data = json.loads(args.config.read_text(encoding="utf-8"))
-    for name in ("api_keys", "domain", "domain_id", "purchased_numbers", "pin_dialin_numbers", "state_file"):
-        value = getattr(args, name)
-        if value is not None:
-            data[name] = value
-    for name in ("latency_ms", "room_quota", "seed"):
-        value = getattr(args, name)
-        if value is not None:
-            data[name] = value
-    if args.no_rate_limits:
-        data["rate_limits"] = {}
-    if args.no_batch_pin:
-        data["batch_returns_pin"] = False
-    if args.no_dialin_number:
-        data["return_dialin_number"] = False
-    if args.resend_dialin_new_pin:
-        data["resend_dialin_new_pin"] = True
+    data.update({name: getattr(args, name) for name in _PLAIN_OPTIONS if getattr(args, name) is not None})
+    data.update({field: value for flag, (field, value) in _SWITCHES.items() if getattr(args, flag)})
     faults = dict(data.get("faults") or {})
     if args.fault_rate_5xx is not None:
-        for code in ("500", "502", "503"):
-            faults[f"rate_{code}"] = args.fault_rate_5xx / 3
-    for flag, field in _FAULT_FLAGS.items():
-        value = getattr(args, flag)
-        if value is not None:
-            faults[field] = value
+        faults.update({f"rate_{code}": args.fault_rate_5xx / 3 for code in ("500", "502", "503")})
+    faults.update(
+        {field: getattr(args, flag) for flag, field in _FAULT_FLAGS.items() if getattr(args, flag) is not None}
+    )
     if faults:
         data["faults"] = faults
     return EmulatorSettings.model_validate(data)

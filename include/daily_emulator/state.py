@@ -480,31 +480,11 @@ class Store:
         with self._lock:
             room = self._stored_room(name)
             body = require_object(body)
-            unknown = sorted(set(body) - ADMIN_ROOM_FIELDS)
-            if unknown:
-                raise invalid(f"unknown fields {unknown}; allowed: {sorted(ADMIN_ROOM_FIELDS)}")
-            new_pin = body.get("new_pin", False)
-            if not isinstance(new_pin, bool):
-                raise invalid("new_pin must be a boolean")
-            if new_pin and "dialin_code" in body:
-                raise invalid("give dialin_code or new_pin, not both")
+            new_pin = _admin_new_pin_flag(body)
             now = self._now()
             taken = self._pins_of([other for other in self._live_rooms(now) if other is not room])
-            code = room.dialin_code
-            if body.get("dialin_code") is not None:
-                code = parse_pin(body["dialin_code"])
-                if code in taken:
-                    raise invalid(f"dialin_code is already the PIN of another live room (room {name})")
-            elif "dialin_code" in body:
-                code = None
-            number = room.dialin_number
-            if body.get("dialin_number") is not None:
-                try:
-                    number = normalize_phone_number(body["dialin_number"])
-                except ValueError as exc:
-                    raise invalid(f"dialin_number: {exc}") from None
-            elif "dialin_number" in body:
-                number = None
+            code = _admin_pin(body, room.dialin_code, taken, name)
+            number = _admin_number(body, room.dialin_number)
             privacy = room.privacy
             if "privacy" in body:
                 privacy = "public" if body["privacy"] is None else validate_privacy(body["privacy"])
@@ -542,3 +522,34 @@ class Store:
     def save(self) -> None:
         with self._lock:
             self._persist()
+
+
+# -- the admin API's room changes, one field each -------------------------------------------------
+def _admin_new_pin_flag(body: dict[str, Any]) -> bool:
+    unknown = sorted(set(body) - ADMIN_ROOM_FIELDS)
+    if unknown:
+        raise invalid(f"unknown fields {unknown}; allowed: {sorted(ADMIN_ROOM_FIELDS)}")
+    new_pin = body.get("new_pin", False)
+    if not isinstance(new_pin, bool):
+        raise invalid("new_pin must be a boolean")
+    if new_pin and "dialin_code" in body:
+        raise invalid("give dialin_code or new_pin, not both")
+    return new_pin
+
+
+def _admin_pin(body: dict[str, Any], current: str | None, taken: set[str], name: str) -> str | None:
+    if body.get("dialin_code") is not None:
+        code = parse_pin(body["dialin_code"])
+        if code in taken:
+            raise invalid(f"dialin_code is already the PIN of another live room (room {name})")
+        return code
+    return None if "dialin_code" in body else current
+
+
+def _admin_number(body: dict[str, Any], current: str | None) -> str | None:
+    if body.get("dialin_number") is not None:
+        try:
+            return normalize_phone_number(body["dialin_number"])
+        except ValueError as exc:
+            raise invalid(f"dialin_number: {exc}") from None
+    return None if "dialin_number" in body else current
