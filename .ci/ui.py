@@ -7,10 +7,13 @@ SQLite meetings table seeded with sample meetings on first use), then Airflow's 
 (API server, scheduler with the LocalExecutor, DAG processor, triggerer) with the "Test" button of the connection form
 enabled, and prints the URL and the login. Everything stays under ``.demo/ui/``; Ctrl-C stops it all.
 
-No surprise provisioning: here ``daily_dialin_provisioning`` has no schedule
-(``DAILY_PROVISIONING_SCHEDULE`` empty), so ticking "Unpause on trigger" in the trigger form starts
-only the run you trigger - a dry run stays a dry run. ``--check`` starts everything, checks the
-login, the DAG, the pool and the Variable through the REST API, and stops (used by the tests).
+Freshness: ``daily_dialin_provisioning`` runs on the meetings-table watcher (in the triggerer, polling
+every 5 s) and on no clock (``DAILY_PROVISIONING_SCHEDULE`` empty): once the DAG is unpaused, a row
+inserted into ``.demo/ui/meetings.db`` shows its dial string within a minute, with nothing triggered
+by hand. Unpausing therefore starts a run for the sample meetings too (the watcher sees them).
+``--check`` starts everything, checks the login, the DAG, the pool and the Variable through the REST
+API, and stops (used by the tests); ``--check-freshness`` also unpauses the DAG, inserts a meeting
+starting in an hour and waits for its dial string.
 """
 
 from __future__ import annotations
@@ -124,9 +127,49 @@ def _check(url: str, token: str) -> None:
     from daily_dialin.provisioning.config import ProvisioningConfig
 
     concurrency = ProvisioningConfig(**json.loads(variable["value"])).api_concurrency  # unset: the default
-    assert dag["timetable_summary"] in (None, "None"), f"the quickstart DAG must be unscheduled: {dag}"
+    # no clock here: the DAG runs on the meetings-table watcher only (an asset schedule, no cron)
+    assert "asset" in str(dag["timetable_summary"]).lower(), f"the quickstart DAG must run on the watcher: {dag}"
     assert pool["slots"] == concurrency, (pool, concurrency)
-    _say(f"check passed: DAG {DAG_ID} unscheduled, pool daily_api has {pool['slots']} slots = api_concurrency")
+    _say(f"check passed: DAG {DAG_ID} runs on the watcher, pool daily_api has {pool['slots']} slots = api_concurrency")
+
+
+def _check_freshness(url: str, token: str, meetings_db: Path, *, timeout: float = 240) -> None:
+    """Unpause the DAG, insert a meeting starting in an hour, wait for its dial string (nothing triggered)."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    headers = {"Authorization": f"Bearer {token}"}
+    requests.patch(f"{url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, headers=headers, timeout=10)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    meeting_id = f"QUICK-{int(time.time())}"
+    with contextlib.closing(sqlite3.connect(meetings_db)) as db:
+        db.execute(
+            "INSERT INTO daily_meetings (meeting_id, title, starts_at, ends_at, timezone, status) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                meeting_id,
+                "Booked a minute ago",
+                f"{start:%Y-%m-%d %H:%M:%S}",
+                f"{start + timedelta(minutes=30):%Y-%m-%d %H:%M:%S}",
+                "UTC",
+                "scheduled",
+            ),
+        )
+        db.commit()
+    inserted = time.monotonic()
+    while time.monotonic() - inserted < timeout:
+        with contextlib.closing(sqlite3.connect(meetings_db)) as db:
+            (dial,) = db.execute(
+                "SELECT dial_string FROM daily_meetings WHERE meeting_id = ?", (meeting_id,)
+            ).fetchone()
+        if dial:
+            _say(
+                f"freshness check passed: {meeting_id} got its dial string "
+                f"{time.monotonic() - inserted:.0f} s after insert"
+            )
+            return
+        time.sleep(2)
+    raise SystemExit(f"freshness check failed: {meeting_id} has no dial string {timeout:.0f} s after insert")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meetings", type=int, default=24, help="sample meetings seeded into a new table")
     parser.add_argument("--reset", action="store_true", help="delete the quickstart's state first")
     parser.add_argument("--check", action="store_true", help="start, check through the REST API, stop")
+    parser.add_argument(
+        "--check-freshness",
+        action="store_true",
+        help="with --check: also insert a meeting and wait for its dial string",
+    )
     args = parser.parse_args(argv)
 
     workdir: Path = args.workdir.resolve()
@@ -165,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(port),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-                "DAILY_PROVISIONING_SCHEDULE": "",  # manual runs only: no surprise run on unpause
+                "DAILY_PROVISIONING_SCHEDULE": "",  # no clock: the watcher alone starts runs
+                "DAILY_PROVISIONING_WATCH": "1",
+                "DAILY_PROVISIONING_WATCH_SECONDS": "5",
                 # the bootstrap's settings (daily_dialin/airflow_settings/)
                 "DAILY_API_URL": base_url,
                 "DAILY_API_KEY": EMULATOR_KEY,
@@ -197,13 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         token = _wait_ready(url, username, password, components, workdir)
         if args.check:
             _check(url, token)
+            if args.check_freshness:
+                _check_freshness(url, token, workdir / "meetings.db")
             return 0
         print(
             f"\n  Airflow UI:   {url}\n  Login:        {username} / {password}\n"
             f"  Daily (emulator): {base_url}  key {EMULATOR_KEY}\n"
             f"  Meetings:     {workdir / 'meetings.db'} (SQLite, connection daily_meetings_db)\n\n"
-            f"  {DAG_ID} runs only when you trigger it (no schedule here): Trigger -> the Params form;\n"
-            "  start with Dry run ticked. 'Unpause on trigger' then starts just that run.\n"
+            f"  {DAG_ID} runs on the meetings-table watcher once unpaused (no clock here): insert a row\n"
+            f"  into {workdir / 'meetings.db'} and its dial string appears within a minute.\n"
+            "  Trigger -> the Params form for a manual run; start with Dry run ticked.\n"
             "  Connections -> daily_default -> Test checks the API key against the emulator.\n"
             "  Ctrl-C stops everything.\n",
             flush=True,

@@ -1,39 +1,12 @@
-"""
-### Put a purchased number on Daily's PIN dial-in flow
+"""The Airflow DAG ``daily_pin_dialin_number_assignment``: put a purchased number on Daily's PIN
+dial-in flow (manual, with a form).
 
-Manual only. Trigger with the form: the purchased number (E.164), an optional name prefix and
-IVR greeting, and whether to move the number off the pinless flow. Idempotent: a number already
-on the PIN flow is left alone (or its prefix/greeting updated).
+Only wiring (the operator, Params form and docs are in :mod:`daily_dialin.dags.number_assignment`);
+imports only the factory.
 """
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag
+from daily_dialin.dags import number_assignment_dag
 
-from airflow_provider_daily.operators.daily import DailyAssignPinDialinNumberOperator
-from daily_dialin.number_assignment import NUMBER_ASSIGNMENT_PARAMS
-
-
-@dag(
-    dag_id="daily_pin_dialin_number_assignment",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    params=NUMBER_ASSIGNMENT_PARAMS,
-    render_template_as_native_obj=True,
-    default_args={"retries": 1},
-    tags=["daily", "dial-in", "phone-numbers"],
-    doc_md=__doc__,
-)
-def daily_pin_dialin_number_assignment():
-    DailyAssignPinDialinNumberOperator(
-        task_id="assign_pin_dialin_number",
-        phone_number="{{ params.phone_number }}",
-        name_prefix="{{ params.name_prefix or '' }}",
-        ivr_greeting="{{ params.ivr_greeting or '' }}",
-        move="{{ params.move }}",
-    )
-
-
-daily_pin_dialin_number_assignment()
+dag = number_assignment_dag(dag_id="daily_pin_dialin_number_assignment")

@@ -3,6 +3,10 @@
 Airflow reads its configuration when first imported, so ``AIRFLOW_HOME`` and friends are set at
 the top of this file, before anything imports airflow. The metadata DB is migrated once per
 session, and only for tests that run DAGs (fixture ``airflow_db``).
+
+Fixtures and hooks only: constants and helpers the tests import live in ``tests/support``
+(``tests.support.daily``: the test domain; ``tests.support.paths``: the repository), and what the
+tests share with ``bench/`` in ``daily_devtools``.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import os
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO as _REPO  # imports nothing else: safe before the environment is set
+
 _HOME = Path(tempfile.mkdtemp(prefix="daily-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
-os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_REPO / "plugins")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.pop("AIRFLOW_CONN_DAILY_DEFAULT", None)
@@ -25,16 +30,7 @@ import pytest  # noqa: E402
 
 from daily_emulator import EmulatorServer  # noqa: E402
 from daily_emulator.settings import RUNTIME_SETTINGS  # noqa: E402
-from tests.support.daily import (  # noqa: E402  (names kept importable from here for older tests)
-    OTHER_NUMBER,
-    PIN_NUMBER,
-    SPARE_NUMBER,
-    TEST_KEY,
-    daily_connection_uri,
-    emulator_settings,
-)
-
-__all__ = ["OTHER_NUMBER", "PIN_NUMBER", "REPO", "SPARE_NUMBER", "TEST_KEY", "daily_connection_uri"]
+from tests.support.daily import daily_connection_uri, emulator_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +85,7 @@ def airflow_db():
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    from tests.support.postgres import ThrowawayPostgres
+    from daily_devtools.postgres import ThrowawayPostgres
 
     with ThrowawayPostgres() as server:
         yield server

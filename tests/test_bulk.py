@@ -60,9 +60,9 @@ def test_rooms_that_already_exist_are_reused(hook, emulator, count):
 
 
 def test_mix_of_existing_and_new_rooms(hook, emulator):
-    BulkRoomCreator(hook=hook).ensure_rooms([dialin_spec(f"mix-{i}") for i in range(10)])
-    specs = [dialin_spec(f"mix-{i}") for i in range(30)]
-    specs[3] = dialin_spec("mix-3", display="Renamed")
+    specs = [dialin_spec(f"mix-{i}") for i in range(30)]  # one exp for both calls: a new second is no drift
+    BulkRoomCreator(hook=hook).ensure_rooms(specs[:10])
+    specs[3] = _renamed(specs[3])
     outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
     kinds = [outcomes[f"mix-{i}"].outcome for i in range(30)]
     assert kinds == ["reused"] * 3 + ["updated"] + ["reused"] * 6 + ["created"] * 20
@@ -140,3 +140,31 @@ def test_concurrent_calls_make_each_room_once(hook, emulator, per_room):
     assert set(rooms) == {s.name for s in specs}
     assert {o.room.pin for o in outcomes.values()} == {r["config"]["dialin_code"] for r in rooms.values()}
     assert creator.calls["single" if per_room else "batch"] >= (60 if per_room else 9)
+
+
+@pytest.mark.parametrize("count", [10, 40])
+def test_reuse_of_a_room_in_hand_makes_no_second_get(hook, emulator, count):
+    """A name clash looks each room up once (GET per name, or one listing above 25 names); a drifted
+    room is then updated from the room in hand, never fetched again (issue "Shape", item 5)."""
+    first = [dialin_spec(f"hand-{i}") for i in range(count)]
+    BulkRoomCreator(hook=hook).ensure_rooms(first)
+    drifted = {"hand-1", "hand-4", "hand-7"}
+    specs = [  # the same exp as before (dialin_spec's moves with the clock), another name shown for three
+        spec.model_copy(deep=True) if spec.name not in drifted else _renamed(spec) for spec in first
+    ]
+    before = emulator.admin.counters()["requests"]
+    outcomes = BulkRoomCreator(hook=hook).ensure_rooms(specs)
+    after = emulator.admin.counters()["requests"]
+    assert {n for n, o in outcomes.items() if o.outcome == "updated"} == drifted
+    assert all(o.ok for o in outcomes.values())
+    gets = after.get("GET /rooms/:name", 0) - before.get("GET /rooms/:name", 0)
+    assert gets == (count if count <= 25 else 0), "one lookup per room at most, none after a listing"
+    assert after.get("POST /rooms/:name", 0) - before.get("POST /rooms/:name", 0) == len(drifted)
+    stored = live_rooms(emulator)
+    assert {n: o.room.pin for n, o in outcomes.items()} == {n: r["config"]["dialin_code"] for n, r in stored.items()}
+
+
+def _renamed(spec):
+    renamed = spec.model_copy(deep=True)
+    renamed.properties.dialin.display_name = "Renamed"
+    return renamed

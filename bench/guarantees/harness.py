@@ -3,6 +3,7 @@ the chunk engine run as the DAG runs it, and the audit of the table against Dail
 
 Import this module before anything that imports Airflow: Airflow reads its configuration when
 first imported, so the environment is set here, at import time (as ``tests/conftest.py`` does).
+Nothing here imports ``tests/``: what the tests and the benchmarks share is in ``daily_devtools``.
 No metadata database is needed: the engine's steps are called directly, connections and the
 ``daily_provisioning`` Variable come from ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``.
 
@@ -36,19 +37,18 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{HOME / 'airflow
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("GUARANTEES_LOG_LEVEL", "ERROR")
 for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
     del os.environ[_key]
-for _path in (REPO, REPO / "include"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+if str(REPO / "include") not in sys.path:  # run without the editable install: the packages, never tests/
+    sys.path.insert(0, str(REPO / "include"))
 
 from airflow_provider_daily.errors import DailyError  # noqa: E402
 from daily_demo.sample import insert_meetings, sample_meetings  # noqa: E402
+from daily_devtools.audit import Audit, audit  # noqa: E402
 from daily_dialin.errors import ProvisioningFailed  # noqa: E402
 from daily_dialin.provisioning import steps  # noqa: E402
 from daily_dialin.provisioning.config import ProvisioningConfig  # noqa: E402
 from daily_dialin.provisioning.table import MeetingsTable  # noqa: E402
 from daily_emulator import EmulatorServer, EmulatorSettings  # noqa: E402
 from daily_emulator.faults import FAULT_KINDS  # noqa: E402
-from tests.properties.audit import Audit, audit  # noqa: E402
 
 API_KEY = "guarantees-key-5d1c"
 PIN_NUMBER = "+12095550100"
@@ -115,10 +115,10 @@ def sqlite_table(folder: Path) -> MeetingsTable:
 
 @contextmanager
 def postgres_table() -> Iterator[MeetingsTable]:
-    """A fresh table in a throwaway PostgreSQL server (``tests/support/postgres.py``)."""
+    """A fresh table in a throwaway PostgreSQL server (``daily_devtools.postgres``)."""
     import psycopg2
 
-    from tests.support.postgres import ThrowawayPostgres
+    from daily_devtools.postgres import ThrowawayPostgres
 
     with ThrowawayPostgres() as server:
         with closing(psycopg2.connect(server.uri)) as admin:
@@ -181,9 +181,14 @@ def run_engine(params: dict[str, Any] | None = None) -> RunResult:
     for index, bounds in enumerate(plan["bounds"]):
         try:
             chunk_results.append(steps.provision_chunk(index=index, bounds=bounds, run=plan["run"]))
+        except steps.ChunkInterrupted as exc:  # the task fails with the cause; summarize gets the result
+            if not isinstance(exc.cause, DailyError):
+                raise
+            result.chunk_errors.append(f"chunk {index}: {type(exc.cause).__name__}: {exc.cause}")
+            chunk_results.append(exc.result.to_xcom())
         except DailyError as exc:
             result.chunk_errors.append(f"chunk {index}: {type(exc).__name__}: {exc}")
-            chunk_results.append(getattr(exc, "chunk_result", None))
+            chunk_results.append(None)
     result.summary = steps.summarize(run=plan["run"], chunk_results=chunk_results)
     try:
         steps.verify(result.summary)
@@ -194,7 +199,8 @@ def run_engine(params: dict[str, Any] | None = None) -> RunResult:
 
 
 def read_rows(table: MeetingsTable) -> list[dict[str, Any]]:
-    return table.read_all()
+    """Every row as stored, keyed by logical column names (``read_all`` gives ``MeetingRow`` objects)."""
+    return [dict(row.values) for row in table.read_all()]
 
 
 def audit_table(table: MeetingsTable, server: EmulatorServer, *, horizon_days: int = 30) -> Audit:

@@ -31,9 +31,9 @@ from typing import Any
 import harness  # sets up Airflow's environment: before anything imports Airflow
 from tabulate import tabulate
 
+from daily_devtools.audit import Audit
 from daily_dialin.provisioning.table import MeetingsTable
 from daily_emulator import EmulatorServer
-from tests.properties.audit import Audit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -3,7 +3,7 @@
 For each backend, one Airflow home with a migrated metadata DB serves every Airflow run; each
 (variant, N) gets a fresh copy of a meetings table seeded once per N (a file copy on SQLite,
 ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). PostgreSQL is the test suite's throwaway server
-(``tests/support/postgres.py``: run as the ``postgres`` user when this runs as root).
+(``daily_devtools.postgres``: run as the ``postgres`` user when this runs as root).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Backend:
@@ -104,11 +102,7 @@ class PostgresBackend(Backend):
         self.server: Any = None
 
     def start(self) -> PostgresBackend:
-        import sys
-
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
-        from tests.support.postgres import ThrowawayPostgres
+        from daily_devtools.postgres import ThrowawayPostgres
 
         self.server = ThrowawayPostgres().start()
         self._admin("CREATE DATABASE airflow_meta")

@@ -84,9 +84,12 @@ def per_room(args: argparse.Namespace) -> dict[str, Any]:
         chunk_started = time.monotonic()
         try:
             result = steps.provision_chunk(index=index, bounds=bounds, run=planned["run"])
-        except Exception as exc:  # a chunk error is a result too
+        except steps.ChunkInterrupted as exc:  # a chunk error is a result too
+            errors[f"{type(exc.cause).__name__}: {str(exc.cause)[:200]}"] += 1
+            result = exc.result.to_xcom()
+        except Exception as exc:
             errors[f"{type(exc).__name__}: {str(exc)[:200]}"] += 1
-            result = getattr(exc, "chunk_result", None) or {"counts": {}}
+            result = {"counts": {}}
         chunk_seconds.append(time.monotonic() - chunk_started)
         counts.update(result["counts"])
     done = sum(counts.values())

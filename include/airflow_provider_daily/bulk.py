@@ -1,18 +1,21 @@
-"""Create many rooms at once with ``POST /batch/rooms``, one outcome per room.
+"""Create and delete many rooms at once (``POST`` / ``DELETE /batch/rooms``), one outcome per room.
 
-``POST /batch/rooms`` is all or nothing, so the algorithm is built to never let one bad room
-sink the others, and never to make two rooms for one name:
+May import the hook, models, rooms and errors of this provider; never the application.
 
-1. validate every spec locally as it comes; invalid ones fail alone with the reason;
-2. send the valid ones in batches of at most ``batch_size``, each as soon as it is full (the
-   caller's building of the next specs overlaps the calls in flight);
-3. on a 400 for a batch: find which names already exist (a lost response, a crash before
-   write-back, an earlier run) and reuse those (updating drifted settings); send the rest again;
-   if none existed, split the batch in halves until the offending rooms stand alone, each
-   failing with Daily's own reason;
-4. on "quota reached" halve the batch until a single room does not fit, so every room that
+Creation (:class:`BulkRoomCreator`). ``POST /batch/rooms`` is all or nothing, so the algorithm is
+built to never let one bad room sink the others, and never to make two rooms for one name:
+
+1. send the specs in batches of at most ``batch_size``, each as soon as it is full (the
+   caller's building of the next specs overlaps the calls in flight); a spec the hook refuses
+   before any call (bad name, ``exp`` out of range) fails alone with the reason, the rest go;
+2. on a 400 for a batch: find which names already exist (a lost response, a crash before
+   write-back, an earlier run) and reuse those through the hook's one reuse path,
+   :meth:`DailyHook.reconcile_room`, handing it the room just looked up (no second fetch);
+   send the rest again; if none existed, split the batch in halves until the offending rooms
+   stand alone, each failing with Daily's own reason;
+3. on "quota reached" halve the batch until a single room does not fit, so every room that
    fits is created; after that no more calls, the remaining rooms fail with that reason;
-5. make sure every room has a PIN, enabling dial-in with ``POST /rooms/:name`` (the documented
+4. make sure every room has a PIN, enabling dial-in with ``POST /rooms/:name`` (the documented
    path) for any room the batch response returned without one.
 
 Results are recorded into ``outcomes`` as they happen, so a caller that catches an unexpected
@@ -22,10 +25,18 @@ Latency is overlapped: up to ``concurrency`` batch calls (or, with ``per_room``,
 creates and PIN fallbacks) are in flight at once, all through the hook's one pacer, so Daily's
 rate limit holds globally however many are in flight. Each request owns distinct room names, so
 threads never write the same outcome.
+
+Deletion (:class:`BulkRoomDeleter`, :func:`delete_rooms`). ``DELETE /batch/rooms`` is all or
+nothing too, and whether an unknown name fails it is not documented. A refused batch is split in
+halves and each half sent again; a name that still fails alone is deleted with
+``DELETE /rooms/:name`` (paced in Daily's slow delete class), where 404 means already gone. Only a
+name Daily refuses on its own is reported; an outage or a wrong key stops the call with an error
+that carries every result settled so far.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -34,9 +45,12 @@ from dataclasses import dataclass
 from airflow_provider_daily.errors import (
     DailyApiError,
     DailyAuthError,
+    DailyBulkDeleteAbortedError,
+    DailyBulkDeleteError,
     DailyConfigError,
     DailyError,
     DailyInvalidRequestError,
+    DailyInvalidSpecsError,
     DailyNotFoundError,
     DailyQuotaReachedError,
     DailyRateLimitedError,
@@ -47,7 +61,9 @@ from airflow_provider_daily.errors import (
 )
 from airflow_provider_daily.hooks.daily import DailyHook, Outcome
 from airflow_provider_daily.models import BATCH_LIMIT, Room, RoomCreate
-from airflow_provider_daily.rooms import room_differences, validate_room_create
+from airflow_provider_daily.rooms import validate_room_name
+
+log = logging.getLogger(__name__)
 
 # Above this many unknown names, one paged listing of the domain's rooms is cheaper than one
 # GET per name (a page holds 100 rooms).
@@ -103,25 +119,18 @@ class BulkRoomCreator:
                 job()
             return
         failed = threading.Event()
-
-        def note_failure(future: Future[None]) -> None:
-            if not future.cancelled() and future.exception() is not None:
-                failed.set()
-
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="daily-bulk") as pool:
             futures = []
             for job in jobs:
                 if failed.is_set():
                     break  # an error ends the call: build and send no more
                 futures.append(pool.submit(job))
-                futures[-1].add_done_callback(note_failure)
+                futures[-1].add_done_callback(lambda future: _note_failure(future, failed))
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()
             wait(futures)
-        for future in futures:
-            if not future.cancelled() and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+        _raise_first_error(futures)
 
     def ensure_rooms(
         self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome] | None = None
@@ -130,37 +139,33 @@ class BulkRoomCreator:
 
         ``specs`` is read lazily: each batch (or, with ``per_room``, each room) is sent as soon
         as it is complete, so a caller that builds specs in a generator overlaps that work with
-        the calls in flight. A name requested twice in one call fails (never two meetings on one
-        room), with no room made unless its first request had already been sent.
+        the calls in flight. A spec the hook refuses before any call (bad name, ``exp`` out of
+        range) fails alone with the reason. A name requested twice in one call fails (never two
+        meetings on one room), with no room made unless its first request had already been sent.
         """
         outcomes = {} if outcomes is None else outcomes
-        valid: dict[str, RoomCreate] = {}
+        requested: dict[str, RoomCreate] = {}
         self._quota_error = None
-        self._run_all(self._jobs(specs, outcomes, valid))
+        self._run_all(self._jobs(specs, outcomes, requested))
         lacking = [o for o in outcomes.values() if o.room is not None and o.error is None and not o.room.pin]
-        self._run_all([lambda o=o: self._pin_fallback(valid[o.name], o) for o in lacking])
+        self._run_all([lambda o=o: self._pin_fallback(requested[o.name], o) for o in lacking])
         return outcomes
 
     def _jobs(
-        self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome], valid: dict[str, RoomCreate]
+        self, specs: Iterable[RoomCreate], outcomes: dict[str, RoomOutcome], requested: dict[str, RoomCreate]
     ) -> Iterator[Callable[[], None]]:
-        """Validate specs as they come and yield one job per full batch (or per room)."""
+        """Yield one job per full batch (or per room) as the specs come."""
         batch: list[RoomCreate] = []
         seen: set[str] = set()
         for spec in specs:
             if spec.name in seen:  # the name fails; its first request is withdrawn unless already sent
                 outcomes[spec.name].error = f"room {spec.name} was requested more than once in one call"
                 batch = [queued for queued in batch if queued.name != spec.name]
-                valid.pop(spec.name, None)
+                requested.pop(spec.name, None)
                 continue
             seen.add(spec.name)
-            outcome = outcomes[spec.name] = RoomOutcome(name=spec.name)
-            try:
-                validate_room_create(spec)
-            except DailyValidationError as exc:
-                outcome.error = str(exc)
-                continue
-            valid[spec.name] = spec
+            outcomes[spec.name] = RoomOutcome(name=spec.name)
+            requested[spec.name] = spec
             if self.per_room:
                 yield lambda spec=spec: self._create_one(spec, outcomes)
                 continue
@@ -181,11 +186,13 @@ class BulkRoomCreator:
         try:
             ensured = self.hook.ensure_room(spec)
         except DailyQuotaReachedError as exc:
-            self._quota_error = f"Daily room quota reached: {exc.info or exc}"
-            outcome.error, outcome.counts = self._quota_error, False
+            self._quota_reached(exc, [spec], outcomes)
             return
         except DailyInvalidRequestError as exc:
-            outcome.error = f"Daily refused room {spec.name}: {exc.error}: {exc.info}"
+            outcome.error = _refusal(spec.name, exc)
+            return
+        except DailyValidationError as exc:
+            outcome.error = str(exc)
             return
         outcome.room, outcome.outcome = ensured.room, ensured.outcome
 
@@ -194,90 +201,97 @@ class BulkRoomCreator:
         if not specs:
             return
         if self._quota_error:
-            for spec in specs:
-                outcomes[spec.name].error = self._quota_error
-                outcomes[spec.name].counts = False
+            self._quota_reached(None, specs, outcomes)
             return
         try:
             self._count("batch")
             rooms = self.hook.create_rooms_batch(specs)
+        except DailyInvalidSpecsError as exc:  # refused by the hook before any call: send the rest
+            self._count("batch", -1)  # that was no call
+            for name, reason in exc.reasons.items():
+                outcomes[name].error = reason
+            self._create([spec for spec in specs if spec.name not in exc.reasons], outcomes)
         except DailyQuotaReachedError as exc:
-            if len(specs) > 1:  # some may still fit: halve until one room alone does not
-                self._count("split")
-                middle = len(specs) // 2
-                self._create(specs[:middle], outcomes)
-                self._create(specs[middle:], outcomes)
-                return
-            self._quota_error = f"Daily room quota reached: {exc.info or exc}"
-            outcomes[specs[0].name].error = self._quota_error
-            outcomes[specs[0].name].counts = False
-            return
+            self._quota_reached(exc, specs, outcomes)
         except DailyInvalidRequestError as exc:
             self._isolate(specs, exc, outcomes)
-            return
-        for spec, room in zip(specs, rooms, strict=True):
-            outcomes[spec.name].room, outcomes[spec.name].outcome = room, "created"
+        else:
+            for spec, room in zip(specs, rooms, strict=True):
+                outcomes[spec.name].room, outcomes[spec.name].outcome = room, "created"
 
-    def _isolate(
-        self, specs: list[RoomCreate], exc: DailyInvalidRequestError, outcomes: dict[str, RoomOutcome]
+    def _quota_reached(
+        self, exc: DailyQuotaReachedError | None, specs: list[RoomCreate], outcomes: dict[str, RoomOutcome]
     ) -> None:
-        if len(specs) == 1:
-            spec = specs[0]
-            if isinstance(exc, DailyRoomAlreadyExistsError):
-                self._reconcile_one(spec, outcomes)
-            else:
-                outcomes[spec.name].error = f"Daily refused room {spec.name}: {exc.error}: {exc.info}"
+        """Halve a batch refused for the quota until one room alone does not fit (so every room that
+        fits is made); from then on, every room fails with that reason, without a call."""
+        if exc is not None and len(specs) > 1:
+            self._count("split")
+            self._halves(specs, outcomes)
             return
-        # Only a name clash is worth a lookup; any other refusal is isolated by splitting.
-        existing = {}
-        if isinstance(exc, DailyRoomAlreadyExistsError):
-            existing = self._find_existing([s.name for s in specs])
-        if existing:
-            rest = []
-            for spec in specs:
-                if spec.name in existing:
-                    self._reuse(spec, existing[spec.name], outcomes)
-                else:
-                    rest.append(spec)
-            self._create(rest, outcomes)
-            return
-        self._count("split")
+        if exc is not None:
+            self._quota_error = f"Daily room quota reached: {exc.info or exc}"
+        for spec in specs:
+            outcomes[spec.name].error, outcomes[spec.name].counts = self._quota_error, False
+
+    def _halves(self, specs: list[RoomCreate], outcomes: dict[str, RoomOutcome]) -> None:
         middle = len(specs) // 2
         self._create(specs[:middle], outcomes)
         self._create(specs[middle:], outcomes)
 
-    def _reconcile_one(self, spec: RoomCreate, outcomes: dict[str, RoomOutcome]) -> None:
-        try:
-            room, outcome = self.hook.reconcile_room(spec)
-        except DailyApiError as exc:
-            _fail(outcomes[spec.name], f"Daily refused room {spec.name}: {exc.error}: {exc.info}", exc)
+    def _isolate(
+        self, specs: list[RoomCreate], exc: DailyInvalidRequestError, outcomes: dict[str, RoomOutcome]
+    ) -> None:
+        clash = isinstance(exc, DailyRoomAlreadyExistsError)
+        if len(specs) == 1:
+            if clash:
+                self._reconcile_one(specs[0], None, outcomes)
+            else:
+                outcomes[specs[0].name].error = _refusal(specs[0].name, exc)
             return
-        outcomes[spec.name].room, outcomes[spec.name].outcome = room, outcome
+        # Only a name clash is worth a lookup; any other refusal is isolated by splitting.
+        existing = self._find_existing([s.name for s in specs]) if clash else {}
+        if not existing:
+            self._count("split")
+            self._halves(specs, outcomes)
+            return
+        for spec in specs:
+            if spec.name in existing:
+                self._reconcile_one(spec, existing[spec.name], outcomes)
+        self._create([spec for spec in specs if spec.name not in existing], outcomes)
 
-    def _reuse(self, spec: RoomCreate, room: Room, outcomes: dict[str, RoomOutcome]) -> None:
-        if room_differences(room, spec):
-            self._reconcile_one(spec, outcomes)
+    def _reconcile_one(self, spec: RoomCreate, room: Room | None, outcomes: dict[str, RoomOutcome]) -> None:
+        """Reuse the room that has the name (``room`` as just looked up, or ``None``: fetch it)."""
+        outcome = outcomes[spec.name]
+        try:
+            ensured = self.hook.reconcile_room(spec, room=room)
+        except DailyApiError as exc:
+            _fail(outcome, _refusal(spec.name, exc), exc)
+        except DailyError as exc:
+            _fail(outcome, str(exc), exc)
         else:
-            outcomes[spec.name].room, outcomes[spec.name].outcome = room, "reused"
+            outcome.room, outcome.outcome = ensured.room, ensured.outcome
 
     def _find_existing(self, names: list[str]) -> dict[str, Room]:
         """The rooms among ``names`` that exist now, by the cheaper of listing or fetching."""
-        wanted = set(names)
+        if len(names) > LIST_INSTEAD_OF_GET_THRESHOLD:
+            return self._find_by_listing(set(names))
         found: dict[str, Room] = {}
-        if len(wanted) > LIST_INSTEAD_OF_GET_THRESHOLD:
-            for room in self.hook.iter_rooms():
-                self._count("lookups")
-                if room.name in wanted:
-                    found[room.name] = room
-                    if len(found) == len(wanted):
-                        break
-            return found
         for name in names:
             self._count("lookups")
             try:
                 found[name] = self.hook.get_room(name)
             except DailyNotFoundError:
                 continue
+        return found
+
+    def _find_by_listing(self, wanted: set[str]) -> dict[str, Room]:
+        found: dict[str, Room] = {}
+        for room in self.hook.iter_rooms():
+            self._count("lookups")
+            if room.name in wanted:
+                found[room.name] = room
+                if len(found) == len(wanted):
+                    break
         return found
 
     def _pin_fallback(self, spec: RoomCreate, outcome: RoomOutcome) -> None:
@@ -290,6 +304,21 @@ class BulkRoomCreator:
             _fail(outcome, str(exc), exc)
 
 
+def _note_failure(future: Future[None], failed: threading.Event) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        failed.set()
+
+
+def _raise_first_error(futures: list[Future[None]]) -> None:
+    for future in futures:
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+
+
+def _refusal(name: str, exc: DailyApiError) -> str:
+    return f"Daily refused room {name}: {exc.error}: {exc.info}"
+
+
 def _fail(outcome: RoomOutcome, reason: str, exc: DailyError) -> None:
     """Record a room's failure. A wrong key or setting is not this room's: it ends the whole call
     (fail fast). An outage that outlasted the retries (429, 5xx, no answer) is recorded but is not
@@ -297,4 +326,122 @@ def _fail(outcome: RoomOutcome, reason: str, exc: DailyError) -> None:
     if isinstance(exc, DailyAuthError | DailyConfigError):
         raise exc
     outcome.error = reason
-    outcome.counts = not isinstance(exc, DailyRateLimitedError | DailyServerError | DailyTransportError)
+    outcome.counts = not isinstance(exc, _OUTAGE)
+
+
+_OUTAGE = (DailyRateLimitedError, DailyServerError, DailyTransportError)
+
+
+# -- deletion ---------------------------------------------------------------------------------
+# Errors that end a bulk delete instead of failing one name: splitting cannot help against them.
+_STOPS_DELETE = (DailyAuthError, DailyRateLimitedError, DailyServerError)
+# Refused batch calls per delete() before the remaining names go straight to single deletes: one
+# bad name in a full batch costs about log2(1000) = 10; a batch endpoint that refuses everything
+# must not cost 2 calls per name before the fallback.
+MAX_FAILED_BATCHES = 40
+
+
+class BulkRoomDeleter:
+    """Delete named rooms through one :class:`DailyHook`, with ``DELETE /batch/rooms`` first.
+
+    :param batch_size: names per ``DELETE /batch/rooms`` call (the contract documents no limit;
+        this provider assumes the 1000 of batch creation).
+    :param max_failed_batches: refused batch calls per :meth:`delete` after which the remaining
+        names are deleted one by one without more batch attempts.
+
+    Example::
+
+        results = BulkRoomDeleter(hook=hook).delete(["mtg-1", "mtg-2"])
+        refused = {name: reason for name, reason in results.items() if reason is not None}
+    """
+
+    def __init__(
+        self, *, hook: DailyHook, batch_size: int = BATCH_LIMIT, max_failed_batches: int = MAX_FAILED_BATCHES
+    ) -> None:
+        if not 1 <= batch_size <= BATCH_LIMIT:
+            raise ValueError(f"batch_size must be within 1..{BATCH_LIMIT}")
+        if max_failed_batches < 0:
+            raise ValueError("max_failed_batches must not be negative")
+        self.hook = hook
+        self.batch_size = batch_size
+        self.max_failed_batches = max_failed_batches
+        self.calls = {"batch": 0, "failed_batch": 0, "single": 0}
+
+    def delete(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Delete every named room. Returns ``{name: None}`` for a room deleted or already gone and
+        ``{name: reason}`` for one that could not be deleted (its name is invalid, or Daily refused
+        it alone); each name once, in first-seen order.
+
+        Raises :class:`DailyBulkDeleteError` when an outage outlasts the hook's retries and
+        :class:`DailyBulkDeleteAbortedError` on a wrong key or setting; both carry ``results`` (what
+        was settled before the stop) and ``pending`` (the names to try again).
+        """
+        self.calls["failed_batch"] = 0  # the fallback budget is per call
+        results: dict[str, str | None] = {}
+        valid = [name for name in dict.fromkeys(names) if _valid_name(name, results)]
+        try:
+            for start in range(0, len(valid), self.batch_size):
+                self._delete(valid[start : start + self.batch_size], results)
+        except (DailyAuthError, DailyConfigError) as exc:
+            raise DailyBulkDeleteAbortedError(results=results, pending=_pending(valid, results), cause=exc) from exc
+        except (DailyRateLimitedError, DailyServerError, DailyTransportError) as exc:
+            raise DailyBulkDeleteError(results=results, pending=_pending(valid, results), cause=exc) from exc
+        return results
+
+    def _delete(self, names: list[str], results: dict[str, str | None]) -> None:
+        if self.calls["failed_batch"] >= self.max_failed_batches:
+            for name in names:
+                self._delete_one(name, results)
+            return
+        self.calls["batch"] += 1
+        try:
+            deleted = self.hook.delete_rooms_batch(names)
+        except DailyApiError as exc:
+            if isinstance(exc, _STOPS_DELETE):
+                raise
+            self.calls["failed_batch"] += 1
+            self._after_refusal(names, exc, results)
+            return
+        if deleted < len(names):
+            log.info("%d of %d rooms were already gone", len(names) - deleted, len(names))
+        results.update(dict.fromkeys(names))
+
+    def _after_refusal(self, names: list[str], exc: DailyApiError, results: dict[str, str | None]) -> None:
+        """A refused batch: a lone name is deleted on its own, a longer batch is split in halves."""
+        if len(names) == 1:
+            self._delete_one(names[0], results)
+            return
+        log.info("DELETE /batch/rooms of %d rooms refused (%s); splitting it", len(names), exc)
+        middle = len(names) // 2
+        self._delete(names[:middle], results)
+        self._delete(names[middle:], results)
+
+    def _delete_one(self, name: str, results: dict[str, str | None]) -> None:
+        self.calls["single"] += 1
+        try:
+            self.hook.delete_room(name, missing_ok=True)
+        except DailyApiError as exc:
+            if isinstance(exc, _STOPS_DELETE):
+                raise
+            results[name] = f"Daily refused to delete room {name}: {exc.error}: {exc.info}"
+            return
+        results[name] = None
+
+
+def delete_rooms(*, hook: DailyHook, names: Iterable[str], batch_size: int = BATCH_LIMIT) -> dict[str, str | None]:
+    """:meth:`BulkRoomDeleter.delete` in one call: ``{name: None | reason}``."""
+    return BulkRoomDeleter(hook=hook, batch_size=batch_size).delete(names)
+
+
+def _valid_name(name: str, results: dict[str, str | None]) -> bool:
+    """Whether Daily could take ``name``; if not, its result is the reason (it is never sent)."""
+    try:
+        validate_room_name(name)
+    except DailyValidationError as exc:
+        results[name] = str(exc)
+        return False
+    return True
+
+
+def _pending(names: list[str], results: dict[str, str | None]) -> tuple[str, ...]:
+    return tuple(name for name in names if name not in results)

@@ -9,6 +9,9 @@ One hierarchy, so callers can catch exactly what they can handle:
 * :class:`DailyTransportError` - no HTTP answer at all (timeout, reset, refused).
 * :class:`DailyValidationError` - refused on our side before any call was made, and
   :class:`DailyConflictError` - a state the caller must resolve; both fail a task without retries.
+* :class:`DailyInvalidSpecsError` - the refusal of some specs of a batch, by room name.
+* :class:`DailyBulkDeleteError` - a bulk delete stopped by an outage (or, as
+  :class:`DailyBulkDeleteAbortedError`, by a wrong key); carries what was settled before the stop.
 * :class:`DailyConfigError` - a missing connection, a malformed setting or run parameter: fails a
   task at once, without retries, saying what to fix.
 
@@ -20,12 +23,14 @@ that subclasses ``AirflowFailException`` fails the task at once: retrying cannot
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 ALREADY_EXISTS_MARKER = "already exists"
 # Daily's quota wording is not documented; clients see "... rooms reached". Match tolerantly:
+AUTH_ERROR_CODES = ("authorization-header-error", "authentication-error")
 QUOTA_PATTERN = re.compile(r"rooms? reached|room (?:quota|limit)|quota (?:reached|exceeded)|too many (?:live )?rooms")
 
 
@@ -37,6 +42,17 @@ class DailyValidationError(DailyError, AirflowFailException, ValueError):
     """Input refused before calling Daily (bad room name, ``exp`` out of range, ...).
 
     Fails a task without retries: the same input would be refused again."""
+
+
+class DailyInvalidSpecsError(DailyValidationError):
+    """Room specs of one request refused before any call. ``reasons``: ``{room name: why}`` for
+    every refused spec, so a caller holding many specs can fail those alone and send the rest."""
+
+    def __init__(self, *, reasons: Mapping[str, str]) -> None:
+        self.reasons: dict[str, str] = dict(reasons)
+        first = next(iter(self.reasons.values()), "invalid room spec")
+        more = f" (and {len(self.reasons) - 1} more refused specs)" if len(self.reasons) > 1 else ""
+        super().__init__(f"{first}{more}")
 
 
 class DailyConflictError(DailyError, AirflowFailException):
@@ -113,6 +129,26 @@ class DailyServerError(DailyApiError):
     """5xx: a fault on Daily's side. Retried with backoff."""
 
 
+class DailyBulkDeleteError(DailyError):
+    """A bulk delete stopped early: an outage outlasted the hook's retries (retryable, like it).
+
+    Nothing done is lost: ``results`` holds every name settled before the stop (``None``: deleted
+    or already gone; a string: why that room could not be deleted), ``pending`` the names not
+    settled (retry them), ``cause`` the error that stopped the call (also ``__cause__``)."""
+
+    def __init__(self, *, results: Mapping[str, str | None], pending: tuple[str, ...], cause: DailyError) -> None:
+        self.results: dict[str, str | None] = dict(results)
+        self.pending = tuple(pending)
+        self.cause = cause
+        total = len(self.results) + len(self.pending)
+        super().__init__(f"bulk delete stopped with {len(self.pending)} of {total} rooms not done: {cause}")
+
+
+class DailyBulkDeleteAbortedError(DailyBulkDeleteError, AirflowFailException):
+    """A bulk delete stopped by a wrong key or setting (:class:`DailyAuthError`,
+    :class:`DailyConfigError`): same attributes, but fails a task without retries."""
+
+
 def _parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -123,10 +159,8 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(seconds, 0.0)
 
 
-def error_from_response(
-    *, status: int, body: Any, method: str, path: str, headers: dict[str, str] | None = None
-) -> DailyApiError:
-    """Build the most specific :class:`DailyApiError` for an error response."""
+def _error_fields(body: Any) -> tuple[str | None, str | None]:
+    """Daily's stable ``error`` code and its free-text ``info`` from an error body of any shape."""
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), str) else None
     info = body.get("info")
@@ -134,32 +168,42 @@ def error_from_response(
         info = str(info)
     if error is None and "errors" in body:  # /buy-phone-number style 422 bodies
         info = info or str(body["errors"])
+    return error, info
+
+
+def _is_already_exists(status: int, error: str | None, info: str) -> bool:
+    return status == 400 and ALREADY_EXISTS_MARKER in info and "room" in info
+
+
+def _is_quota(status: int, error: str | None, info: str) -> bool:
+    return status == 400 and error in (None, "invalid-request-error") and QUOTA_PATTERN.search(info) is not None
+
+
+# (rule, class): the first rule that holds for (status, error code, lower-cased info) wins.
+_ERROR_RULES: tuple[tuple[Callable[[int, str | None, str], bool], type[DailyApiError]], ...] = (
+    (lambda status, error, _: status == 429 or error == "rate-limit-error", DailyRateLimitedError),
+    (lambda status, _error, _info: status >= 500, DailyServerError),
+    (lambda status, _error, _info: status == 404, DailyNotFoundError),
+    (lambda status, error, _: status in (401, 403) or error in AUTH_ERROR_CODES, DailyAuthError),
+    (_is_already_exists, DailyRoomAlreadyExistsError),
+    (_is_quota, DailyQuotaReachedError),
+    (lambda status, _error, _info: status in (400, 422), DailyInvalidRequestError),
+)
+
+
+def error_class_for(status: int, error: str | None, info: str | None) -> type[DailyApiError]:
+    """The most specific :class:`DailyApiError` subclass for an error answer."""
+    lowered = (info or "").lower()
+    return next((cls for rule, cls in _ERROR_RULES if rule(status, error, lowered)), DailyApiError)
+
+
+def error_from_response(
+    *, status: int, body: Any, method: str, path: str, headers: dict[str, str] | None = None
+) -> DailyApiError:
+    """Build the most specific :class:`DailyApiError` for an error response."""
+    error, info = _error_fields(body)
     lowered_headers = {str(k).lower(): v for k, v in (headers or {}).items()}
     retry_after = _parse_retry_after(lowered_headers.get("retry-after"))
-    kwargs = {
-        "status": status,
-        "error": error,
-        "info": info,
-        "method": method,
-        "path": path,
-        "retry_after": retry_after,
-    }
-    lowered = (info or "").lower()
-    cls: type[DailyApiError]
-    if status == 429 or error == "rate-limit-error":
-        cls = DailyRateLimitedError
-    elif status >= 500:
-        cls = DailyServerError
-    elif status == 404:
-        cls = DailyNotFoundError
-    elif status in (401, 403) or error in ("authorization-header-error", "authentication-error"):
-        cls = DailyAuthError
-    elif status == 400 and ALREADY_EXISTS_MARKER in lowered and "room" in lowered:
-        cls = DailyRoomAlreadyExistsError
-    elif status == 400 and error in (None, "invalid-request-error") and QUOTA_PATTERN.search(lowered):
-        cls = DailyQuotaReachedError
-    elif status in (400, 422):
-        cls = DailyInvalidRequestError
-    else:
-        cls = DailyApiError
-    return cls(**kwargs)
+    return error_class_for(status, error, info)(
+        status=status, error=error, info=info, method=method, path=path, retry_after=retry_after
+    )

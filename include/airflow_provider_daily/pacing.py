@@ -88,16 +88,18 @@ def parse_rate_limits(raw: Mapping[str, object] | None) -> dict[str, list[tuple[
     for name, windows in (raw or {}).items():
         if not isinstance(windows, list) or not windows:
             raise ValueError(f"rate_limits[{name!r}] must be a non-empty list of [requests, seconds]")
-        parsed = []
-        for window in windows:
-            if not isinstance(window, list | tuple) or len(window) != 2:
-                raise ValueError(f"rate_limits[{name!r}]: {window!r} is not [requests, seconds]")
-            requests, seconds = int(window[0]), float(window[1])
-            if requests < 1 or seconds <= 0:
-                raise ValueError(f"rate_limits[{name!r}]: {window!r} must be positive")
-            parsed.append((requests, seconds))
-        limits[str(name)] = parsed
+        limits[str(name)] = [_parse_window(name, window) for window in windows]
     return limits
+
+
+def _parse_window(name: object, window: object) -> tuple[int, float]:
+    """One ``[requests, seconds]`` window of endpoint class ``name``."""
+    if not isinstance(window, list | tuple) or len(window) != 2:
+        raise ValueError(f"rate_limits[{name!r}]: {window!r} is not [requests, seconds]")
+    requests, seconds = int(window[0]), float(window[1])
+    if requests < 1 or seconds <= 0:
+        raise ValueError(f"rate_limits[{name!r}]: {window!r} must be positive")
+    return requests, seconds
 
 
 _registry: dict[tuple[str, str, float, float], Pacer] = {}

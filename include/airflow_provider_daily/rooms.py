@@ -1,7 +1,9 @@
 """Rules about room specs that hold before and after talking to Daily.
 
 * :func:`validate_room_create` - refuse locally what Daily would refuse (name charset and length,
-  ``exp`` rules of dial-in rooms), so one bad row never fails a whole all-or-nothing batch.
+  ``exp`` rules of dial-in rooms), so one bad row never fails a whole all-or-nothing batch;
+  :func:`validate_room_creates` does it for many specs and names every refused one. The hook
+  applies them once, at its public methods; nothing else calls them on a spec bound for Daily.
 * :func:`room_differences` - which requested settings an existing room does not have, used when a
   create finds the name taken: reuse the room, and update it if its settings drifted.
 * :func:`update_properties` - the smallest update that removes those differences.
@@ -17,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_daily.errors import DailyValidationError
+from airflow_provider_daily.errors import DailyInvalidSpecsError, DailyValidationError
 from airflow_provider_daily.models import ROOM_NAME_PATTERN, Room, RoomCreate
 
 MAX_DIALIN_LIFETIME_DAYS = 365  # Daily: a PSTN-enabled room's exp must be less than 365 days away [doc]
@@ -61,6 +64,19 @@ def validate_room_create(spec: RoomCreate, *, now: float | None = None) -> RoomC
                 "Daily requires dial-in rooms to expire within 365 days"
             )
     return spec
+
+
+def validate_room_creates(specs: Iterable[RoomCreate], *, now: float | None = None) -> None:
+    """Raise :class:`DailyInvalidSpecsError` naming every spec of ``specs`` Daily would refuse."""
+    now = time.time() if now is None else now
+    reasons: dict[str, str] = {}
+    for spec in specs:
+        try:
+            validate_room_create(spec, now=now)
+        except DailyValidationError as exc:
+            reasons[spec.name] = str(exc)
+    if reasons:
+        raise DailyInvalidSpecsError(reasons=reasons)
 
 
 # Default values of the properties this provider sets: Daily leaves a property out of a room's

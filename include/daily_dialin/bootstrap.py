@@ -22,6 +22,13 @@ changed in the UI are overwritten. Options: ``--migrate`` (``airflow db migrate`
 ``--create-meetings-table`` (the shipped schema, if missing), ``--print`` (show the expanded
 settings, secrets masked; no changes). With the simple auth manager and ``$AIRFLOW_ADMIN_PASSWORD`` set, the login
 ``$AIRFLOW_ADMIN_USERNAME`` (default ``admin``) gets that password.
+
+Connections with secrets (a ``password`` or ``extra``, e.g. the Daily API key) are stored only when
+Airflow encrypts them: without a Fernet key (``[core] fernet_key``, ``$AIRFLOW__CORE__FERNET_KEY``;
+compose: ``AIRFLOW_FERNET_KEY`` in ``.env``) the bootstrap stops before touching Airflow, saying how
+to make one. ``DAILY_ALLOW_UNENCRYPTED_SECRETS=1`` stores them in plain text anyway (a throwaway
+metadata DB on your own machine, never a deployment). A fresh ``AIRFLOW_HOME`` gets a key of its own:
+Airflow writes one into the ``airflow.cfg`` it creates, which the bootstrap does first.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,13 @@ SETTINGS_DIR = Path(__file__).resolve().parent / "airflow_settings"
 PROVISIONING_VARIABLE = "daily_provisioning"
 SECRET_FIELDS = frozenset({"password", "extra"})
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ALLOW_UNENCRYPTED = "DAILY_ALLOW_UNENCRYPTED_SECRETS"
+GENERATE_FERNET_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+SET_FERNET_KEY = (
+    f"Generate a key:\n    {GENERATE_FERNET_KEY}\nand set it: with docker compose as AIRFLOW_FERNET_KEY in .env "
+    "(next to docker-compose.yaml); elsewhere as AIRFLOW__CORE__FERNET_KEY or [core] fernet_key in airflow.cfg, "
+    "the same for every Airflow component. Keep it: connections stored with a key can only be read with it."
+)
 
 
 class BootstrapError(RuntimeError):
@@ -51,8 +65,10 @@ class BootstrapError(RuntimeError):
 
 
 def pool_name() -> str:
-    """The pool the chunk tasks use (the DAG reads the same variable)."""
-    return os.environ.get("DAILY_API_POOL", "daily_api")
+    """The pool the chunk tasks use: one rule with the DAG factories (:mod:`daily_dialin.dags.defaults`)."""
+    from daily_dialin.dags.defaults import pool_name as configured
+
+    return configured()
 
 
 def expand(value: Any, env: Mapping[str, str], *, where: str = "") -> Any:
@@ -148,6 +164,47 @@ def masked(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {**settings, "connections": conns}
 
 
+def _fernet_encrypts() -> bool:
+    """Whether Airflow encrypts connection secrets: a valid Fernet key is configured.
+
+    Writes the default ``airflow.cfg`` first when there is none, as every ``airflow`` command does
+    (and, on a fresh ``AIRFLOW_HOME``, with a generated Fernet key), so the answer is the one the
+    ``airflow connections import`` below will act on."""
+    from airflow.configuration import write_default_airflow_configuration_if_needed
+    from airflow.exceptions import AirflowException
+    from airflow.models.crypto import get_fernet
+
+    write_default_airflow_configuration_if_needed()
+    try:
+        return get_fernet().is_encrypted
+    except AirflowException as exc:  # a key that is not a Fernet key
+        raise BootstrapError(f"the Fernet key ([core] fernet_key) is not valid ({exc}). {SET_FERNET_KEY}") from None
+
+
+def require_encryption(
+    settings: Mapping[str, Any], env: Mapping[str, str], *, encrypts: Callable[[], bool] = _fernet_encrypts
+) -> bool:
+    """Refuse to store connection secrets Airflow would keep in plain text; returns whether they are encrypted.
+
+    :param encrypts: tells whether Airflow has a valid Fernet key (tests pass their own).
+    """
+    secret = sorted(conn_id for conn_id, fields in settings["connections"].items() if SECRET_FIELDS & set(fields))
+    if not secret or encrypts():
+        return True
+    if env.get(ALLOW_UNENCRYPTED, "").strip().lower() in ("1", "true", "yes"):
+        log.warning(
+            "No Fernet key: the secrets of %s are stored UNENCRYPTED in the metadata DB (%s is set)",
+            ", ".join(secret),
+            ALLOW_UNENCRYPTED,
+        )
+        return False
+    raise BootstrapError(
+        f"Airflow has no Fernet key, so the secrets of {', '.join(secret)} (such as the Daily API key) would be "
+        f"stored unencrypted in the metadata DB. {SET_FERNET_KEY} (A throwaway metadata DB on your own machine: "
+        f"{ALLOW_UNENCRYPTED}=1 stores them unencrypted.)"
+    )
+
+
 def _airflow(*args: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "airflow", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -224,7 +281,8 @@ def run(
     """Apply the settings folder to the Airflow this process is configured for; returns a summary."""
     env = os.environ if env is None else env
     settings = load_settings(settings_dir, env)  # everything validated before Airflow is touched
-    summary: dict[str, Any] = {"settings": str(settings_dir)}
+    encrypted = require_encryption(settings, env)
+    summary: dict[str, Any] = {"settings": str(settings_dir), "secrets_encrypted": encrypted}
     if migrate:
         _airflow("db", "migrate")
         summary["migrated"] = True

@@ -5,14 +5,18 @@ with the Celery executor configured as in the file; the bootstrap and the emulat
 argument parsers; the healthchecks' Airflow and Celery commands too), every build context, Dockerfile,
 ``COPY`` source and bind-mounted path must exist, every ``${VAR}`` must be in ``.env.example`` (and
 every key there used), and the native cluster (``tests/support/cluster.py``) must run exactly these
-commands, with only the documented loopback additions.
+commands, with only the documented loopback additions. Compose itself validates the file too:
+``docker-compose --env-file .env.example config -q`` (Debian's ``docker-compose``, no daemon needed;
+``bash .ci/setup`` installs it), which must pass in CI.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -247,3 +251,56 @@ def test_dag_schedule_and_timeout_come_from_the_compose_environment(compose):
     assert re.fullmatch(r"\$\{DAILY_PROVISIONING_SCHEDULE-@daily\}", env["DAILY_PROVISIONING_SCHEDULE"])
     assert env["DAILY_PROVISIONING_TIMEOUT_MINUTES"].startswith("${DAILY_PROVISIONING_TIMEOUT_MINUTES")
     assert env["DAILY_API_POOL"] == "daily_api"
+
+
+def _docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("docker-compose is not installed; in CI it must be (bash .ci/setup installs it)")
+        pytest.skip("docker-compose is not installed (Debian: apt-get install docker-compose; bash .ci/setup does)")
+    return found
+
+
+def _compose_config(env_file: Path, *profiles: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config -q`` with ``env_file`` only: nothing from this shell's environment."""
+    binary = _docker_compose()
+    args = [binary, "--file", str(COMPOSE_FILE), "--env-file", str(env_file)]
+    args += [word for profile in profiles for word in ("--profile", profile)]
+    return subprocess.run(
+        [*args, "config", "-q"],
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("profiles", [(), ("emulator",)], ids=["default", "emulator"])
+def test_docker_compose_validates_the_file_with_env_example(profiles):
+    result = _compose_config(ENV_EXAMPLE, *profiles)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+def test_docker_compose_refuses_an_empty_fernet_key(tmp_path):
+    """The Fernet key is required: an empty one stops compose, saying where to set it."""
+    env_file = tmp_path / ".env"
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    env_file.write_text(
+        "\n".join("AIRFLOW_FERNET_KEY=" if line.startswith("AIRFLOW_FERNET_KEY=") else line for line in lines) + "\n",
+        encoding="utf-8",
+    )
+    result = _compose_config(env_file)
+    assert result.returncode != 0
+    assert "AIRFLOW_FERNET_KEY" in result.stderr and "set it in .env" in result.stderr
+
+
+def test_the_fernet_key_is_required_and_env_example_holds_no_usable_key(compose, values):
+    from cryptography.fernet import Fernet
+
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${AIRFLOW_FERNET_KEY:?")
+    with pytest.raises(ValueError, match="Fernet key must be"):  # a placeholder, so nobody runs with a published key
+        Fernet(values["AIRFLOW_FERNET_KEY"].encode())
+    assert "Fernet.generate_key()" in ENV_EXAMPLE.read_text(encoding="utf-8")

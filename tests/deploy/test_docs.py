@@ -1,4 +1,5 @@
-"""The README's commands stay true to Airflow 3: example keys long enough to be masked, Airflow 3 wording.
+"""The README's and the docs' commands stay true to Airflow 3: example keys long enough to be masked,
+Airflow 3 wording; and no package index is named in them.
 
 A key shorter than ``[logging] min_length_masked_secret`` is not masked: every task log then warns
 about it (and would show it). "Trigger DAG w/ config" is Airflow 2's button; Airflow 3 has "Trigger"
@@ -11,7 +12,7 @@ import re
 
 from tests.support.daily import REPO
 
-DOCS = [REPO / "README.md", REPO / ".env.example"]
+DOCS = [REPO / "README.md", REPO / ".env.example", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def _text() -> str:
@@ -34,3 +35,9 @@ def test_airflow_3_wording():
     text = _text()
     assert "Trigger DAG w/ config" not in text
     assert "Trigger DAG w/" not in text
+
+
+def test_no_package_index_is_named():
+    text = _text().lower()
+    for host in ("pypi.org", "files.pythonhosted", "--index-url", "--extra-index-url"):
+        assert host not in text, host

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCRIPT = """
 from airflow.dag_processing.dagbag import DagBag

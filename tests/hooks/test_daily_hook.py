@@ -12,6 +12,7 @@ import requests
 from airflow_provider_daily.errors import (
     DailyAuthError,
     DailyInvalidRequestError,
+    DailyInvalidSpecsError,
     DailyNotFoundError,
     DailyQuotaReachedError,
     DailyRateLimitedError,
@@ -98,6 +99,16 @@ def test_batch_limits_and_local_validation(hook, emulator):
     with pytest.raises(DailyValidationError, match="invalid room name"):
         hook.create_rooms_batch([dialin_spec("ok"), dialin_spec("not ok!")])
     assert emulator.admin.counters()["requests"].get("POST /batch/rooms", 0) == 0, "refused before any call"
+
+
+def test_batch_refusal_names_every_invalid_spec(hook, emulator):
+    specs = [dialin_spec("fine"), dialin_spec("bad name"), dialin_spec("late", hours=366 * 24)]
+    with pytest.raises(DailyInvalidSpecsError) as info:
+        hook.create_rooms_batch(specs)
+    assert set(info.value.reasons) == {"bad name", "late"}
+    assert "invalid room name" in info.value.reasons["bad name"] and "365 days" in info.value.reasons["late"]
+    assert isinstance(info.value, DailyValidationError)
+    assert emulator.admin.counters()["requests"] == {}
 
 
 # -- client-side validation (before any call) ---------------------------------------------------
@@ -240,6 +251,41 @@ def test_ensure_room_reuses_and_updates_drifted_room(hook):
     assert changed.outcome == "updated"
     assert changed.room.pin == first.room.pin
     assert changed.room.config.dialin.display_name == "Renamed"
+
+
+def test_reconcile_a_room_in_hand_makes_no_request_when_nothing_differs(hook, emulator):
+    room = hook.create_room(dialin_spec("held"))
+    before = emulator.admin.counters()["requests"]
+    ensured = hook.reconcile_room(dialin_spec("held"), room=room)
+    assert ensured.outcome == "reused" and ensured.room.pin == room.pin
+    assert emulator.admin.counters()["requests"] == before
+
+
+def test_reconcile_a_room_in_hand_updates_only_what_differs(hook, emulator):
+    room = hook.create_room(dialin_spec("held-2"))
+    ensured = hook.reconcile_room(dialin_spec("held-2", display="Renamed"), room=room)
+    assert ensured.outcome == "updated" and ensured.room.pin == room.pin
+    requests_made = emulator.admin.counters()["requests"]
+    assert "GET /rooms/:name" not in requests_made and requests_made["POST /rooms/:name"] == 1
+    assert rooms_in_emulator(emulator)[0]["config"]["dialin"]["display_name"] == "Renamed"
+
+
+def test_reconcile_a_room_in_hand_that_is_gone_creates_it_again(hook, emulator):
+    room = hook.create_room(dialin_spec("gone"))
+    emulator.admin.delete_room("gone")  # deleted between the listing and the update
+    ensured = hook.reconcile_room(dialin_spec("gone", display="Renamed"), room=room)
+    assert ensured.outcome == "created"
+    stored = rooms_in_emulator(emulator)
+    assert [r["name"] for r in stored] == ["gone"] and ensured.room.pin == stored[0]["config"]["dialin_code"]
+
+
+def test_reconcile_without_a_room_fetches_it_and_validates_first(hook, emulator):
+    hook.create_room(dialin_spec("fetch-me"))
+    assert hook.reconcile_room(dialin_spec("fetch-me")).outcome == "reused"
+    assert emulator.admin.counters()["requests"]["GET /rooms/:name"] == 1
+    with pytest.raises(DailyValidationError, match="365 days"):
+        hook.reconcile_room(dialin_spec("fetch-me", hours=366 * 24))
+    assert emulator.admin.counters()["requests"]["GET /rooms/:name"] == 1
 
 
 def test_ensure_room_adds_pin_to_existing_room_without_one(hook):

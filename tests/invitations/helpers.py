@@ -10,6 +10,7 @@ from icalendar import Calendar
 from daily_dialin.invitations.settings import InvitationSettings
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.meetings import room_exp_for
+from daily_dialin.rows import MeetingRow
 
 PIN = "01234567890"
 OWN_NUMBER = "+12095550100"
@@ -42,6 +43,11 @@ def row(meeting_id: str = "M1", *, start: datetime = START, minutes: int = 90, *
     }
     values.update(changes)
     return values
+
+
+def meeting_row(meeting_id: str = "M1", **changes: Any) -> MeetingRow:
+    """:func:`row` read as the table hands rows to the invitations (default settings)."""
+    return MeetingRow.from_record(row(meeting_id, **changes), config=ProvisioningConfig())
 
 
 def settings(**values: Any) -> InvitationSettings:

@@ -11,13 +11,13 @@ from daily_dialin.invitations.content import InviteContent, NotInvitable, zone
 from daily_dialin.invitations.ical import render_cancellation, render_invite
 from daily_dialin.invitations.manifest import Manifest, ManifestEntry
 from daily_dialin.invitations.tokens import host_link
-from tests.invitations.helpers import CA, OWN_NUMBER, PIN, START, US, parse, row, settings
+from tests.invitations.helpers import CA, OWN_NUMBER, PIN, START, US, meeting_row, parse, settings
 
 STAMP = int(datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp())
 
 
 def content(**changes) -> InviteContent:
-    return InviteContent.from_row(row(**changes), settings=settings())
+    return InviteContent.from_row(meeting_row(**changes), settings=settings())
 
 
 def test_content_from_row_in_the_meetings_zone():
@@ -113,7 +113,7 @@ def test_host_file_carries_the_link_and_its_own_uid():
 
 def test_organizer_and_uid_domain_settings():
     custom = settings(organizer_email="ops@example.com", organizer_name="Ops, Team", uid_domain="invites.example.com")
-    invite = InviteContent.from_row(row(), settings=custom)
+    invite = InviteContent.from_row(meeting_row(), settings=custom)
     _, event = parse(render_invite(invite, settings=custom, sequence=0, stamp=STAMP))
     assert str(event["ORGANIZER"]) == "mailto:ops@example.com"
     assert event["ORGANIZER"].params["CN"] == "Ops, Team"
@@ -127,7 +127,7 @@ def test_fingerprint_changes_with_what_the_invite_shows():
     assert content(title="Renamed").fingerprint(settings()) != base
     assert content(dialin_pin="11111111111").fingerprint(settings()) != base
     no_globals = settings(global_numbers=[])
-    assert InviteContent.from_row(row(), settings=no_globals).fingerprint(no_globals) != base
+    assert InviteContent.from_row(meeting_row(), settings=no_globals).fingerprint(no_globals) != base
     assert content().fingerprint(settings(token_method="api")) == base, "the token method is not shown"
 
 
@@ -177,3 +177,14 @@ def test_manifest_round_trip_is_stable():
     assert again == manifest
     assert again.to_bytes() == manifest.to_bytes()
     assert Manifest.from_bytes(None).meetings == {}
+
+
+def test_content_keeps_the_exact_meeting_id():
+    assert content(meeting_id=" M1 ").meeting_id == " M1 "
+
+
+def test_title_shown_is_the_sanitised_meeting_title():
+    invite = content(title="Board\x1b[31m call\x07\r\nQ4\x00")
+    assert invite.title == "Board call Q4"
+    _, event = parse(render_invite(invite, settings=settings(), sequence=0, stamp=STAMP))
+    assert str(event["SUMMARY"]) == "Board call Q4"

@@ -14,6 +14,7 @@ import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
 from daily_dialin.provisioning.meetings import parse_utc
+from daily_dialin.rows import as_row
 from tests.invitations.conftest import invite, provision
 from tests.invitations.helpers import CA, US, parse
 from tests.support.daily import PIN_NUMBER, TEST_KEY
@@ -22,7 +23,8 @@ TOKEN = re.compile(r"[?&]t=([A-Za-z0-9_.-]+)")
 
 
 def rows(table) -> dict[str, dict]:
-    return {r["meeting_id"]: r for r in table.read_all()}
+    """Every row's stored values (logical column names) by exact meeting id."""
+    return {row.meeting_id: dict(row.values) for row in (as_row(r, table.config) for r in table.read_all())}
 
 
 def invited(table) -> dict[str, dict]:
@@ -353,3 +355,59 @@ def test_storing_host_tokens_without_the_column_fails_before_writing(
     assert "has no column 'host_token'" in output
     assert "ALTER TABLE daily_meetings ADD COLUMN host_token TEXT" in output
     assert not (invites_dir / "attendees").exists(), "nothing written"
+
+
+def test_status_case_and_spaces_are_the_same_status_for_invitations_as_for_rooms(
+    invitations_dag, provisioning_dag, provisioned, invites_dir
+):
+    """Provisioning compares statuses trimmed and case-insensitively; invitations must too: a
+    'Scheduled' row keeps its live room, so its invite must not be cancelled."""
+    table, _ = provisioned
+    assert invite(invitations_dag).state == "success"
+    published = snapshot(invites_dir)
+    set_columns(table, "M1000", status="Scheduled")
+    set_columns(table, "M1002", status=" scheduled ")
+    assert provision(provisioning_dag).state == "success"
+    assert all(rows(table)[mid].get("dialin_pin") for mid in ("M1000", "M1002")), "their rooms stay live"
+
+    run = invite(invitations_dag)
+    assert run.state == "success"
+    counts = next(ti for ti in run.get_task_instances() if ti.task_id == "plan").xcom_pull(task_ids="plan")["counts"]
+    assert (counts["cancelled"], counts["unchanged"]) == (0, 7)
+    assert snapshot(invites_dir) == published, "no CANCEL file, nothing rewritten"
+
+
+def test_a_meeting_first_scheduled_with_other_case_gets_its_invite(
+    invitations_dag, provisioning_dag, sqlite_meetings_db, daily_conn, invites_dir
+):
+    meetings = sample_meetings(count=3, pin_number=PIN_NUMBER)
+    meetings[0]["status"] = " SCHEDULED"
+    insert_meetings(sqlite_meetings_db, meetings)
+    assert provision(provisioning_dag).state == "success"
+    row = rows(sqlite_meetings_db)[meetings[0]["meeting_id"]]
+    assert row.get("dialin_pin"), "provisioning gave it a room and a PIN"
+
+    assert invite(invitations_dag).state == "success"
+    calendar, _ = attendee(invites_dir, row)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+
+
+def test_control_characters_never_reach_the_room_or_the_invite(
+    invitations_dag, provisioning_dag, sqlite_meetings_db, daily_conn, hook, invites_dir
+):
+    meetings = sample_meetings(count=3, pin_number=PIN_NUMBER)
+    meetings[0]["title"] = "Board\x1b[31m call\x07\r\nQ4"
+    meetings[0]["dialin_display_name"] = "Bob\x00\x07\x1b[31mRED\r\nX"
+    meetings[2]["title"] = "Sales\tsync"  # meetings[1] is the sample's cancelled one
+    meetings[2]["dialin_display_name"] = "\x1b[0m\x00\x85 "
+    insert_meetings(sqlite_meetings_db, meetings)
+    assert provision(provisioning_dag).state == "success"
+    assert invite(invitations_dag).state == "success"
+
+    expected = {0: ("BobRED X", "Board call Q4"), 2: ("Sales sync", "Sales sync")}
+    for index, (display_name, title) in expected.items():
+        row = rows(sqlite_meetings_db)[meetings[index]["meeting_id"]]
+        room = hook.get_room(row.get("room_name"))
+        assert room.config.dialin.display_name == display_name
+        _, event = attendee(invites_dir, row)
+        assert str(event["SUMMARY"]) == title

@@ -85,3 +85,24 @@ def test_storing_host_tokens_is_off_by_default_and_needs_host_links_and_a_plain_
         InvitationSettings(store_host_tokens=True, host_links=False)
     with pytest.raises(ValidationError):
         InvitationSettings(store_host_tokens=True, host_token_column="token; DROP TABLE x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [('{"base_path": "/tmp/x",}', "not valid JSON"), ('["base_path"]', "must be a JSON object")],
+)
+def test_a_malformed_variable_fails_instead_of_falling_back_to_the_defaults(monkeypatch, raw, reason):
+    from airflow_provider_daily.errors import DailyConfigError
+
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_INVITATIONS", raw)
+    with pytest.raises(DailyConfigError, match=reason) as info:
+        InvitationSettings.load()
+    assert "daily_invitations" in str(info.value)
+
+
+def test_invalid_settings_in_the_variable_name_the_variable(monkeypatch):
+    from airflow_provider_daily.errors import DailyConfigError
+
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_INVITATIONS", json.dumps({"host_linkz": True}))
+    with pytest.raises(DailyConfigError, match="daily_invitations.*host_linkz"):
+        InvitationSettings.load()

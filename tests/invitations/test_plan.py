@@ -10,14 +10,14 @@ from daily_dialin.invitations.content import InviteContent
 from daily_dialin.invitations.manifest import Manifest, ManifestEntry
 from daily_dialin.invitations.plan import ROOM_NOT_UPDATED, decide
 from daily_dialin.provisioning.config import ProvisioningConfig
-from tests.invitations.helpers import START, row, settings
+from tests.invitations.helpers import START, meeting_row, row, settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 STAMP = int(NOW.timestamp())
 
 
 def published(meeting_id: str = "M1", *, state: str = "active", sequence: int = 0, host_file: bool = True, **changes):
-    invite = InviteContent.from_row(row(meeting_id, **changes), settings=settings())
+    invite = InviteContent.from_row(meeting_row(meeting_id, **changes), settings=settings())
     return ManifestEntry(
         room_name=invite.room_name,
         state=state,
@@ -141,3 +141,27 @@ def test_host_links_turned_on_later_rewrites_the_missing_host_files():
         files_present=lambda room_name, host: not host,
     )
     assert [(a.kind, a.sequence) for a in decisions.actions] == [("rewritten", 0)]
+
+
+@pytest.mark.parametrize("status", ["Scheduled", " scheduled ", "SCHEDULED\t"])
+def test_status_is_compared_the_way_provisioning_compares_it(status):
+    """The room of a 'Scheduled' row is live (provisioning compares LOWER(TRIM(status))): its
+    invite is neither cancelled nor withheld."""
+    decisions, actions = run([row("M1", status=status)], {"M1": published("M1")})
+    assert actions == {}
+    assert decisions.unchanged == ["M1"]
+    _, actions = run([row("M1", status=status)])
+    assert actions["M1"].kind == "new"
+
+
+def test_status_case_of_a_cancelled_row_still_cancels():
+    _, actions = run([row("M1", status=" Cancelled")], {"M1": published("M1")})
+    assert (actions["M1"].kind, actions["M1"].cancels) == ("cancelled", True)
+
+
+def test_meeting_ids_are_taken_exactly():
+    """Provisioning names rooms from the exact id text; invitations must not strip it."""
+    _, actions = run([row(" M1 "), row("M1")])
+    assert set(actions) == {" M1 ", "M1"}
+    assert actions[" M1 "].content.meeting_id == " M1 "
+    assert actions["M1"].content.meeting_id == "M1"

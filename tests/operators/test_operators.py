@@ -102,6 +102,12 @@ def test_delete_room_already_gone_is_done(daily_conn):
     assert DailyDeleteRoomOperator(task_id="d", room_name="never-was").execute(context={}) is False
 
 
+def test_delete_room_with_invalid_name_fails_before_any_call(daily_conn):
+    with pytest.raises(DailyValidationError, match="invalid room name"):
+        DailyDeleteRoomOperator(task_id="d", room_name="no/slashes").execute(context={})
+    assert daily_conn.admin.counters()["requests"] == {}
+
+
 def test_create_room_with_pin_on_request(daily_conn):
     result = create_op(return_pin=True, room_numbers=[PIN_NUMBER]).execute(context={})
     pin = rooms(daily_conn)["op-room"]["config"]["dialin_code"]
@@ -126,9 +132,10 @@ def test_invalid_room_fails_before_any_call(daily_conn):
         ({"room_numbers": ["call me"]}, "room_numbers"),
     ],
 )
-def test_create_room_validates_before_any_call(kwargs, reason):
+def test_create_room_validates_before_any_call(daily_conn, kwargs, reason):
     with pytest.raises(DailyValidationError, match=reason):
-        create_op(**kwargs).build_spec()
+        create_op(**kwargs).execute(context={})
+    assert daily_conn.admin.counters()["requests"] == {}
 
 
 def test_create_operator_has_room_link():

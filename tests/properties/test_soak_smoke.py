@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 BENCH = REPO / "bench" / "guarantees"
 TIMEOUT = 180

@@ -164,3 +164,30 @@ def test_what_the_fast_path_declines_is_read_by_pendulum_as_before(text):
     except Exception as exc:
         got = (type(exc), str(exc))
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("display_name", "title", "expected_display", "expected_title"),
+    [
+        ("Bob\x00\x07\x1b[31mRED\r\nX", "Board call", "BobRED X", "Board call"),
+        (None, "Board\x1b[1;31m call\x1b]0;pwned\x07\r\n\tQ4", "Board call Q4", "Board call Q4"),
+        ("\x1b[0m\x00\x85\x9b2J ", "Sales\tsync", "Sales sync", "Sales sync"),
+        ("  Alice   \x7f Smith ", "Board call", "Alice Smith", "Board call"),
+        ("Zoë 会議 🎉", "Ünïcode", "Zoë 会議 🎉", "Ünïcode"),
+    ],
+)
+def test_control_characters_and_escape_sequences_are_removed(display_name, title, expected_display, expected_title):
+    meeting = Meeting.from_row(row(dialin_display_name=display_name, title=title))
+    assert (meeting.display_name, meeting.title) == (expected_display, expected_title)
+    spec = meeting.room_spec(ProvisioningConfig())
+    assert spec.properties.dialin.display_name == expected_display
+
+
+def test_a_title_of_control_characters_only_is_empty():
+    with pytest.raises(BadMeetingRow, match="title is empty"):
+        Meeting.from_row(row(title="\x1b[31m\x00\r\n"))
+
+
+def test_lengths_are_checked_after_sanitising():
+    meeting = Meeting.from_row(row(dialin_display_name="\x1b[31m" * 50 + "x" * 100))
+    assert meeting.display_name == "x" * 100

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
+from daily_dialin.rows import as_row
 from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri, provisioning_conf
 
 
@@ -18,7 +19,7 @@ def run(dag, *, logical_date=None, **conf):
 
 
 def rows(table) -> dict[str, dict]:
-    return {r["meeting_id"]: r for r in table.read_all()}
+    return {r.meeting_id: dict(r.values) for r in map(lambda r: as_row(r, table.config), table.read_all())}
 
 
 def emulator_rooms(emulator) -> dict[str, dict]:
@@ -56,7 +57,7 @@ def test_provisions_every_due_meeting_then_nothing(provisioning_dag, seeded, dai
         assert row["room_url"] == room["url"]
         assert row["provisioned_at"] is not None
         assert row["last_error"] is None
-        assert row["attempts"] == 1
+        assert row["attempts"] == 0, "a success resets the count of failures"
     assert len(rooms) == len(provisioned)
 
     # PINs never reach logs or XCom
@@ -200,7 +201,7 @@ def test_force_reprovision_reuses_rooms_and_pins(provisioning_dag, sqlite_meetin
     after = rows(sqlite_meetings_db)
     for mid in ("M1000", "M1001"):
         assert after[mid]["dialin_pin"] == before[mid]["dialin_pin"]
-        assert after[mid]["attempts"] == 2
+        assert after[mid]["attempts"] == 0
     assert after["M1003"] == before["M1003"]
     assert daily_conn.admin.counters()["rooms_created"] == 3
 
@@ -302,7 +303,7 @@ def test_meetings_past_the_attempt_limit_wait_for_force(provisioning_dag, sqlite
     after = rows(sqlite_meetings_db)
     assert after["M1000"]["room_name"] == "mtg-M1000"
     assert after["M1000"]["last_error"] is None
-    assert after["M1000"]["attempts"] == 6
+    assert after["M1000"]["attempts"] == 0, "a success resets the count of failures"
 
 
 def test_outage_is_recorded_and_the_next_run_recovers(provisioning_dag, sqlite_meetings_db, daily_conn, monkeypatch):
@@ -381,5 +382,5 @@ def test_unknown_ids_are_named_and_dry_runs_list_what_is_done(provisioning_dag, 
     assert "NOPE-1" in caplog.text and "not in the table" in caplog.text
     assert "Already provisioned in this window (1)" in caplog.text
     summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull()
-    assert summary["unknown_ids"] == ["NOPE-1"]
+    assert summary["unknown"] == {"count": 1, "ids": ["NOPE-1"]}
     assert rows(table)["M1002"]["room_name"] is None, "a dry run touches nothing"

@@ -3,7 +3,7 @@
 Docker cannot run on our machines, so this module reads the compose file and runs its services as local
 processes with the SAME commands: the bootstrap of ``airflow-init``, ``api-server``, ``scheduler``,
 ``dag-processor``, ``triggerer``, two ``celery worker`` s (the compose service scaled to two), the Daily
-emulator, Redis, and a throwaway PostgreSQL (``tests/support/postgres.py``) initialised by the compose
+emulator, Redis, and a throwaway PostgreSQL (``daily_devtools.postgres``) initialised by the compose
 file's own init script. The environment is the compose file's, interpolated from ``.env.example`` with
 fresh secrets, and "localised": service hostnames become ``127.0.0.1:<free port>``, ``/opt/airflow``
 becomes a temporary ``AIRFLOW_HOME`` whose ``dags``/``plugins`` are symlinks to the repo (the compose
@@ -40,10 +40,11 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from cryptography.fernet import Fernet
 
-from tests.support.postgres import ThrowawayPostgres
+from daily_devtools.postgres import ThrowawayPostgres
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yaml"
 ENV_EXAMPLE = REPO / ".env.example"
 BIN = Path(sys.executable).parent
@@ -80,6 +81,8 @@ CHECK_VALUES = {
     "DAILY_SAMPLE_MEETINGS": "0",
     "AIRFLOW_TEST_CONNECTION": "Enabled",
     "DAILY_PROVISIONING_TIMEOUT_MINUTES": "2",
+    "DAILY_PROVISIONING_WATCH": "1",  # the product default: the freshness check needs the watcher
+    "DAILY_PROVISIONING_WATCH_SECONDS": "3",
 }
 SECRET_KEYS = (
     "AIRFLOW_ADMIN_PASSWORD",
@@ -200,6 +203,7 @@ class NativeCluster:
         }
         self.values = {**read_env_file(ENV_EXAMPLE), **CHECK_VALUES}
         self.values.update({key: f"{key.lower().replace('_', '-')}-{secrets.token_hex(8)}" for key in SECRET_KEYS})
+        self.values["AIRFLOW_FERNET_KEY"] = Fernet.generate_key().decode()  # .env.example's is a placeholder
         self.env: dict[str, str] = {}
 
     # -- addresses --------------------------------------------------------------------------------

@@ -4,11 +4,22 @@ that points at it (with fast retries). Imported by fixtures and tests alike."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from daily_emulator import EmulatorSettings
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = [
+    "FAST_RETRIES",
+    "OTHER_NUMBER",
+    "PIN_NUMBER",
+    "REPO",
+    "SPARE_NUMBER",
+    "TEST_KEY",
+    "daily_connection_uri",
+    "emulator_settings",
+    "provisioning_conf",
+]
+
 TEST_KEY = "test-key-9f8e7d6c5b4a"
 PIN_NUMBER = "+12095550100"
 OTHER_NUMBER = "+12095550101"

@@ -23,9 +23,12 @@ def run_engine(*, params: dict[str, Any] | None = None, now: datetime | None = N
     for index, bounds in enumerate(result["bounds"]):
         try:
             chunk_results.append(steps.provision_chunk(index=index, bounds=bounds, run=run, now=now))
+        except steps.ChunkInterrupted as exc:  # the task fails with the cause; summarize gets the result
+            errors.append(exc.cause)
+            chunk_results.append(exc.result.to_xcom())
         except Exception as exc:
             errors.append(exc)
-            chunk_results.append(getattr(exc, "chunk_result", None))
+            chunk_results.append(None)
     retired = steps.retire_cancelled(run=run)
     summary = steps.summarize(run=run, chunk_results=chunk_results, retired=retired)
     try:
@@ -66,7 +69,9 @@ def insert_rows(table: MeetingsTable, rows: list[dict[str, Any]]) -> None:
 
 
 def table_rows(table: MeetingsTable) -> dict[Any, dict[str, Any]]:
-    return {row["meeting_id"]: row for row in table.read_all()}
+    """Every row as stored (logical column names), keyed by its id as stored."""
+    rows = [row if isinstance(row, dict) else dict(row.values) for row in table.read_all()]  # dicts or MeetingRow
+    return {row["meeting_id"]: row for row in rows}
 
 
 def settings_env(**settings: Any) -> str:

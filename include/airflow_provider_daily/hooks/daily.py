@@ -14,6 +14,8 @@ What it adds to ``HttpHook``:
 * :meth:`ensure_room`, the idempotent create: the room name is the key, so a retried create that
   finds its name taken fetches the room, checks it, updates it if its settings drifted, and
   makes sure it has a PIN. A lost response can therefore never produce a second room.
+  :meth:`reconcile_room` is that reuse step alone, also for a room the caller already holds
+  (the bulk path's listing), which it does not fetch again.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from airflow_provider_daily.rooms import (
     room_differences,
     update_properties,
     validate_room_create,
+    validate_room_creates,
     validate_room_name,
 )
 
@@ -89,6 +92,18 @@ def _walk_pages(fetch: Callable[[str | None], list[Any]], page_size: int) -> Ite
         if len(items) < page_size or not getattr(items[-1], "id", None):
             return
         cursor = items[-1].id
+
+
+def _batch_rooms_in_order(body: Any, specs: list[RoomCreate]) -> list[Room]:
+    """The rooms of a ``POST /batch/rooms`` answer (a list, or one under ``data``/``rooms``), in request order."""
+    items = body.get("data", body.get("rooms")) if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise DailyError("POST /batch/rooms answered without a list of rooms")
+    by_name = {room.name: room for room in (Room.model_validate(item) for item in items)}
+    missing = [s.name for s in specs if s.name not in by_name]
+    if missing:
+        raise DailyError(f"POST /batch/rooms did not return {len(missing)} of the requested rooms")
+    return [by_name[s.name] for s in specs]
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -312,10 +327,15 @@ class DailyHook(HttpHook):
         )
 
     # -- rooms ----------------------------------------------------------------------------
+    # Specs are validated once, where they enter the hook (the public methods below); the private
+    # steps they share (_post_room, _reconcile) never validate again.
     def create_room(self, spec: RoomCreate) -> Room:
         """``POST /rooms``. Raises :class:`DailyRoomAlreadyExistsError` if the name is taken;
         use :meth:`ensure_room` for the idempotent form."""
         validate_room_create(spec)
+        return self._post_room(spec)
+
+    def _post_room(self, spec: RoomCreate) -> Room:
         return Room.model_validate(self.request("POST", "/rooms", json=spec.to_api()))
 
     def get_room(self, name: str) -> Room:
@@ -371,21 +391,15 @@ class DailyHook(HttpHook):
         return _walk_pages(lambda cursor: self.list_rooms(limit=page_size, starting_after=cursor).data, page_size)
 
     def create_rooms_batch(self, specs: list[RoomCreate]) -> list[Room]:
-        """``POST /batch/rooms``: up to 1000 rooms, all or nothing, returned in request order."""
+        """``POST /batch/rooms``: up to 1000 rooms, all or nothing, returned in request order.
+
+        Refuses the whole call before sending if any spec is invalid, raising
+        :class:`DailyInvalidSpecsError` with the reason for each refused name."""
         if not 1 <= len(specs) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} rooms, not {len(specs)}")
-        for spec in specs:
-            validate_room_create(spec)
+        validate_room_creates(specs)
         body = self.request("POST", "/batch/rooms", json={"rooms": [s.to_api() for s in specs]})
-        items = body.get("data", body.get("rooms")) if isinstance(body, dict) else body
-        if not isinstance(items, list):
-            raise DailyError("POST /batch/rooms answered without a list of rooms")
-        rooms = [Room.model_validate(item) for item in items]
-        by_name = {room.name: room for room in rooms}
-        missing = [s.name for s in specs if s.name not in by_name]
-        if missing:
-            raise DailyError(f"POST /batch/rooms did not return {len(missing)} of the requested rooms")
-        return [by_name[s.name] for s in specs]
+        return _batch_rooms_in_order(body, specs)
 
     def delete_rooms_batch(self, names: list[str]) -> int:
         """``DELETE /batch/rooms``; returns how many were deleted."""
@@ -402,31 +416,52 @@ class DailyHook(HttpHook):
         """
         validate_room_create(spec)
         try:
-            room, outcome = self.create_room(spec), "created"
+            room = self._post_room(spec)
         except DailyRoomAlreadyExistsError:
-            room, outcome = self.reconcile_room(spec)
+            return self._reconcile(spec, None)
+        return EnsuredRoom(room=self.ensure_pin(room, spec), outcome="created")
+
+    def reconcile_room(self, spec: RoomCreate, *, room: Room | None = None) -> EnsuredRoom:
+        """Bring the existing room named ``spec.name`` to ``spec``'s settings, with a PIN.
+
+        The one reuse path (:meth:`ensure_room` and :class:`~airflow_provider_daily.bulk.BulkRoomCreator`
+        both end here): reuse the room as it is when nothing differs; otherwise update only what
+        differs (``dialin`` only when a dial-in field does) and compare the PIN after the update;
+        enable dial-in through ``POST /rooms/:name`` if the room still has no PIN. A room that is
+        gone (expired or deleted) is created again.
+
+        :param room: the room as just read (a listing, a ``GET``): used as it is, not fetched again.
+            ``None``: fetch it.
+        """
+        validate_room_create(spec)
+        return self._reconcile(spec, room)
+
+    def _reconcile(self, spec: RoomCreate, room: Room | None) -> EnsuredRoom:
+        try:
+            room = self.get_room(spec.name) if room is None else room
+            room, outcome = self._converge(room, spec)
+        except DailyNotFoundError:
+            # it expired or was deleted since the create, the listing or the fetch: make it again
+            room, outcome = self._post_room(spec), "created"
         return EnsuredRoom(room=self.ensure_pin(room, spec), outcome=outcome)
 
-    def reconcile_room(self, spec: RoomCreate) -> tuple[Room, Outcome]:
-        """For a name that is taken: fetch the room, update it if its settings drifted."""
-        try:
-            room = self.get_room(spec.name)
-        except DailyNotFoundError:
-            # it expired or was deleted between the create and the fetch: create it again
-            return self.create_room(spec), "created"
+    def _converge(self, room: Room, spec: RoomCreate) -> tuple[Room, Outcome]:
+        """Update ``room`` where it differs from ``spec``; raises :class:`DailyNotFoundError` if it is gone."""
         diffs = room_differences(room, spec)
         if not diffs:
             return room, "reused"
         self.log.info("Room %s exists with other settings (%s); updating it", spec.name, sorted(diffs))
         privacy = spec.privacy if "privacy" in diffs else None
         updated = self.update_room(spec.name, properties=update_properties(diffs, spec), privacy=privacy)
-        if room.pin and updated.pin and updated.pin != room.pin:
+        if room.pin and updated.pin != room.pin:
             # the caller compares PINs with its records and reports the change; say it here too
-            self.log.warning("Room %s got a new PIN from the update of %s", spec.name, sorted(diffs))
+            self.log.warning("Room %s has another PIN after the update of %s", spec.name, sorted(diffs))
         return updated, "updated"
 
     def ensure_pin(self, room: Room, spec: RoomCreate) -> Room:
-        """Turn dial-in on through ``POST /rooms/:name`` (the documented path) if the room lacks a PIN."""
+        """Turn dial-in on through ``POST /rooms/:name`` (the documented path) if the room lacks a PIN.
+
+        ``spec`` is the (validated) spec the room was created or reconciled from."""
         if spec.properties.dialin is None or room.pin:
             return room
         props = {"dialin": spec.properties.dialin.to_api(), "exp": spec.properties.exp}

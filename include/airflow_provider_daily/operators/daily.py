@@ -1,6 +1,7 @@
 """Operators for Daily dial-in: create a PIN dial-in room, put a number on the PIN flow, delete a room.
 
-Each one validates its input before any API call, is idempotent (a retried task converges on the
+Each one validates its input before any API call (room specs and names through the hook, which
+checks them once, at its boundary), is idempotent (a retried task converges on the
 same state instead of duplicating it), and keeps PINs out of logs and XCom unless told otherwise.
 """
 
@@ -25,7 +26,6 @@ from airflow_provider_daily.models import (
     dial_string,
     normalize_phone_number,
 )
-from airflow_provider_daily.rooms import validate_room_create, validate_room_name
 
 if TYPE_CHECKING:  # the hook (and the HTTP provider under it) loads when a task runs, not when a DAG parses
     from airflow_provider_daily.hooks.daily import DailyHook
@@ -121,8 +121,8 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
         self.return_pin = return_pin
 
     def build_spec(self) -> RoomCreate:
-        """The validated room request; raises :class:`DailyValidationError` before any call."""
-        validate_room_name(self.room_name)
+        """The room request; raises :class:`DailyValidationError` for a malformed parameter. The
+        spec's own rules (name, ``exp`` within 365 days) are checked by the hook, before any call."""
         if self.privacy not in (None, "public", "private"):
             raise DailyValidationError(f"privacy must be 'public' or 'private', not {self.privacy!r}")
         try:
@@ -142,8 +142,7 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
                 ),
             }
         )
-        spec = RoomCreate(name=self.room_name, privacy=self.privacy, properties=props)
-        return validate_room_create(spec)
+        return RoomCreate(name=self.room_name, privacy=self.privacy, properties=props)
 
     def execute(self, context: Any) -> dict[str, Any]:
         spec = self.build_spec()
@@ -208,40 +207,50 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
+        number = self._purchased_number()
+        action = "created"
+        for config in [c for c in self.hook.iter_dialin_configs() if c.config.phone_number == number]:
+            if config.type == PIN_FLOW:
+                return self._keep(config, number)
+            self._move_off(config, number)
+            action = "moved"
+        created = self.hook.create_dialin_config(self._body(number))
+        self.log.info("%s put on the PIN flow (config %s): %s", number, created.id, action)
+        return {"config_id": created.id, "phone_number": number, "action": action}
+
+    def _purchased_number(self) -> str:
+        """``phone_number`` in E.164, checked to be one of the domain's purchased numbers."""
         try:
             number = normalize_phone_number(self.phone_number)
         except ValueError as exc:
             raise DailyValidationError(f"phone_number: {exc}") from None
-        hook = self.hook
-        purchased = {n.number for n in hook.iter_purchased_phone_numbers()}
+        purchased = {n.number for n in self.hook.iter_purchased_phone_numbers()}
         if number not in purchased:
             raise DailyValidationError(
                 f"{number} is not a purchased number of this Daily domain; buy it first "
                 f"(purchased: {', '.join(sorted(purchased)) or 'none'})"
             )
-        existing = [c for c in hook.iter_dialin_configs() if c.config.phone_number == number]
-        action = "created"
-        for config in existing:
-            if config.type == PIN_FLOW:
-                if self._drift(config):
-                    body = {k: v for k, v in self._body(number).items() if k != "type"}
-                    config = hook.update_dialin_config(config.id, body)
-                    action = "updated"
-                else:
-                    action = "unchanged"
-                self.log.info("%s is on the PIN flow (config %s): %s", number, config.id, action)
-                return {"config_id": config.id, "phone_number": number, "action": action}
-            if str(self.move).strip().lower() not in ("true", "1", "yes"):
-                raise DailyConflictError(
-                    f"{number} is on the {config.type} flow (config {config.id}); a number can be in one "
-                    "flow only. Set move=True to delete that config and put the number on the PIN flow."
-                )
-            self.log.warning("Moving %s from %s config %s to the PIN flow", number, config.type, config.id)
-            hook.delete_dialin_config(config.id)
-            action = "moved"
-        created = hook.create_dialin_config(self._body(number))
-        self.log.info("%s put on the PIN flow (config %s): %s", number, created.id, action)
-        return {"config_id": created.id, "phone_number": number, "action": action}
+        return number
+
+    def _keep(self, config: DialinConfig, number: str) -> dict[str, Any]:
+        """The number is on the PIN flow already: update its prefix and greeting if they differ."""
+        action = "unchanged"
+        if self._drift(config):
+            body = {k: v for k, v in self._body(number).items() if k != "type"}
+            config = self.hook.update_dialin_config(config.id, body)
+            action = "updated"
+        self.log.info("%s is on the PIN flow (config %s): %s", number, config.id, action)
+        return {"config_id": config.id, "phone_number": number, "action": action}
+
+    def _move_off(self, config: DialinConfig, number: str) -> None:
+        """Delete the number's config of another flow, if ``move`` allows it."""
+        if str(self.move).strip().lower() not in ("true", "1", "yes"):
+            raise DailyConflictError(
+                f"{number} is on the {config.type} flow (config {config.id}); a number can be in one "
+                "flow only. Set move=True to delete that config and put the number on the PIN flow."
+            )
+        self.log.warning("Moving %s from %s config %s to the PIN flow", number, config.type, config.id)
+        self.hook.delete_dialin_config(config.id)
 
 
 class DailyDeleteRoomOperator(_DailyOperator):
@@ -254,7 +263,6 @@ class DailyDeleteRoomOperator(_DailyOperator):
         self.room_name = room_name
 
     def execute(self, context: Any) -> bool:
-        validate_room_name(self.room_name)
         deleted = self.hook.delete_room(self.room_name, missing_ok=True)
         self.log.info("Room %s %s", self.room_name, "deleted" if deleted else "was already gone")
         return deleted

@@ -4,6 +4,13 @@
 zone, room URL, numbers, PIN) plus the room's ``exp`` the host token must share. Its
 :meth:`~InviteContent.fingerprint` changes exactly when the published file would, which is how a
 run tells a moved or edited meeting from an unchanged one. The PIN stays out of ``repr``.
+
+Rows arrive as :class:`daily_dialin.rows.MeetingRow`: the id, the PIN and the meeting itself
+(title, times, zone) are read by the rules provisioning uses, so an invite shows what its room
+was made from.
+
+May import: the provider's models, ``daily_dialin.errors``, ``daily_dialin.rows`` and the other
+invitations modules below it (``numbers``, ``settings``).
 """
 
 from __future__ import annotations
@@ -13,13 +20,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from airflow_provider_daily.models import normalize_pin
+from daily_dialin.errors import BadMeetingRow
 from daily_dialin.invitations.numbers import DialinNumber, dialin_numbers
 from daily_dialin.invitations.settings import InvitationSettings
-from daily_dialin.provisioning.meetings import as_bool, parse_utc
+from daily_dialin.rows import MeetingRow
 
 # bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
 RENDER_VERSION = 1
@@ -53,30 +60,22 @@ class InviteContent:
     room_exp: int
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], *, settings: InvitationSettings) -> InviteContent:
-        """Build from a row keyed by logical column names; raise :class:`NotInvitable`."""
-        meeting_id = str(row.get("meeting_id") or "").strip()
-        room_name = str(row.get("room_name") or "").strip()
-        room_url = str(row.get("room_url") or "").strip()
-        raw_pin = row.get("dialin_pin")
-        if not (room_name and room_url and raw_pin not in (None, "")):
-            raise NotInvitable("not provisioned yet (no room URL or PIN)")
+    def from_row(cls, row: MeetingRow, *, settings: InvitationSettings) -> InviteContent:
+        """Build from a provisioned row; raise :class:`NotInvitable` saying why it cannot be one (yet).
+
+        Title, times, zone and wait flag are the row's :class:`~daily_dialin.provisioning.meetings.Meeting`
+        (the same parse and cleaning its room was made from); the id is the row's exact id text."""
+        room_name, room_url, pin = _provisioned(row)
         try:
-            pin = normalize_pin(str(raw_pin).strip())
-        except ValueError:
-            raise NotInvitable("dialin_pin is not a PIN") from None
+            meeting = row.meeting()
+        except BadMeetingRow as exc:
+            raise NotInvitable(exc.reason) from None
         try:
-            tz_name = str(row.get("timezone") or "UTC").strip()
-            tz = zone(tz_name)
+            tz = zone(meeting.timezone)
         except (ValueError, KeyError, OSError):
-            raise NotInvitable(f"timezone {row.get('timezone')!r} is not an IANA time zone name") from None
-        try:
-            starts_at = parse_utc(row.get("starts_at")).astimezone(tz)
-            ends_at = parse_utc(row.get("ends_at")).astimezone(tz)
-            wait = as_bool(row.get("wait_for_meeting_start"), True)
-        except (TypeError, ValueError) as exc:
-            raise NotInvitable(str(exc)) from None
-        if row.get("room_exp") in (None, ""):
+            raise NotInvitable(f"timezone {meeting.timezone!r} is not an IANA time zone name") from None
+        room_exp = row.get("room_exp")
+        if room_exp in (None, ""):
             raise NotInvitable("room_exp is empty (provisioned before it was recorded; re-provision with force)")
         try:
             numbers = dialin_numbers(row.get("dialin_number"), settings.global_numbers)
@@ -85,17 +84,17 @@ class InviteContent:
         if not numbers:
             raise NotInvitable("no number to dial: the room reports none and no global numbers are set")
         return cls(
-            meeting_id=meeting_id,
+            meeting_id=row.meeting_id,
             room_name=room_name,
             room_url=room_url,
-            title=str(row.get("title") or "").strip() or meeting_id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            timezone=tz_name,
+            title=meeting.title,
+            starts_at=meeting.starts_at.astimezone(tz),
+            ends_at=meeting.ends_at.astimezone(tz),
+            timezone=meeting.timezone,
             numbers=numbers,
             pin=pin,
-            wait_for_meeting_start=wait,
-            room_exp=int(row["room_exp"]),
+            wait_for_meeting_start=meeting.wait_for_meeting_start,
+            room_exp=int(room_exp),
         )
 
     def uid(self, domain: str | None = None, *, host: bool = False) -> str:
@@ -120,6 +119,18 @@ class InviteContent:
             "uid_domain": settings.uid_domain,
         }
         return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def _provisioned(row: MeetingRow) -> tuple[str, str, str]:
+    """The row's room name, room URL and PIN; :class:`NotInvitable` when it has no room yet."""
+    room_name = str(row.get("room_name") or "").strip()
+    room_url = str(row.get("room_url") or "").strip()
+    if not (room_name and room_url and row.pin):
+        raise NotInvitable("not provisioned yet (no room URL or PIN)")
+    try:
+        return room_name, room_url, normalize_pin(row.pin)
+    except ValueError:
+        raise NotInvitable("dialin_pin is not a PIN") from None
 
 
 def event_uid(room_name: str, room_url: str, domain: str | None = None, *, host: bool = False) -> str:

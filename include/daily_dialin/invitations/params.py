@@ -1,18 +1,17 @@
-"""The invitations DAG's trigger: the meetings asset it listens to and its Params form.
+"""The invitations DAG's Params form (the meetings asset it listens to is named in
+:mod:`daily_dialin.dags.defaults`).
 
-Light on purpose (only ``airflow.sdk``): the DAG file imports it while being parsed.
+Light on purpose (only ``airflow.sdk``): the DAG factory imports it while a DAG file is parsed.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Param
 
-MEETINGS_ASSET_NAME = "daily_dialin_meetings"
-
 INVITATION_PARAMS = {
     "meeting_ids": Param(
         [],
-        type="array",
+        type=["null", "array"],  # optional: without "null" the form marks it required
         items={"type": "string", "minLength": 1, "maxLength": 100},
         maxItems=10_000,
         title="Meeting ids",

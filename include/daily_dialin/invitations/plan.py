@@ -16,6 +16,13 @@ not provisioned yet, or its room not yet updated for   nothing (``waiting``), wi
 new times (``room_exp`` differs from the end + grace)
 ended                                                  nothing (``past``): past invites are frozen
 =====================================================  ==========================================
+
+"Scheduled" means the row's status is provisionable by the one status rule
+(:func:`daily_dialin.rows.normalize_status`, trimmed and case-insensitive), exactly as provisioning
+decides which meetings get rooms.
+
+May import: ``daily_dialin.rows``, ``daily_dialin.provisioning`` (config, meetings) and the
+invitations modules ``content``, ``manifest``, ``settings``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from daily_dialin.invitations.manifest import Manifest, ManifestEntry
 from daily_dialin.invitations.settings import InvitationSettings
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.meetings import room_exp_for
+from daily_dialin.rows import MeetingRow, StatusKind, as_row
 
 ActionKind = Literal["new", "changed", "reinstated", "rewritten", "cancelled"]
 KINDS: tuple[str, ...] = ("new", "changed", "reinstated", "rewritten", "cancelled", "unchanged", "waiting", "past")
@@ -70,7 +78,7 @@ class Decisions:
 
 def decide(
     *,
-    rows: Mapping[str, dict[str, Any]],
+    rows: Mapping[str, MeetingRow | Mapping[str, Any]],
     manifest: Manifest,
     settings: InvitationSettings,
     config: ProvisioningConfig,
@@ -81,7 +89,8 @@ def decide(
 ) -> Decisions:
     """Decide every meeting's action (see the module's table).
 
-    :param rows: meetings-table rows by meeting id (logical column names).
+    :param rows: meetings-table rows by exact meeting id (:class:`MeetingRow`; plain mappings keyed
+        by logical column names are read as one while the table moves to returning rows).
     :param files_present: ``(room_name, with_host_file) -> bool``: are the published files there.
     :param scope: only these meeting ids (``None``: every row and every published meeting).
     """
@@ -89,39 +98,69 @@ def decide(
     ids = set(scope) if scope is not None else set(rows) | set(manifest.meetings)
     decisions = Decisions()
     for meeting_id in sorted(ids):
-        row, entry = rows.get(meeting_id), manifest.meetings.get(meeting_id)
-        if row is None or str(row.get("status")) not in config.provisionable_statuses:
+        raw, entry = rows.get(meeting_id), manifest.meetings.get(meeting_id)
+        row = None if raw is None else as_row(raw, config)
+        if row is None or row.status_kind is not StatusKind.PROVISIONABLE:
             if entry is not None:
                 _decide_cancel(decisions, meeting_id, entry, now=now, stamp=stamp, force=force, files=files_present)
             continue
-        try:
-            content = InviteContent.from_row(row, settings=settings)
-        except NotInvitable as exc:
-            decisions.waiting[meeting_id] = str(exc)
+        content = _content(decisions, meeting_id, row, settings=settings, config=config, now=now)
+        if content is None:
             continue
-        if content.ends_at <= now:
-            decisions.past.append(meeting_id)
-            continue
-        if content.room_exp != room_exp_for(content.ends_at, config):
-            decisions.waiting[meeting_id] = ROOM_NOT_UPDATED
-            continue
-        fingerprint = content.fingerprint(settings)
-        action: Action | None
-        if entry is None:
-            action = Action(meeting_id=meeting_id, kind="new", sequence=0, stamp=stamp, content=content)
-        elif entry.state == "cancelled":
-            action = _again(meeting_id, "reinstated", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
-        elif entry.fingerprint != fingerprint:
-            action = _again(meeting_id, "changed", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
-        elif force or not files_present(entry.room_name, settings.host_links):
-            action = _again(meeting_id, "rewritten", entry, sequence=entry.sequence, stamp=entry.stamp, content=content)
-        else:
-            action = None
+        action = _decide_invite(
+            meeting_id, content, entry, settings=settings, stamp=stamp, force=force, files=files_present
+        )
         if action is None:
             decisions.unchanged.append(meeting_id)
         else:
             decisions.actions.append(action)
     return decisions
+
+
+def _content(
+    decisions: Decisions,
+    meeting_id: str,
+    row: MeetingRow,
+    *,
+    settings: InvitationSettings,
+    config: ProvisioningConfig,
+    now: datetime,
+) -> InviteContent | None:
+    """A scheduled meeting's invite, or ``None`` (recorded as waiting or past) when none is due."""
+    try:
+        content = InviteContent.from_row(row, settings=settings)
+    except NotInvitable as exc:
+        decisions.waiting[meeting_id] = str(exc)
+        return None
+    if content.ends_at <= now:
+        decisions.past.append(meeting_id)
+        return None
+    if content.room_exp != room_exp_for(content.ends_at, config):
+        decisions.waiting[meeting_id] = ROOM_NOT_UPDATED
+        return None
+    return content
+
+
+def _decide_invite(
+    meeting_id: str,
+    content: InviteContent,
+    entry: ManifestEntry | None,
+    *,
+    settings: InvitationSettings,
+    stamp: int,
+    force: bool,
+    files: Callable[[str, bool], bool],
+) -> Action | None:
+    """The invite action for a scheduled meeting; ``None`` when it is unchanged."""
+    if entry is None:
+        return Action(meeting_id=meeting_id, kind="new", sequence=0, stamp=stamp, content=content)
+    if entry.state == "cancelled":
+        return _again(meeting_id, "reinstated", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
+    if entry.fingerprint != content.fingerprint(settings):
+        return _again(meeting_id, "changed", entry, sequence=entry.sequence + 1, stamp=stamp, content=content)
+    if force or not files(entry.room_name, settings.host_links):
+        return _again(meeting_id, "rewritten", entry, sequence=entry.sequence, stamp=entry.stamp, content=content)
+    return None
 
 
 def _again(

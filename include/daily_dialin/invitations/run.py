@@ -22,6 +22,7 @@ from daily_dialin.invitations.tokens import OwnerTokenMinter, host_link, owner_t
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.table import MeetingsTable
 from daily_dialin.reporting import format_table
+from daily_dialin.rows import MeetingRow, as_row
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -35,10 +36,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _rows(table: MeetingsTable, meeting_ids: list[str] | None) -> dict[str, dict[str, Any]]:
+def _rows(table: MeetingsTable, meeting_ids: list[str] | None) -> dict[str, MeetingRow]:
+    """The rows to decide on, by exact meeting id (the table's own rule, ``MeetingRow.meeting_id``)."""
+    config = table.config
     if meeting_ids:
-        return table.fetch(meeting_ids)
-    return {str(row["meeting_id"]): row for row in table.read_all()}
+        return {row.meeting_id: row for row in (as_row(r, config) for r in table.fetch(meeting_ids).values())}
+    return {row.meeting_id: row for row in (as_row(r, config) for r in table.read_all())}
 
 
 def _decide(
@@ -64,11 +67,20 @@ def _decide(
     )
 
 
-def plan(*, params: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Which meetings this run writes files for, with the settings ``write`` must use."""
+def plan(
+    *,
+    params: dict[str, Any],
+    config_overrides: dict[str, Any] | None = None,
+    settings_overrides: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Which meetings this run writes files for, with the settings ``write`` must use.
+
+    ``config_overrides`` / ``settings_overrides`` go on top of the Variables ``daily_provisioning``
+    / ``daily_invitations`` (the DAG factory's arguments, :mod:`daily_dialin.dags.layers`)."""
     now = now or _utcnow()
-    settings = InvitationSettings.load()
-    config = ProvisioningConfig.load()
+    settings = InvitationSettings.load(settings_overrides)
+    config = ProvisioningConfig.load(config_overrides)
     store = InviteStore.from_settings(settings)
     if settings.store_host_tokens:
         MeetingsTable.from_config(config).check_optional_column(settings.host_token_column, "store_host_tokens")

@@ -3,6 +3,9 @@
 Which meetings table and Daily connection to use is not repeated here: that comes from the
 provisioning settings (:meth:`ProvisioningConfig.load`), so both DAGs always look at the same
 table. Everything specific to invitations is in :class:`InvitationSettings`.
+
+May import: the provider's models and ``daily_dialin.provisioning.config`` (the shared Variable
+reading and validation).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airflow_provider_daily.models import US_GLOBAL_DIALIN_NUMBER, PhoneNumber
+from daily_dialin.provisioning.config import check_identifier, load_json_variable, validated_settings
 
 VARIABLE_KEY = "daily_invitations"
 CA_GLOBAL_DIALIN_NUMBER = "+12268078039"
@@ -73,8 +77,6 @@ class InvitationSettings(BaseModel):
     @field_validator("host_token_column")
     @classmethod
     def _column(cls, value: str) -> str:
-        from daily_dialin.provisioning.config import check_identifier
-
         return check_identifier(value)
 
     @model_validator(mode="after")
@@ -103,9 +105,10 @@ class InvitationSettings(BaseModel):
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None) -> InvitationSettings:
-        """Defaults <- Variable ``daily_invitations`` <- ``overrides``."""
-        from airflow.sdk import Variable
+        """Defaults <- Variable ``daily_invitations`` <- ``overrides``.
 
-        values: dict[str, Any] = dict(Variable.get(VARIABLE_KEY, default={}, deserialize_json=True) or {})
+        A malformed Variable (not JSON, not an object, an unknown or invalid setting) fails the
+        run with :class:`DailyConfigError` naming it, never silently falling back to the defaults."""
+        values = load_json_variable(VARIABLE_KEY)
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        return cls(**values)
+        return validated_settings(cls, values, source=f"Variable {VARIABLE_KEY!r}")

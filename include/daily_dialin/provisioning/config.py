@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from airflow_provider_daily.errors import DailyConfigError
 from airflow_provider_daily.models import BATCH_LIMIT
 from airflow_provider_daily.rooms import MAX_DIALIN_LIFETIME_DAYS
 
 VARIABLE_KEY = "daily_provisioning"
+Settings = TypeVar("Settings", bound=BaseModel)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # How far ahead a run may look: a room's exp (the meeting's end plus up to 7 days of grace) must
 # stay within Daily's 365 days, with room for multi-week meetings.
@@ -125,6 +126,14 @@ class ProvisioningConfig(BaseModel):
     delete_cancelled_rooms: bool = Field(
         default=True, description="Delete the room of a meeting cancelled after provisioning, and clear its PIN."
     )
+    alert_within_minutes: int = Field(
+        default=120,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Every run fails, naming them, while meetings starting within this many minutes have no "
+        "room yet (0: no such alert). Meetings that started without ever having had a room are reported "
+        "once, by the first run after their start.",
+    )
 
     @property
     def rate_limit_share(self) -> float:
@@ -133,20 +142,25 @@ class ProvisioningConfig(BaseModel):
     @field_validator("provisionable_statuses", "cancelled_statuses", "ignored_statuses")
     @classmethod
     def _statuses(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(s.strip().lower() for s in value if s.strip()))
+        from daily_dialin.rows import normalize_status  # the one status rule (rows imports this module)
+
+        return list(dict.fromkeys(status for status in map(normalize_status, value) if status))
 
     @field_validator("table")
     @classmethod
     def _table(cls, value: str) -> str:
         return check_identifier(value, allow_schema=True)
 
-    @field_validator("cancelled_statuses")
-    @classmethod
-    def _disjoint(cls, value: list[str], info: Any) -> list[str]:
-        overlap = set(value) & set(info.data.get("provisionable_statuses") or [])
+    @model_validator(mode="after")
+    def _disjoint(self) -> ProvisioningConfig:
+        # after the model: a list left at its default (not validated as a field) is checked too
+        overlap = set(self.cancelled_statuses) & set(self.provisionable_statuses)
         if overlap:
-            raise ValueError(f"statuses {sorted(overlap)} cannot be both provisionable and cancelled")
-        return value
+            raise ValueError(
+                f"cancelled_statuses and provisionable_statuses share {sorted(overlap)}: a status is either "
+                "provisionable (the meeting gets a room) or cancelled (its room is deleted), not both"
+            )
+        return self
 
     @field_validator("columns")
     @classmethod
@@ -168,27 +182,39 @@ class ProvisioningConfig(BaseModel):
         A malformed Variable fails the run with :class:`DailyConfigError` saying what is wrong;
         it is never silently replaced by the defaults (``Variable.get(..., deserialize_json=True)``
         returns the default on malformed JSON, so the raw text is parsed here)."""
-        from airflow.sdk import Variable
-
-        raw = Variable.get(VARIABLE_KEY, default=None)
-        values: dict[str, Any] = {}
-        if raw not in (None, ""):
-            try:
-                loaded = json.loads(raw) if isinstance(raw, str) else raw
-            except ValueError as exc:
-                raise DailyConfigError(f"Variable {VARIABLE_KEY!r} is not valid JSON: {exc}") from None
-            if not isinstance(loaded, dict):
-                raise DailyConfigError(f"Variable {VARIABLE_KEY!r} must be a JSON object, not {type(loaded).__name__}")
-            values.update(loaded)
+        values = load_json_variable(VARIABLE_KEY)
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return cls.validated(values, source=f"Variable {VARIABLE_KEY!r}")
 
     @classmethod
     def validated(cls, values: dict[str, Any], *, source: str = "settings") -> ProvisioningConfig:
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
-            )
-            raise DailyConfigError(f"{source} has invalid settings: {problems}") from None
+        return validated_settings(cls, values, source=source)
+
+
+def load_json_variable(key: str) -> dict[str, Any]:
+    """The Airflow Variable ``key`` as a JSON object; ``{}`` when it is not set (or empty).
+
+    Malformed JSON, or JSON that is not an object, raises :class:`DailyConfigError` naming the
+    Variable and the error: ``Variable.get(..., deserialize_json=True)`` would silently return
+    the default instead, so the raw text is parsed here. Every settings Variable is read this way."""
+    from airflow.sdk import Variable
+
+    raw = Variable.get(key, default=None)
+    if raw in (None, ""):
+        return {}
+    try:
+        loaded = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise DailyConfigError(f"Variable {key!r} is not valid JSON: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise DailyConfigError(f"Variable {key!r} must be a JSON object, not {type(loaded).__name__}")
+    return dict(loaded)
+
+
+def validated_settings(model: type[Settings], values: dict[str, Any], *, source: str = "settings") -> Settings:
+    """``model(**values)``, or :class:`DailyConfigError` naming ``source`` and every invalid setting."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors())
+        raise DailyConfigError(f"{source} has invalid settings: {problems}") from None

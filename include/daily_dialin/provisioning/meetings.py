@@ -10,7 +10,15 @@ The rules that make a room from a meeting live here, each once:
   updates the room (same room, same PIN);
 * :meth:`Meeting.from_row` / :meth:`Meeting.room_spec` - a row that cannot become a valid dial-in
   room raises :class:`BadMeetingRow` naming the meeting and the reason, whatever the bad value
-  was: one row never fails more than its own meeting.
+  was: one row never fails more than its own meeting;
+* :func:`clean_text` - the text a title or display name may carry: this is the one place a row
+  becomes a :class:`Meeting`, so what reaches Daily (``properties.dialin.display_name``) and the
+  invitations (the title) is cleaned here, once.
+
+Rows are read through :class:`daily_dialin.rows.MeetingRow`, which calls these functions.
+
+May import: the provider (``airflow_provider_daily``), ``daily_dialin.errors`` and
+``daily_dialin.provisioning.config``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import functools
 import hashlib
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -39,6 +48,7 @@ from daily_dialin.provisioning.config import ProvisioningConfig
 __all__ = [
     "BadMeetingRow",
     "Meeting",
+    "clean_text",
     "id_text",
     "needs_room",
     "parse_utc",
@@ -49,6 +59,33 @@ __all__ = [
 
 MAX_TITLE = 200
 MAX_DISPLAY_NAME = 100
+
+
+# ANSI/ECMA-48 escape sequences, 7- and 8-bit: CSI (``ESC [`` / 0x9b ... final byte), OSC, DCS,
+# SOS, PM and APC strings (up to BEL or ST; unterminated: to the end), and two-byte escapes
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+_LINE_BREAKS = re.compile(r"[\t\n\r\v\f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str:
+    """A title or display name as it may be shown: ANSI escape sequences and C0/C1 control
+    characters (NUL, BEL, ESC, DEL, ...) removed, tab and line breaks (CR, LF, VT, FF) turned
+    into spaces, runs of whitespace collapsed to one space, stripped. ``None`` is ``""``.
+
+    Control characters are removed, not replaced by a space (``"Bob\\x00Smith"`` is
+    ``"BobSmith"``): they are not text, and a space would split words they happen to sit in."""
+    text = "" if value is None else str(value)
+    if text.isprintable() and "  " not in text:  # the usual case: nothing to clean but the ends
+        return text.strip()
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def id_text(raw: Any) -> str:
@@ -72,7 +109,7 @@ FINGERPRINT_COLUMNS = (
 )
 
 
-def room_fingerprint(row: dict[str, Any], config: ProvisioningConfig) -> str:
+def room_fingerprint(row: Mapping[str, Any], config: ProvisioningConfig) -> str:
     """A short hash of everything a meeting's room is built from: the row's room-relevant values
     as stored (no parsing, so it is cheap enough to check every provisioned row of a run) and the
     settings that shape rooms. A different fingerprint means: update the room."""
@@ -87,7 +124,7 @@ def room_fingerprint(row: dict[str, Any], config: ProvisioningConfig) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
-def needs_room(row: dict[str, Any], config: ProvisioningConfig, *, force: bool = False) -> bool:
+def needs_room(row: Mapping[str, Any], config: ProvisioningConfig, *, force: bool = False) -> bool:
     """The moved-meeting rule: a row needs (an update of) its room when it is not provisioned yet,
     or was provisioned from other values than it has now (start, end, display name, wait flag,
     number, or room settings changed)."""
@@ -161,6 +198,34 @@ def as_bool(value: Any, default: bool) -> bool:
     raise ValueError(f"{value!r} is not a boolean")
 
 
+def _texts(row: Mapping[str, Any], bad: Callable[[str], BadMeetingRow]) -> tuple[str, str]:
+    """Title and display name, cleaned (:func:`clean_text`), then checked for length."""
+    title = clean_text(row.get("title"))
+    if not title:
+        raise bad("title is empty")
+    if len(title) > MAX_TITLE:
+        raise bad(f"title is longer than {MAX_TITLE} characters")
+    # cleaned to nothing (only control characters, say): the title's start, like an empty one
+    display = clean_text(row.get("dialin_display_name")) or title[:MAX_DISPLAY_NAME]
+    if len(display) > MAX_DISPLAY_NAME:
+        raise bad(f"dialin_display_name is longer than {MAX_DISPLAY_NAME} characters")
+    return title, display
+
+
+def _times(row: Mapping[str, Any], bad: Callable[[str], BadMeetingRow]) -> tuple[datetime, datetime]:
+    """Start and end, as aware UTC datetimes, the end after the start."""
+    times = {}
+    for column in ("starts_at", "ends_at"):
+        try:
+            times[column] = parse_utc(row.get(column))
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise bad(f"{column}: {exc}") from None
+    starts_at, ends_at = times["starts_at"], times["ends_at"]
+    if ends_at <= starts_at:
+        raise bad(f"ends_at ({ends_at:%Y-%m-%d %H:%M}) is not after starts_at ({starts_at:%Y-%m-%d %H:%M})")
+    return starts_at, ends_at
+
+
 @dataclass(frozen=True)
 class Meeting:
     meeting_id: str
@@ -173,8 +238,11 @@ class Meeting:
     requested_phone_number: str | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Meeting:
-        """Parse a row keyed by logical column names; raise :class:`BadMeetingRow` for any bad value."""
+    def from_row(cls, row: Mapping[str, Any]) -> Meeting:
+        """Parse a row keyed by logical column names; raise :class:`BadMeetingRow` for any bad value.
+
+        Title and display name are cleaned (:func:`clean_text`) before their lengths are checked;
+        a display name that is empty after cleaning falls back to the title."""
         meeting_id = id_text(row.get("meeting_id"))
         try:
             return cls._parse(meeting_id, row)
@@ -184,45 +252,27 @@ class Meeting:
             raise BadMeetingRow(meeting_id, f"unreadable row ({type(exc).__name__}: {exc})") from None
 
     @classmethod
-    def _parse(cls, meeting_id: str, row: dict[str, Any]) -> Meeting:
+    def _parse(cls, meeting_id: str, row: Mapping[str, Any]) -> Meeting:
         if not meeting_id.strip():
             raise BadMeetingRow(meeting_id, "meeting_id is empty")
 
         def bad(reason: str) -> BadMeetingRow:
             return BadMeetingRow(meeting_id, reason)
 
-        title = str(row.get("title") or "").strip()
-        if not title:
-            raise bad("title is empty")
-        if len(title) > MAX_TITLE:
-            raise bad(f"title is longer than {MAX_TITLE} characters")
-        times = {}
-        for column in ("starts_at", "ends_at"):
-            try:
-                times[column] = parse_utc(row.get(column))
-            except (ValueError, TypeError, OverflowError) as exc:
-                raise bad(f"{column}: {exc}") from None
-        starts_at, ends_at = times["starts_at"], times["ends_at"]
-        if ends_at <= starts_at:
-            raise bad(f"ends_at ({ends_at:%Y-%m-%d %H:%M}) is not after starts_at ({starts_at:%Y-%m-%d %H:%M})")
+        title, display = _texts(row, bad)
+        starts_at, ends_at = _times(row, bad)
         tz = str(row.get("timezone") or "UTC").strip()
         if not _known_zone(tz):
             raise bad(f"timezone {tz!r} is not an IANA time zone name")
-        display = str(row.get("dialin_display_name") or "").strip() or title[:MAX_DISPLAY_NAME]
-        if len(display) > MAX_DISPLAY_NAME:
-            raise bad(f"dialin_display_name is longer than {MAX_DISPLAY_NAME} characters")
         try:
             wait = as_bool(row.get("wait_for_meeting_start"), True)
         except ValueError as exc:
             raise bad(f"wait_for_meeting_start: {exc}") from None
         number = row.get("requested_phone_number")
-        if number not in (None, ""):
-            try:
-                number = normalize_phone_number(number)
-            except ValueError as exc:
-                raise bad(f"requested_phone_number: {exc}") from None
-        else:
-            number = None
+        try:
+            number = None if number in (None, "") else normalize_phone_number(number)
+        except ValueError as exc:
+            raise bad(f"requested_phone_number: {exc}") from None
         return cls(
             meeting_id=meeting_id,
             title=title,

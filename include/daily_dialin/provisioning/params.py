@@ -39,7 +39,7 @@ PROVISIONING_PARAMS = {
     ),
     "meeting_ids": Param(
         [],
-        type="array",
+        type=["null", "array"],  # optional: without "null" the form marks it required
         items={"type": "string", "minLength": 1, "maxLength": 100},
         maxItems=10_000,
         title="Meeting ids",

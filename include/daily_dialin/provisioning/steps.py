@@ -3,15 +3,25 @@
 ``plan``            resolve the run's window, select the due meetings, report the rows no run can
                     select (bad ids, unreadable times, unknown statuses), the unknown requested
                     ids and the meetings given up on; cut the due ids into chunks. What goes to
-                    XCom is O(1) per chunk: the run's settings once, a list of chunk numbers, and
-                    each chunk's id range under its own key (``chunk_key``).
+                    XCom is O(1) per chunk: the :class:`RunPlan` once, a list of chunk numbers,
+                    and each chunk's id range under its own key (``chunk_key``).
 ``provision_chunk`` per chunk: rows -> one :class:`Item` per meeting (row, spec, outcome) ->
-                    batch create/reuse -> write every outcome back in one transaction. Only
-                    counts, ids and reasons go to XCom: PINs stay in the table.
+                    batch create/reuse -> write every outcome back in one transaction -> a
+                    :class:`ChunkResult` (counts, ids and reasons: PINs stay in the table). A
+                    chunk that ends early raises :class:`ChunkInterrupted` with what it did.
 ``retire_cancelled`` delete the rooms of meetings cancelled after provisioning (paced to Daily's
                     DELETE limit) and clear their PINs.
-``summarize``       add everything up - also when ``plan`` or chunk tasks failed - and log it.
+``summarize``       add everything up - also when ``plan`` or chunk tasks failed -, name the
+                    meetings about to start without a room and those that started without one
+                    (after every chunk wrote back), and log it.
 ``verify``          fail the run if any meeting is left without a room, after all was written.
+
+At the DAG boundary every function takes and returns JSON dicts (``model.to_xcom()``); inside,
+the hand-overs are the models of :mod:`.handover`.
+
+May import: the provider (``airflow_provider_daily``), ``daily_dialin`` (errors, rows, reporting,
+provisioning), the standard library. The provider's hook and bulk creator are imported where a
+step needs them, so ``plan`` and ``summarize`` never load the HTTP client.
 """
 
 from __future__ import annotations
@@ -21,22 +31,49 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_daily.errors import DailyError, DailyInvalidRequestError, DailyValidationError
 from airflow_provider_daily.models import RoomCreate, dial_string
 from daily_dialin.errors import BadMeetingRow, ProvisioningFailed
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.meetings import Meeting, id_text, room_fingerprint, room_name_for
+from daily_dialin.provisioning.handover import (
+    LISTED,
+    OUTCOMES,
+    ChunkResult,
+    Counts,
+    Listed,
+    PlanReport,
+    Problem,
+    RetireResult,
+    RunPlan,
+    Summary,
+)
+from daily_dialin.provisioning.meetings import room_name_for
 from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
-from daily_dialin.provisioning.window import Selection, resolve_window
+from daily_dialin.provisioning.window import RunWindow, Selection, resolve_window
 from daily_dialin.reporting import format_table
+from daily_dialin.rows import MeetingRow, as_row
+
+__all__ = [
+    "LISTED",
+    "OUTCOMES",
+    "ChunkInterrupted",
+    "chunk_key",
+    "chunk_numbers",
+    "chunk_task",
+    "plan",
+    "provision_chunk",
+    "publish_plan",
+    "retire_cancelled",
+    "summarize",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("created", "reused", "updated", "skipped", "failed")
-LISTED = 50  # ids (and reasons) a result carries at most: XCom stays small whatever the run's size
+DRY_RUN_LISTED = 1000  # rows a dry run's report lists
 
 
 def _utcnow() -> datetime:
@@ -57,9 +94,9 @@ def plan(
     config_overrides: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Select the run's due meetings. Returns ``run`` (settings and report, for every later
-    task), ``chunks`` (chunk numbers, what the mapped task expands over) and ``bounds`` (each
-    chunk's first and last id, published one key per chunk by :func:`publish_plan`)."""
+    """Select the run's due meetings. Returns ``run`` (the :class:`RunPlan`, for every later
+    task) and ``bounds`` (each chunk's first and last id, published one key per chunk by
+    :func:`publish_plan`)."""
     now = now or _utcnow()
     config = ProvisioningConfig.load(config_overrides)
     window = resolve_window(
@@ -72,49 +109,68 @@ def plan(
     )
     table = MeetingsTable.from_config(config)
     table.check_columns()
-    selection = window.selection
-    ids = table.select_due_ids(selection)
-    unknown = sorted(set(selection.meeting_ids) - table.existing_ids(selection.meeting_ids))
+    ids = table.select_due_ids(window.selection)
     problems = table.problem_rows(now)
-    due = set(ids)  # a forced run retries given-up meetings itself
-    given_up = [mid for mid in table.given_up(selection) if mid not in due]
-    given_up_count, given_up_ids = len(given_up), given_up[:LISTED]
+    report = _plan_report(table, window.selection, ids, problems)
     log.info("Window: %s -> %d meeting(s) due", window.describe(), len(ids))
-    if unknown:
-        log.warning("%d requested meeting id(s) are not in the table: %s", len(unknown), unknown[:LISTED])
-    for problem in problems[:LISTED]:
-        log.warning("Row %s cannot be provisioned: %s", _shown(problem["meeting_id"]), problem["reason"])
-    if given_up_count:
-        log.warning(
-            "%d meeting(s) given up after %d failures (fix the row and reset attempts, or run with force): %s",
-            given_up_count,
-            config.max_attempts,
-            given_up_ids,
-        )
+    _log_report(report, config)
     if window.dry_run:
-        log.info("Dry run: nothing is created or written.\n%s", _dry_run_report(table, ids, selection, config, now))
+        log.info("Dry run: nothing is created or written.\n%s", _dry_run_report(table, ids, window.selection, now))
         bounds: list[list[str]] = []
     else:
         # rows no run can select get their reason now (not an attempt: the row must change first)
         table.write_failures([Failure(meeting_id=p["meeting_id"], reason=p["reason"], counts=False) for p in problems])
         bounds = [[part[0], part[-1]] for part in _cut(ids, config.chunk_size)]
-    run = {
-        "config": config.model_dump(mode="json"),
-        "selection": selection.to_json(),
-        "mode": window.mode,
-        "window": window.describe(),
-        "dry_run": window.dry_run,
-        "selected": len(ids),
-        "chunk_count": len(bounds),
-        "unknown_ids": unknown[:LISTED],
-        "unknown_count": len(unknown),
-        "problems": [{"meeting_id": _shown(p["meeting_id"]), "reason": p["reason"]} for p in problems[:LISTED]],
-        "problem_count": len(problems),
-        "unreadable_count": sum(1 for p in problems if p["problem"] != "status"),
-        "given_up_ids": given_up_ids,
-        "given_up_count": given_up_count,
-    }
-    return {"run": run, "bounds": bounds}
+    run = _run_plan(config, window, selected=len(ids), chunk_count=len(bounds), report=report)
+    return {"run": run.to_xcom(), "bounds": bounds}
+
+
+def _run_plan(
+    config: ProvisioningConfig, window: RunWindow, *, selected: int, chunk_count: int, report: PlanReport
+) -> RunPlan:
+    return RunPlan(
+        config=config,
+        selection=window.selection,
+        mode=window.mode,
+        window=window.describe(),
+        dry_run=window.dry_run,
+        selected=selected,
+        chunk_count=chunk_count,
+        report=report,
+    )
+
+
+def _plan_report(
+    table: MeetingsTable, selection: Selection, ids: Sequence[str], problems: Sequence[dict[str, Any]]
+) -> PlanReport:
+    """Unknown requested ids, rows no run can select (their kind as the table classified them),
+    meetings given up on (not those this run retries itself, with force)."""
+    unknown = sorted(set(selection.meeting_ids) - table.existing_ids(selection.meeting_ids))
+    due = set(ids)
+    given_up = [mid for mid in table.given_up(selection) if mid not in due]
+    return PlanReport(
+        unknown=Listed.of(unknown),
+        problems=[
+            Problem(kind=p["problem"], meeting_id=_shown(p["meeting_id"]), reason=p["reason"])
+            for p in problems[:LISTED]
+        ],
+        problem_counts=dict(Counter(p["problem"] for p in problems)),
+        given_up=Listed.of(given_up),
+    )
+
+
+def _log_report(report: PlanReport, config: ProvisioningConfig) -> None:
+    if report.unknown.count:
+        log.warning("%d requested meeting id(s) are not in the table: %s", report.unknown.count, report.unknown.ids)
+    for problem in report.problems:
+        log.warning("Row %s cannot be provisioned: %s", problem.meeting_id, problem.reason)
+    if report.given_up.count:
+        log.warning(
+            "%d meeting(s) given up after %d failures (fix the row and reset attempts, or run with force): %s",
+            report.given_up.count,
+            config.max_attempts,
+            report.given_up.ids,
+        )
 
 
 def _shown(meeting_id: Any) -> str | None:
@@ -135,55 +191,86 @@ def publish_plan(result: dict[str, Any], push: Callable[[str, Any], None]) -> di
 
 def chunk_numbers(run: dict[str, Any]) -> list[int]:
     """What the mapped chunk task expands over: ints only (nothing for Jinja to render)."""
-    return list(range(run["chunk_count"]))
+    return list(range(RunPlan.from_xcom(run).chunk_count))
 
 
 def _cut(ids: Sequence[str], size: int) -> list[Sequence[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _dry_run_report(
-    table: MeetingsTable, ids: Sequence[str], selection: Selection, config: ProvisioningConfig, now: datetime
-) -> str:
-    rows = table.fetch(ids[:1000])
+def _dry_run_report(table: MeetingsTable, ids: Sequence[str], selection: Selection, now: datetime) -> str:
+    config = table.config
+    listed = ids[:DRY_RUN_LISTED]
+    rows = table.fetch(listed)
     lines: list[tuple[Any, ...]] = [("meeting", "starts (UTC)", "room", "would", "title / problem")]
-    for meeting_id in ids[:1000]:
-        row = rows.get(meeting_id, {"meeting_id": meeting_id})
-        would = "update" if row.get("provisioned_at") else "create"
+    for meeting_id in listed:
+        row = as_row(rows.get(meeting_id) or {"meeting_id": meeting_id}, config)
+        would = "update" if row.is_provisioned else "create"
         try:
-            meeting = Meeting.from_row(row)
+            meeting = row.meeting()
             spec = meeting.room_spec(config, now=now.timestamp())
             lines.append((meeting_id, f"{meeting.starts_at:%Y-%m-%d %H:%M}", spec.name, would, meeting.title))
         except BadMeetingRow as exc:
             lines.append((meeting_id, "-", "-", "fail", exc.reason))
     text = format_table(lines)
-    if len(ids) > 1000:
-        text += f"\n... and {len(ids) - 1000} more"
-    done = table.provisioned_in(selection)
-    due = set(ids)
-    already = [r for r in done if r["meeting_id"] not in due]
-    if already:
-        listed = [("meeting", "starts (UTC)", "room", "provisioned at")]
-        listed += [(r["meeting_id"], r["starts_at"], r["room_name"], r["provisioned_at"]) for r in already[:1000]]
-        text += f"\nAlready provisioned in this window ({len(already)}), nothing to do:\n{format_table(listed)}"
-    return text
+    if len(ids) > DRY_RUN_LISTED:
+        text += f"\n... and {len(ids) - DRY_RUN_LISTED} more"
+    return text + _already_done(table, selection, set(ids))
+
+
+def _already_done(table: MeetingsTable, selection: Selection, due: set[str]) -> str:
+    done = [as_row(r, table.config) for r in table.provisioned_in(selection)]
+    already = [r for r in done if r.meeting_id not in due]
+    if not already:
+        return ""
+    listed = [("meeting", "starts (UTC)", "room", "provisioned at")]
+    listed += [
+        (r.meeting_id, r.get("starts_at"), r.get("room_name"), r.get("provisioned_at"))
+        for r in already[:DRY_RUN_LISTED]
+    ]
+    return f"\nAlready provisioned in this window ({len(already)}), nothing to do:\n{format_table(listed)}"
 
 
 # -- one chunk ----------------------------------------------------------------------------------
+class ChunkInterrupted(Exception):
+    """A chunk ended early (an outage outlasting its deadline, a refused key, any surprise).
+
+    By then every room made and the reason on every other meeting are written back; ``result``
+    is what the chunk did, ``cause`` why it stopped - the error the task fails with, so its type
+    still decides whether Airflow retries."""
+
+    def __init__(self, *, result: ChunkResult, cause: Exception) -> None:
+        super().__init__(f"chunk {result.index} interrupted: {type(cause).__name__}: {cause}")
+        self.result = result
+        self.cause = cause
+
+
 @dataclass
 class Item:
     """One meeting's way through a chunk: its row, the room it needs, and what became of it."""
 
-    meeting_id: str
-    row: dict[str, Any]
+    row: MeetingRow
+    built: bool = False  # its spec was built (or its row failed trying)
     spec: RoomCreate | None = None
     provisioned: Provisioned | None = None
     outcome: str | None = None
     failure: Failure | None = None
     pin_changed: bool = False
 
+    @property
+    def meeting_id(self) -> str:
+        return self.row.meeting_id
+
     def fail(self, reason: str, *, counts: bool) -> None:
         self.failure = Failure(meeting_id=self.meeting_id, reason=reason, counts=counts)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What the chunk's calls to Daily came to: the API calls made, and the error that ended them."""
+
+    calls: dict[str, int]
+    error: Exception | None = None
 
 
 def provision_chunk(
@@ -193,56 +280,22 @@ def provision_chunk(
     run: dict[str, Any],
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Provision one chunk and write every outcome back in one transaction.
+    """Provision one chunk, write every outcome back in one transaction, return its
+    :class:`ChunkResult` (as JSON).
 
     Idempotency: the room name is the key (injective in the meeting id), so whatever happened
     before - a lost response, a killed task, an overlapping run - a repeat finds the room by its
-    name and reuses it with its PIN. An error that ends the chunk early (an outage outlasting the
-    chunk's deadline, a refused key) still writes back every room made and the reason on the
-    rest, without counting it as an attempt of theirs, then raises: the result so far is
-    attached to the error (``exc.chunk_result``) for the DAG to hand to ``summarize``.
+    name and reuses it with its PIN. An error that ends the chunk early still writes back every
+    room made and the reason on the rest, without counting it as an attempt of theirs, then
+    raises :class:`ChunkInterrupted` with the result so far and the error.
     """
     now = now or _utcnow()
-    config = ProvisioningConfig(**run["config"])
-    selection = Selection.from_json(run["selection"])
+    planned = RunPlan.from_xcom(run)
+    config = planned.config
     table = MeetingsTable.from_config(config)
-    items = [Item(meeting_id=row["meeting_id"], row=row) for row in table.fetch_range(selection, *bounds)]
-
+    items = [Item(row=as_row(row, config)) for row in table.fetch_range(planned.selection, *bounds)]
     _fail_shared_names(items, config)
-    specs = _specs(items, config, now)
-    error: BaseException | None = None
-    calls: dict[str, int] = {}
-    first = next(specs, None)
-    if first is not None:
-        from airflow_provider_daily.bulk import BulkRoomCreator
-        from airflow_provider_daily.hooks.daily import DailyHook
-
-        hook = DailyHook(
-            daily_conn_id=config.daily_conn_id,
-            rate_limit_share=config.rate_limit_share,
-            deadline_seconds=config.chunk_deadline_seconds,
-        )
-        creator = BulkRoomCreator(
-            hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
-        )
-        outcomes: dict = {}
-        try:
-            # specs are built as the creator asks for them: building batch k+1 overlaps batch k's call
-            creator.ensure_rooms(itertools.chain([first], specs), outcomes)
-        except Exception as exc:  # an outage past the deadline, a refused key, any surprise: keep what was done
-            error = exc
-            log.error("Chunk %d interrupted after %d room request(s): %s", index, len(outcomes), exc)
-        for _ in specs:  # rows the interruption left unread still get their spec (or their reason)
-            pass
-        calls = creator.calls
-        try:
-            fallback: str | None = hook.settings.default_dialin_number
-        except DailyError:  # the connection itself was the problem
-            fallback = None
-        for item in items:
-            if item.spec is not None:
-                _record(item, outcomes.get(item.spec.name), error, fallback, config)
-
+    sent = _send(index, items, config, now)
     table.write_results(
         provisioned=[i.provisioned for i in items if i.provisioned],
         failed=[i.failure for i in items if i.failure],
@@ -253,26 +306,68 @@ def provision_chunk(
         "Chunk %d: %d meeting(s): %s (API calls: %s)",
         index,
         len(items),
-        ", ".join(f"{k}={result['counts'][k]}" for k in OUTCOMES),
-        calls,
+        ", ".join(f"{k}={getattr(result.counts, k)}" for k in OUTCOMES),
+        sent.calls,
     )
-    if error is not None:
-        error.chunk_result = result  # type: ignore[union-attr]
-        raise error
-    return result
+    if sent.error is not None:
+        raise ChunkInterrupted(result=result, cause=sent.error) from sent.error
+    return result.to_xcom()
 
 
 def chunk_task(*, ti: Any, index: int, run: dict[str, Any]) -> dict[str, Any]:
-    """The mapped task's body: read this chunk's bounds (its own XCom key), provision it, and on
-    failure still hand ``summarize`` what was done, as this try's return value."""
+    """The mapped task's body: read this chunk's bounds (its own XCom key) and provision it. A
+    chunk that ended early still hands ``summarize`` what it did, as this try's return value,
+    and the task fails with the error that ended it."""
     bounds = ti.xcom_pull(task_ids="plan", key=chunk_key(index))
     try:
         return provision_chunk(index=index, bounds=bounds, run=run)
-    except Exception as exc:
-        result = getattr(exc, "chunk_result", None)
-        if result is not None:
-            ti.xcom_push(key="return_value", value=result)
-        raise
+    except ChunkInterrupted as interrupted:
+        ti.xcom_push(key="return_value", value=interrupted.result.to_xcom())
+        cause = interrupted.cause
+    raise cause
+
+
+def _send(index: int, items: list[Item], config: ProvisioningConfig, now: datetime) -> _Sent:
+    """Ensure the rooms of the chunk's items, and record each item's outcome on it.
+
+    Specs are built as the creator asks for them (building batch k+1 overlaps batch k's call);
+    whatever an interruption left unread is built afterwards, so every row still gets its reason."""
+    specs = _lazy_specs(items, config, now)
+    first = next(specs, None)
+    if first is None:
+        return _Sent(calls={})
+    from airflow_provider_daily.bulk import BulkRoomCreator
+    from airflow_provider_daily.hooks.daily import DailyHook
+
+    hook = DailyHook(
+        daily_conn_id=config.daily_conn_id,
+        rate_limit_share=config.rate_limit_share,
+        deadline_seconds=config.chunk_deadline_seconds,
+    )
+    creator = BulkRoomCreator(
+        hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
+    )
+    outcomes: dict = {}
+    error: Exception | None = None
+    try:
+        creator.ensure_rooms(itertools.chain([first], specs), outcomes)
+    except Exception as exc:  # an outage past the deadline, a refused key, any surprise: keep what was done
+        error = exc
+        log.error("Chunk %d interrupted after %d room request(s): %s", index, len(outcomes), exc)
+    for item in items:  # the rows the interruption left unread
+        _build_spec(item, config, now)
+    fallback = _fallback_number(hook)
+    for item in items:
+        if item.spec is not None:
+            _record(item, outcomes.get(item.spec.name), error, fallback, config)
+    return _Sent(calls=creator.calls, error=error)
+
+
+def _fallback_number(hook: Any) -> str | None:
+    try:
+        return hook.settings.default_dialin_number
+    except DailyError:  # the connection itself was the problem
+        return None
 
 
 def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:
@@ -280,9 +375,8 @@ def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:
     collision) both fail, before anything is sent: never two meetings on one room."""
     by_name: dict[str, list[Item]] = {}
     for item in items:
-        meeting_id = id_text(item.meeting_id)
-        if meeting_id.strip():  # a blank id fails on its own, in _specs
-            by_name.setdefault(room_name_for(meeting_id, config.room_name_prefix), []).append(item)
+        if item.meeting_id.strip():  # a blank id fails on its own, in _build_spec
+            by_name.setdefault(room_name_for(item.meeting_id, config.room_name_prefix), []).append(item)
     for name, sharing in by_name.items():
         if len(sharing) > 1:
             ids = ", ".join(repr(i.meeting_id) for i in sharing)
@@ -290,29 +384,39 @@ def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:
                 item.fail(f"meetings {ids} map to one room name {name}: rename one of them", counts=True)
 
 
-def _specs(items: list[Item], config: ProvisioningConfig, now: datetime) -> Iterator[RoomCreate]:
-    """Row -> room spec for each item not failed yet, lazily; a bad row fails alone."""
+def _build_spec(item: Item, config: ProvisioningConfig, now: datetime) -> RoomCreate | None:
+    """Row -> room spec, once per item; a bad row fails alone (and has no spec)."""
+    if item.built:
+        return item.spec
+    item.built = True
+    if item.failure is not None:
+        return None
+    try:
+        item.spec = item.row.meeting().room_spec(config, now=now.timestamp())
+    except BadMeetingRow as exc:
+        item.fail(exc.reason, counts=True)
+    except Exception as exc:  # never let one row take its chunk down, whatever it holds
+        item.fail(f"unreadable row ({type(exc).__name__}: {exc})", counts=True)
+    return item.spec
+
+
+def _lazy_specs(items: list[Item], config: ProvisioningConfig, now: datetime) -> Iterator[RoomCreate]:
+    """The items' specs, each built when the consumer asks for it."""
     for item in items:
-        if item.failure is not None:
-            continue
-        try:
-            item.spec = Meeting.from_row(item.row).room_spec(config, now=now.timestamp())
-        except BadMeetingRow as exc:
-            item.fail(exc.reason, counts=True)
-            continue
-        except Exception as exc:  # never let one row take its chunk down, whatever it holds
-            item.fail(f"unreadable row ({type(exc).__name__}: {exc})", counts=True)
-            continue
-        yield item.spec
+        spec = _build_spec(item, config, now)
+        if spec is not None:
+            yield spec
 
 
-def _record(item: Item, outcome: Any, error: BaseException | None, fallback: str | None, config) -> None:
+def _record(
+    item: Item, outcome: Any, error: Exception | None, fallback: str | None, config: ProvisioningConfig
+) -> None:
     spec = item.spec
     assert spec is not None
     room = outcome.room if outcome is not None else None
     if outcome is not None and outcome.ok and room is not None and room.pin:
         number = room.dialin_number(fallback=fallback)
-        old_pin = (item.row.get("dialin_pin") or "").strip() or None
+        old_pin = item.row.pin
         item.pin_changed = old_pin is not None and old_pin != room.pin
         item.outcome = outcome.outcome or "created"
         item.provisioned = Provisioned(
@@ -323,7 +427,7 @@ def _record(item: Item, outcome: Any, error: BaseException | None, fallback: str
             number=number,
             dial_string=dial_string(number, room.pin),
             room_exp=int(spec.properties.exp or 0),
-            fingerprint=room_fingerprint(item.row, config),
+            fingerprint=item.row.fingerprint(config),
         )
     elif outcome is not None and outcome.error:
         item.fail(outcome.error, counts=outcome.counts)
@@ -333,54 +437,58 @@ def _record(item: Item, outcome: Any, error: BaseException | None, fallback: str
         item.fail(reason, counts=False)
 
 
-def _chunk_result(index: int, items: Sequence[Item]) -> dict[str, Any]:
-    counts = Counter(i.outcome for i in items if i.outcome)
+def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
+    outcomes = Counter(i.outcome for i in items if i.outcome)
     failures = [i.failure for i in items if i.failure]
-    return {
-        "index": index,
-        "counts": {**{k: counts.get(k, 0) for k in OUTCOMES}, "failed": len(failures)},
-        "failures": {f.meeting_id: f.reason for f in failures[:LISTED]},
-        "pin_changed": [i.meeting_id for i in items if i.pin_changed][:LISTED],
-        "pin_changed_count": sum(1 for i in items if i.pin_changed),
-    }
+    counts = Counts(**{k: outcomes.get(k, 0) for k in OUTCOMES if k != "failed"}, failed=len(failures))
+    return ChunkResult(
+        index=index,
+        counts=counts,
+        failures={f.meeting_id: f.reason for f in failures[:LISTED]},
+        pin_changed=Listed.of([i.meeting_id for i in items if i.pin_changed]),
+    )
 
 
 # -- cancelled meetings -----------------------------------------------------------------------
 def retire_cancelled(*, run: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
-    """Delete the rooms of meetings cancelled after provisioning and clear their PINs.
+    """Delete the rooms of meetings cancelled after provisioning and clear their PINs; returns a
+    :class:`RetireResult` (as JSON).
 
     Deletes go one by one through the hook's ``delete`` rate class (Daily allows 2/s); what the
     chunk deadline leaves undone is picked up by the next run. A room already gone counts as
     deleted (404 = done)."""
-    config = ProvisioningConfig(**run["config"])
-    if run.get("dry_run") or not config.delete_cancelled_rooms:
-        return {"deleted": 0, "pending": 0, "failures": {}}
+    planned = RunPlan.from_xcom(run)
+    config = planned.config
+    if planned.dry_run or not config.delete_cancelled_rooms:
+        return RetireResult().to_xcom()
     table = MeetingsTable.from_config(config)
-    cancelled = table.cancelled_with_rooms(limit=limit)
+    cancelled = [as_row(entry, config) for entry in table.cancelled_with_rooms(limit=limit)]
     if not cancelled:
-        return {"deleted": 0, "pending": 0, "failures": {}}
+        return RetireResult().to_xcom()
     from airflow_provider_daily.hooks.daily import DailyHook
 
     hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
     retired: list[tuple[str, str]] = []
     failures: dict[str, str] = {}
     try:
-        for entry in cancelled:
+        for row in cancelled:
+            name = row.get("room_name")
             try:
-                hook.delete_room(entry["room_name"])  # 404: already gone, which is what we want
+                hook.delete_room(name)  # 404: already gone, which is what we want
             except (DailyInvalidRequestError, DailyValidationError) as exc:
                 # this room only; outages and a refused key end the task (after the write-back)
-                failures[entry["meeting_id"]] = f"could not delete room {entry['room_name']}: {exc}"
+                failures[row.meeting_id] = f"could not delete room {name}: {exc}"
                 continue
-            retired.append((entry["meeting_id"], entry["room_name"]))
+            retired.append((row.get("meeting_id"), name))
     finally:
         table.clear_rooms(retired)
         log.info("Cancelled meetings: %d room(s) deleted, %d left", len(retired), len(cancelled) - len(retired))
-    return {
-        "deleted": len(retired),
-        "pending": len(cancelled) - len(retired) - len(failures),
-        "failures": dict(list(failures.items())[:LISTED]),
-    }
+    return RetireResult(
+        deleted=len(retired),
+        failed=len(failures),
+        pending=len(cancelled) - len(retired) - len(failures),
+        failures=dict(list(failures.items())[:LISTED]),
+    ).to_xcom()
 
 
 # -- summary and verdict ------------------------------------------------------------------------
@@ -389,99 +497,153 @@ def summarize(
     run: dict[str, Any] | None,
     chunk_results: Sequence[dict[str, Any] | None] | None,
     retired: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The run's true totals: from every chunk's result (a failed chunk hands over what it did),
-    the plan's report of unreadable rows, unknown ids and meetings given up on. A failed ``plan``
-    is reported as such, never a crash."""
+    """The run's true totals, as a :class:`Summary` (JSON): from every chunk's result (a failed
+    chunk hands over what it did), the plan's report of unreadable rows, unknown ids and meetings
+    given up on, the rooms of cancelled meetings, and - read after every chunk wrote back - the
+    meetings about to start without a room and those that started without one. A failed
+    ``plan`` is reported as such, never a crash."""
     if run is None:
-        summary = {"plan_failed": True, "counts": dict.fromkeys(OUTCOMES, 0), "failures": {}, "lost_chunks": 0}
         log.error("Daily dial-in provisioning: the plan task failed, nothing was provisioned; see its log")
-        return summary
-    totals: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
-    failures: dict[str, str] = {}
-    pin_changed: list[str] = []
-    pin_changed_count = 0
-    # index, don't iterate: Airflow's lazy XCom sequence stops iterating at the first mapped
-    # task that pushed nothing, which would hide the chunks after it
-    chunk_results = [] if chunk_results is None else chunk_results
-    received = [r for r in (chunk_results[i] for i in range(len(chunk_results))) if r]
-    for result in received:
-        totals.update(result["counts"])
-        failures.update(result["failures"])
-        pin_changed.extend(result["pin_changed"])
-        pin_changed_count += result["pin_changed_count"]
-    for problem in run["problems"]:
-        if not problem["reason"].startswith("status "):
-            failures.setdefault(str(problem["meeting_id"]), problem["reason"])
-    lost = run["chunk_count"] - len(received)
-    retired = retired or {"deleted": 0, "pending": 0, "failures": {}}
-    summary = {
-        "plan_failed": False,
-        "mode": run["mode"],
-        "window": run["window"],
-        "dry_run": run["dry_run"],
-        "selected": run["selected"],
-        "counts": dict(totals),
-        "lost_chunks": lost,
-        "unreadable": run["unreadable_count"],
-        "unknown_ids": run["unknown_ids"],
-        "unknown_count": run["unknown_count"],
-        "given_up": run["given_up_count"],
-        "given_up_ids": run["given_up_ids"],
-        "pin_changed": pin_changed[:LISTED],
-        "pin_changed_count": pin_changed_count,
-        "retired": retired["deleted"],
-        "retire_failed": len(retired["failures"]),
-        "failures": dict(list(failures.items())[:LISTED]),
-    }
+        return Summary(plan_failed=True).to_xcom()
+    planned = RunPlan.from_xcom(run)
+    results = _received(chunk_results)
+    summary = _totals(planned, results, RetireResult.from_xcom(retired) if retired else RetireResult())
+    summary = summary.model_copy(update=_freshness(planned, now or _utcnow()))
+    log.info("Daily dial-in provisioning (%s)\n%s", planned.window, _summary_text(summary))
+    return summary.to_xcom()
+
+
+def _received(chunk_results: Sequence[dict[str, Any] | None] | None) -> list[ChunkResult]:
+    """The results the chunk tasks handed over. Indexed, not iterated: Airflow's lazy XCom
+    sequence stops iterating at the first mapped task that pushed nothing, which would hide the
+    chunks after it."""
+    if chunk_results is None:
+        return []
+    found = (chunk_results[i] for i in range(len(chunk_results)))
+    return [ChunkResult.from_xcom(result) for result in found if result]
+
+
+def _totals(planned: RunPlan, results: Sequence[ChunkResult], retired: RetireResult) -> Summary:
+    counts, failures, changed, changed_count = Counts(), {}, [], 0
+    for result in results:
+        counts += result.counts
+        failures.update(result.failures)
+        changed.extend(result.pin_changed.ids)
+        changed_count += result.pin_changed.count
+    report = planned.report
+    for problem in report.problems:
+        if problem.unreadable:
+            failures.setdefault(str(problem.meeting_id), problem.reason)
+    return Summary(
+        mode=planned.mode,
+        window=planned.window,
+        dry_run=planned.dry_run,
+        selected=planned.selected,
+        counts=counts,
+        failures=dict(list(failures.items())[:LISTED]),
+        lost_chunks=max(planned.chunk_count - len(results), 0),
+        unreadable=report.unreadable_count,
+        unknown_status=report.unknown_status_count,
+        unknown=report.unknown,
+        given_up=report.given_up,
+        pin_changed=Listed.of(changed, count=changed_count),
+        retired=retired,
+        alert_within_minutes=planned.config.alert_within_minutes,
+    )
+
+
+def _freshness(planned: RunPlan, now: datetime) -> dict[str, Any]:
+    """Meetings starting within ``alert_within_minutes`` that still have no room, and meetings
+    that started without ever having had one (marked in the table, so reported once) - read
+    after this run's chunks wrote back. A dry run writes nothing and checks nothing."""
+    if planned.dry_run:
+        return {}
+    config = planned.config
+    try:
+        table = MeetingsTable.from_config(config)
+        soon = table.not_ready_soon(now=now, within=timedelta(minutes=config.alert_within_minutes), limit=LISTED)
+        missed = table.mark_missed(now=now, limit=LISTED)
+    except Exception as exc:  # the table is unreachable: say so, and let verify fail the run
+        log.error("Could not check for meetings about to start without a room: %s: %s", type(exc).__name__, exc)
+        return {"freshness_error": f"{type(exc).__name__}: {exc}"}
+    return {"not_ready_soon": Listed.of(soon[1], count=soon[0]), "missed": Listed.of(missed[1], count=missed[0])}
+
+
+def _summary_text(summary: Summary) -> str:
+    counts = summary.counts
     rows: list[tuple[str, Any]] = [
-        ("provisioned (new room)", totals["created"]),
-        ("reused (room existed)", totals["reused"]),
-        ("updated (settings fixed)", totals["updated"]),
-        ("skipped", totals["skipped"]),
-        ("failed", totals["failed"]),
+        ("provisioned (new room)", counts.created),
+        ("reused (room existed)", counts.reused),
+        ("updated (settings fixed)", counts.updated),
+        ("skipped", counts.skipped),
+        ("failed", counts.failed),
     ]
-    for label, value in (
-        ("rows no run can select", run["unreadable_count"]),
-        ("rows with an unknown status", run["problem_count"] - run["unreadable_count"]),
-        ("requested ids not in the table", run["unknown_count"]),
-        ("given up (attempts used up)", run["given_up_count"]),
-        ("PIN changed: re-send invitations", pin_changed_count),
-        ("cancelled: rooms deleted", retired["deleted"]),
-        ("cancelled: rooms not deleted", len(retired["failures"]) + retired.get("pending", 0)),
-        ("chunk tasks lost (no result)", lost),
-    ):
-        if value:
-            rows.append((label, value))
+    extra = (
+        ("rows no run can select", summary.unreadable),
+        ("rows with an unknown status", summary.unknown_status),
+        ("requested ids not in the table", summary.unknown.count),
+        ("given up (attempts used up)", summary.given_up.count),
+        ("PIN changed: re-send invitations", summary.pin_changed.count),
+        ("cancelled: rooms deleted", summary.retired.deleted),
+        ("cancelled: rooms not deleted", summary.retired.failed + summary.retired.pending),
+        ("chunk tasks lost (no result)", summary.lost_chunks),
+        (f"starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon.count),
+        ("started without ever having had a room", summary.missed.count),
+    )
+    rows += [(label, value) for label, value in extra if value]
     text = format_table([("outcome", "meetings"), *rows])
-    if failures:
-        text += "\n" + format_table([("meeting", "reason"), *sorted(summary["failures"].items())])
-    if run["unknown_ids"]:
-        text += "\nNot in the table: " + ", ".join(repr(i) for i in run["unknown_ids"])
-    if run["given_up_ids"]:
-        text += "\nGiven up on: " + ", ".join(repr(i) for i in run["given_up_ids"])
-    if pin_changed:
-        text += "\nNew PIN (re-send the invitation): " + ", ".join(repr(i) for i in pin_changed)
-    log.info("Daily dial-in provisioning (%s)\n%s", run["window"], text)
-    return summary
+    if summary.failures:
+        text += "\n" + format_table([("meeting", "reason"), *sorted(summary.failures.items())])
+    return text + "".join(_listed_text(summary))
+
+
+def _listed_text(summary: Summary) -> Iterator[str]:
+    for label, listed in (
+        ("Not in the table", summary.unknown),
+        ("Given up on", summary.given_up),
+        ("New PIN (re-send the invitation)", summary.pin_changed),
+        (f"Starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon),
+        ("Started without ever having had a room", summary.missed),
+    ):
+        if listed.ids:
+            yield f"\n{label}: " + ", ".join(repr(i) for i in listed.ids)
+    if summary.freshness_error:
+        yield f"\nCould not check for meetings about to start without a room: {summary.freshness_error}"
 
 
 def verify(summary: dict[str, Any]) -> None:
     """Fail the run when any meeting is left without a room - after everything was written."""
-    if summary.get("plan_failed"):
+    checked = Summary.from_xcom(summary)
+    if checked.plan_failed:
         raise ProvisioningFailed("the plan task failed: nothing was provisioned (see the plan task's log)")
-    failed = summary["counts"].get("failed", 0)
-    problems = {
-        "meeting(s) failed": failed,
-        "row(s) no run can select": summary.get("unreadable", 0),
-        "meeting(s) given up on": summary.get("given_up", 0),
-        "chunk task(s) lost": summary.get("lost_chunks", 0),
-        "cancelled room(s) not deleted": summary.get("retire_failed", 0),
-    }
-    found = {label: count for label, count in problems.items() if count}
+    found = [f"{count} {label}" for label, count in _verdict_counts(checked) if count]
+    found += _freshness_findings(checked)
     if found:
-        ids = ", ".join(repr(i) for i in [*summary.get("failures", {}), *summary.get("given_up_ids", [])][:20])
-        raise ProvisioningFailed(
-            "; ".join(f"{count} {label}" for label, count in found.items())
-            + (f" - see last_error of: {ids}" if ids else "")
-        )
+        ids = ", ".join(repr(i) for i in [*checked.failures, *checked.given_up.ids][:20])
+        raise ProvisioningFailed("; ".join(found) + (f" - see last_error of: {ids}" if ids else ""))
+
+
+def _verdict_counts(summary: Summary) -> list[tuple[str, int]]:
+    return [
+        ("meeting(s) failed", summary.counts.failed),
+        ("row(s) no run can select", summary.unreadable),
+        ("meeting(s) given up on", summary.given_up.count),
+        ("chunk task(s) lost", summary.lost_chunks),
+        ("cancelled room(s) not deleted", summary.retired.failed),
+    ]
+
+
+def _freshness_findings(summary: Summary) -> list[str]:
+    """Meetings about to start, or started, without a room: named by id (they may have no last_error)."""
+    found = []
+    for listed, label in (
+        (summary.not_ready_soon, f"meeting(s) starting within {summary.alert_within_minutes} minutes without a room"),
+        (summary.missed, "meeting(s) started without ever having had a room"),
+    ):
+        if listed.count:
+            found.append(f"{listed.count} {label} ({', '.join(repr(i) for i in listed.ids[:20])})")
+    if summary.freshness_error:
+        found.append(f"the check for meetings about to start without a room failed ({summary.freshness_error})")
+    return found

@@ -1,121 +1,77 @@
-"""The meetings source table, read and written through any common-sql ``DbApiHook``.
+"""The meetings source table, read and written with SQLAlchemy Core on the hook's engine.
 
-Table and column names come from :class:`ProvisioningConfig`, are validated as plain SQL
-identifiers and quoted when they are reserved words (``select``), so they can never change a
-statement; every value travels as a bound parameter. Timestamps are bound as aware datetimes,
-except for SQLite, which stores them as UTC text ``YYYY-MM-DD HH:MM:SS`` (the documented format,
-compared as text: rows in any other format are reported by :meth:`MeetingsTable.problem_rows`,
-never silently skipped).
+Table and column names come from :class:`ProvisioningConfig` (validated plain identifiers,
+case-insensitive like unquoted SQL names; the table may be ``schema.table``). They become a
+:class:`sqlalchemy.Table`, so the dialect quotes whatever needs quoting (a table named
+``select``, a column named ``end``) and every value travels as a bound parameter.
 
-Statuses are compared trimmed and case-insensitively. Meeting ids are compared exactly: a
-write-back always targets the row that was read.
+Timestamps are bound as aware datetimes, except on SQLite, which stores them as UTC text
+``YYYY-MM-DD HH:MM:SS`` (the documented format, compared as text: rows in any other format are
+reported by :meth:`MeetingsTable.problem_rows`, never silently skipped). Every SQLite difference
+lives in :class:`_SqliteRules`.
+
+Statuses are compared with the SQL mirror of :func:`daily_dialin.rows.normalize_status`
+(``LOWER(TRIM(status))``, trimming the whitespace ``str.strip`` trims). Meeting ids are compared
+exactly: a write-back always targets the row that was read. Rows come back as
+:class:`~daily_dialin.rows.MeetingRow`.
+
+A missing table or column is a :class:`DailyConfigError` saying what to add (found by reflection);
+any other database error (an outage) is raised as it is, for Airflow to retry. Writes go through
+one transaction helper (``engine.begin()``). A success resets ``attempts``: only failures count.
+
+:meth:`MeetingsTable.pending_work` is what the freshness trigger polls every few seconds; the
+shipped schemas' indexes keep it cheap at 100,000 rows (``bench/results/table-sqlalchemy.md``).
+A table created before them needs ``CREATE INDEX daily_meetings_unprovisioned ON daily_meetings
+(starts_at) WHERE provisioned_at IS NULL`` (and, on PostgreSQL, ``daily_meetings_status ON
+daily_meetings (status COLLATE "C")``) for the same figures; without them it is still correct.
+
+May import: SQLAlchemy, common-sql's ``DbApiHook``, the provider's errors and
+``daily_dialin.provisioning`` (config, meetings, window) and ``daily_dialin.rows``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Sequence
-from contextlib import closing
+import functools
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
+import sqlalchemy as sa
 from airflow.providers.common.sql.hooks.sql import DbApiHook
+from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_daily.errors import DailyConfigError
-from daily_dialin.provisioning.config import ProvisioningConfig, check_identifier
-from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, needs_room
+from daily_dialin.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig, check_identifier
+from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, id_text, needs_room, room_fingerprint
 from daily_dialin.provisioning.window import Selection
+from daily_dialin.rows import MeetingRow
+
+log = logging.getLogger(__name__)
 
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
 IN_LIST_LIMIT = 500  # stay under old SQLite's 999 bound-variable limit
 STREAM_BATCH = 5000
+MISSED_PREFIX = "missed: "  # last_error of a meeting that started without a room (mark_missed)
 _DIGIT = "[0-9]"
 # the documented SQLite timestamp text, optionally with fractional seconds
 _SQLITE_TS_GLOBS = (
     f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}",
     f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}.*",
 )
-# words that need quoting as identifiers in every dialect we know, besides the hook's own list
-_ALWAYS_RESERVED = frozenset(
-    (
-        "all",
-        "and",
-        "any",
-        "as",
-        "asc",
-        "between",
-        "by",
-        "case",
-        "check",
-        "collate",
-        "column",
-        "constraint",
-        "create",
-        "cross",
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "default",
-        "delete",
-        "desc",
-        "distinct",
-        "drop",
-        "else",
-        "end",
-        "except",
-        "exists",
-        "false",
-        "fetch",
-        "for",
-        "foreign",
-        "from",
-        "full",
-        "grant",
-        "group",
-        "having",
-        "in",
-        "index",
-        "inner",
-        "insert",
-        "intersect",
-        "into",
-        "is",
-        "join",
-        "key",
-        "left",
-        "like",
-        "limit",
-        "natural",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "or",
-        "order",
-        "outer",
-        "primary",
-        "references",
-        "right",
-        "select",
-        "set",
-        "table",
-        "then",
-        "to",
-        "true",
-        "union",
-        "unique",
-        "update",
-        "user",
-        "using",
-        "values",
-        "when",
-        "where",
-        "window",
-        "with",
-    )
-)
+# what str.strip() strips (every whitespace character is below U+3001): SQL's TRIM, given these,
+# trims a status exactly as rows.normalize_status does
+_WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+# the columns a row's values are read for a fingerprint (and the problem digest)
+_DIGEST_COLUMNS = tuple(dict.fromkeys(("meeting_id", "status", *SOURCE_COLUMNS, *FINGERPRINT_COLUMNS)))
+_FINGERPRINT_CACHE = 100_000  # fingerprints pending_work remembers (a few MB)
+# a type to suggest when a column is missing (ALTER TABLE ... ADD COLUMN); others are TEXT
+_ADD_TYPES = {"attempts": "INTEGER NOT NULL DEFAULT 0", "room_exp": "BIGINT"}
 
 
 @dataclass(frozen=True)
@@ -142,6 +98,21 @@ class Failure:
     counts: bool
 
 
+@dataclass(frozen=True)
+class PendingWork:
+    """What a provisioning run would do now; ``token`` is a digest of the work's identity (ids,
+    kinds, fingerprints): an equal token is the same work as before."""
+
+    new: int
+    changed: int
+    cancelled: int
+    token: str
+
+    @property
+    def any(self) -> bool:
+        return bool(self.new or self.changed or self.cancelled)
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -157,6 +128,74 @@ def schema_sql(dialect: str) -> str:
     return resources.files("daily_dialin").joinpath("sql", name).read_text()
 
 
+def problem_digest(values: Mapping[str, Any], config: ProvisioningConfig) -> str:
+    """What a never-provisioned row's counted failure was about: its room fingerprint plus the
+    other source columns (a fixed time zone is a change too). Stored in ``room_fingerprint`` of
+    rows without a room, so :meth:`MeetingsTable.pending_work` can tell an unchanged reported
+    problem from new work."""
+    parts = [room_fingerprint(values, config), *(values.get(column) for column in SOURCE_COLUMNS)]
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+# -- the dialect differences, in one place --------------------------------------------------------
+class _Rules:
+    """How a database stores what the table compares (any database but SQLite)."""
+
+    name = "postgresql"
+
+    @staticmethod
+    def status_ranges(col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``status`` in byte order, as the shipped schema's ``daily_meetings_status`` index holds it."""
+        return sa.collate(col, "C")
+
+    def ts(self, value: datetime) -> Any:
+        return value.astimezone(UTC)
+
+    def comparable_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """SQL true when a time column can be compared."""
+        return col.is_not(None)
+
+    def text_id(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """SQL true when an id is stored as text (an XCom-safe key)."""
+        return sa.true()
+
+    def well_formed(self, value: Any) -> bool:
+        return value is not None
+
+
+class _SqliteRules(_Rules):
+    """SQLite: UTC text ``YYYY-MM-DD HH:MM:SS`` compared as text; any column may hold any type."""
+
+    name = "sqlite"
+    # no status index: SQLite's planner, once ANALYZE saw one status on most rows, scans anyway
+    status_ranges = None
+
+    def ts(self, value: datetime) -> Any:
+        return value.astimezone(UTC).strftime(SQLITE_TS)
+
+    def comparable_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return sa.and_(
+            col.is_not(None),
+            sa.func.typeof(col) == "text",
+            sa.or_(*(col.op("GLOB")(sa.literal(glob, sa.String)) for glob in _SQLITE_TS_GLOBS)),
+        )
+
+    def text_id(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return sa.func.typeof(col) == "text"
+
+    def well_formed(self, value: Any) -> bool:
+        return isinstance(value, str) and any(
+            fnmatch.fnmatchcase(value, g.replace("[0-9]", "[0123456789]")) for g in _SQLITE_TS_GLOBS
+        )
+
+
+def _table_object(config: ProvisioningConfig) -> sa.Table:
+    schema, _, name = config.table.lower().rpartition(".")
+    columns = [sa.Column(physical.lower(), key=logical) for logical, physical in config.column_map().items()]
+    return sa.Table(name, sa.MetaData(), *columns, schema=schema or None)
+
+
 class MeetingsTable:
     """Reads due meetings and writes provisioning results back, one transaction per call."""
 
@@ -164,9 +203,11 @@ class MeetingsTable:
         self.hook = hook
         self.config = config
         self.is_sqlite = getattr(hook, "conn_type", None) == "sqlite"
+        self.rules: _Rules = _SqliteRules() if self.is_sqlite else _Rules()
         self.ph = hook.placeholder
-        self.cols = {logical: self._quote(physical) for logical, physical in config.column_map().items()}
-        self.table = ".".join(self._quote(part) for part in config.table.split("."))
+        self.meetings = _table_object(config)
+        self.c = self.meetings.c
+        self._fingerprints: dict[tuple[Any, ...], str] = {}
 
     @classmethod
     def from_config(cls, config: ProvisioningConfig) -> MeetingsTable:
@@ -178,364 +219,565 @@ class MeetingsTable:
             ) from None
         return cls(hook=hook, config=config)
 
-    # -- helpers --------------------------------------------------------------------------
-    def _quote(self, word: str) -> str:
-        try:
-            reserved = {w.casefold() for w in self.hook.reserved_words}
-        except Exception:
-            reserved = set()
-        if word.casefold() in _ALWAYS_RESERVED or word.casefold() in reserved:
-            return self.hook.escape_word_format.format(word)
-        return word
+    # -- the engine and the names, for SQL written elsewhere (tests, the demo) ------------------
+    @functools.cached_property
+    def engine(self) -> sa.Engine:
+        """The hook's SQLAlchemy engine, created once per table object (it pools connections)."""
+        # pre-ping: a long-lived poller (the freshness trigger) survives a database restart
+        return self.hook.get_sqlalchemy_engine(engine_kwargs={"pool_pre_ping": True})
+
+    @functools.cached_property
+    def cols(self) -> dict[str, str]:
+        """Logical column -> the physical name as this dialect quotes it."""
+        preparer = self.engine.dialect.identifier_preparer
+        return {column.key: preparer.format_column(column) for column in self.meetings.columns}
+
+    @functools.cached_property
+    def table(self) -> str:
+        """The table's name as this dialect quotes it (``schema.table`` included)."""
+        return self.engine.dialect.identifier_preparer.format_table(self.meetings)
 
     def ts(self, value: datetime) -> Any:
-        value = value.astimezone(UTC)
-        return value.strftime(SQLITE_TS) if self.is_sqlite else value
+        """A time as the table stores it: an aware UTC datetime, or UTC text on SQLite."""
+        return self.rules.ts(value)
 
-    def _c(self, logical: str) -> str:
-        return self.cols[logical]
+    # -- helpers --------------------------------------------------------------------------
+    def _status_in(self, statuses: Sequence[str], *, rare: bool = False) -> ColumnElement[bool]:
+        """``LOWER(TRIM(status)) IN (...)``: the SQL mirror of rows.normalize_status.
 
-    def _in(self, values: Sequence[Any]) -> str:
-        return ", ".join([self.ph] * len(values))
+        The configured statuses are normalized already, so a status stored exactly as one of
+        them is decided by plain comparisons first (cheap: the full scan of ``pending_work``
+        evaluates this on every row); only other values are trimmed and lowered. NULL is in no
+        list (as ``normalize_status(None)``, ``""``, is not).
 
-    def _status_in(self, statuses: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"LOWER(TRIM({self._c('status')})) IN ({self._in(statuses)})", list(statuses)
+        ``rare``: few rows hold these statuses (cancelled ones). Where the database has an index
+        for it (:attr:`_Rules.status_ranges`), the other values become ranges between the known
+        statuses, so the few odd rows are looked up instead of every row scanned."""
+        if not statuses:
+            return sa.false()
+        config, status = self.config, self.c.status
+        known = {*config.provisionable_statuses, *config.cancelled_statuses, *config.ignored_statuses}
+        # the provisionable ones first: most rows hold one of them, and the chain stops there
+        others = [s for s in dict.fromkeys([*config.provisionable_statuses, *sorted(known)]) if s not in statuses]
+        # chains of = and <> (SQLite evaluates a constant IN list through a temporary b-tree: 3x slower)
+        trimmed = sa.func.lower(sa.func.trim(status, sa.literal(_WHITESPACE, sa.String))).in_(list(statuses))
+        if rare and self.rules.status_ranges:
+            ordered = self.rules.status_ranges(status)  # byte order: Python's sorted() order
+            bounds = sorted(known)
+            gaps = [ordered < bounds[0], *(sa.and_(ordered > a, ordered < b) for a, b in pairwise(bounds))]
+            gaps.append(ordered > bounds[-1])
+            return sa.or_(*(ordered == wanted for wanted in statuses), *(sa.and_(gap, trimmed) for gap in gaps))
+        slow = sa.and_(*(status != other for other in others), trimmed)
+        return sa.or_(*(status == wanted for wanted in statuses), slow)
 
-    def _malformed_time(self, logical: str) -> str:
-        """SQL true when a time column cannot be compared (NULL; on SQLite: not the documented text)."""
-        col = self._c(logical)
-        if not self.is_sqlite:
-            return f"{col} IS NULL"
-        globs = " OR ".join(f"{col} GLOB '{g}'" for g in _SQLITE_TS_GLOBS)
-        return f"({col} IS NULL OR typeof({col}) != 'text' OR NOT ({globs}))"
+    def _selectable(self) -> list[ColumnElement[bool]]:
+        """A provisionable row with a usable id and comparable times (others: problem_rows)."""
+        c = self.c
+        return [
+            self._status_in(self.config.provisionable_statuses),
+            c.meeting_id.is_not(None),
+            sa.func.trim(c.meeting_id) != "",
+            self.rules.text_id(c.meeting_id),
+            self.rules.comparable_time(c.starts_at),
+            self.rules.comparable_time(c.ends_at),
+        ]
 
+    def _under_attempts(self) -> ColumnElement[bool]:
+        return sa.func.coalesce(self.c.attempts, 0) < self.config.max_attempts
+
+    def _records(self, statement: sa.Executable) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(statement))
+
+    def _stream(self, statement: sa.Executable) -> Iterator[sa.Row[Any]]:
+        """Rows a few thousand at a time (a server-side cursor on PostgreSQL): a plan over
+        100,000 meetings never holds them all."""
+        with self.engine.connect() as conn:
+            # yield_per streams (stream_results) in batches; iterating rows, not partitions(), is
+            # as fast as a bare named cursor on psycopg
+            yield from conn.execution_options(yield_per=STREAM_BATCH).execute(statement)
+
+    def _rows(self, records: Iterable[Sequence[Any]], columns: Sequence[str]) -> Iterator[MeetingRow]:
+        config = self.config
+        for record in records:
+            yield MeetingRow.from_record(dict(zip(columns, record, strict=True)), config=config)
+
+    def _write(self, *steps: tuple[sa.Executable, Sequence[Mapping[str, Any]]]) -> None:
+        """Every ``(statement, parameter sets)`` in one transaction (the one transaction helper)."""
+        steps = tuple((statement, params) for statement, params in steps if params)
+        if not steps:
+            return
+        with self.engine.begin() as conn:
+            for statement, params in steps:
+                conn.execute(statement, list(params))
+
+    def _by_id(self) -> ColumnElement[bool]:
+        return self.c.meeting_id == sa.bindparam("k_id")
+
+    # -- the table's shape ----------------------------------------------------------------------
     def create_schema(self) -> None:
         """Run the shipped DDL (default table and column names only)."""
         if self.config.table != "daily_meetings" or self.config.columns:
             raise ValueError("the shipped schema uses the default names; create custom tables yourself")
-        script = schema_sql("sqlite" if self.is_sqlite else "postgresql")
+        script = schema_sql(self.rules.name)
         code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-        statements = [part.strip() for part in code.split(";") if part.strip()]
-        with closing(self.hook.get_conn()) as conn:
-            cur = conn.cursor()
-            for statement in statements:
-                cur.execute(statement)
-            conn.commit()
+        with self.engine.begin() as conn:
+            for statement in (part.strip() for part in code.split(";")):
+                if statement:
+                    conn.exec_driver_sql(statement)
+
+    def _missing(self, physical: Iterable[str]) -> list[str] | None:
+        """Which of the ``physical`` columns the table lacks (``None``: there is no such table),
+        by reflection. Connecting may fail: an outage, raised as it is."""
+        inspector = sa.inspect(self.engine)
+        name, schema = self.meetings.name, self.meetings.schema
+        if not inspector.has_table(name, schema=schema):
+            return None
+        present = {column["name"].lower() for column in inspector.get_columns(name, schema=schema)}
+        return [column for column in physical if column.lower() not in present]
 
     def check_columns(self) -> None:
-        """Fail fast, saying what to fix, when the table lacks a configured column (e.g. a table
-        created before ``room_fingerprint`` existed) - instead of an SQL error retried as an outage."""
-        exc = self._shape_error(", ".join(self.cols.values()))
-        if exc is not None:
+        """Fail fast, saying what to add, when the table or a configured column is missing (e.g. a
+        table created before ``room_fingerprint`` existed) - instead of an SQL error retried as an
+        outage."""
+        physical = self.config.column_map()
+        missing = self._missing(physical.values())
+        if missing is None:
             raise DailyConfigError(
-                f"meetings table {self.config.table!r} cannot be read with the configured columns "
-                f"({type(exc).__name__}: {str(exc).strip()[:300]}). Expected columns (logical -> physical): "
-                f"{self.config.column_map()}. Tables created before version 0.2 need: "
-                f"ALTER TABLE {self.config.table} ADD COLUMN room_fingerprint TEXT"
-            ) from None
+                f"meetings table {self.config.table!r} does not exist on connection "
+                f"{self.config.meetings_conn_id!r}: create it (the shipped schema is "
+                "include/daily_dialin/sql/meetings.<dialect>.sql) or set 'table'"
+            )
+        if missing:
+            logical = {name: key for key, name in physical.items()}
+            adds = "; ".join(
+                f"ALTER TABLE {self.config.table} ADD COLUMN {name} {_ADD_TYPES.get(logical[name], 'TEXT')}"
+                for name in missing
+            )
+            raise DailyConfigError(
+                f"meetings table {self.config.table!r} has no column(s) "
+                f"{', '.join(f'{name!r} ({logical[name]})' for name in missing)}: add them ({adds}) or map "
+                f"them in 'columns'. Expected columns (logical -> physical): {physical}"
+            )
 
     def check_optional_column(self, physical: str, setting: str) -> None:
         """Fail fast when a column only ``setting`` uses is missing, saying how to add it."""
-        exc = self._shape_error(self._quote(check_identifier(physical)))
-        if exc is not None:
+        missing = self._missing([check_identifier(physical)])
+        if missing is None or missing:
             raise DailyConfigError(
-                f"{setting} is on, but meetings table {self.config.table!r} has no column {physical!r} "
-                f"({type(exc).__name__}): ALTER TABLE {self.config.table} ADD COLUMN {physical} TEXT"
-            ) from None
+                f"{setting} is on, but meetings table {self.config.table!r} has no column {physical!r}: "
+                f"ALTER TABLE {self.config.table} ADD COLUMN {physical} TEXT"
+            )
 
     def write_optional_column(self, physical: str, values: Sequence[tuple[str | None, str]]) -> None:
         """``(value, meeting_id)`` pairs into a column only a setting uses, in one transaction."""
-        if not values:
-            return
-        column = self._quote(check_identifier(physical))
-        sql = f"UPDATE {self.table} SET {column} = {self.ph} WHERE {self._c('meeting_id')} = {self.ph}"
-        self._write_many(sql, values)
-
-    def _shape_error(self, select: str) -> Exception | None:
-        """Read ``select`` (no rows): the error if the table's shape is wrong (a missing table or
-        column), None if it reads. Any other error (the database is down) is raised: an outage."""
-        try:
-            self.hook.get_records(f"SELECT {select} FROM {self.table} WHERE 1 = 0")
-        except Exception as exc:
-            text = str(exc).lower()
-            if not any(word in text for word in ("column", "relation", "table", "syntax")):
-                raise
-            return exc
-        return None
-
-    def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """``executemany`` in one transaction."""
-        with closing(self.hook.get_conn()) as conn:
-            try:
-                conn.cursor().executemany(sql, list(rows))
-                conn.commit()
-            except Exception:
-                conn.rollback()
-                raise
+        column, key = sa.column(check_identifier(physical).lower()), sa.column(self.c.meeting_id.name)
+        target = sa.table(self.meetings.name, column, key, schema=self.meetings.schema)
+        statement = sa.update(target).where(key == sa.bindparam("k_id")).values({column.name: sa.bindparam("k_value")})
+        self._write((statement, [{"k_value": value, "k_id": meeting_id} for value, meeting_id in values]))
 
     # -- what a run selects -------------------------------------------------------------------
-    def _where(self, selection: Selection) -> tuple[list[str], list[Any]]:
+    def _where(self, selection: Selection) -> list[ColumnElement[bool]]:
         """The WHERE terms of "due in this selection" (the plan and every chunk use the same)."""
-        status_sql, params = self._status_in(self.config.provisionable_statuses)
-        # a NULL or blank id is reported by problem_rows (once, not also as a failed meeting)
-        where = [status_sql, f"{self._c('meeting_id')} IS NOT NULL", f"TRIM({self._c('meeting_id')}) != ''"]
-        if self.is_sqlite:  # a BLOB or number id cannot be an XCom-safe key: reported by problem_rows
-            where.append(f"typeof({self._c('meeting_id')}) = 'text'")
-        if self.is_sqlite:  # rows whose times cannot be compared are reported by problem_rows instead
-            where.append(f"NOT {self._malformed_time('starts_at')} AND NOT {self._malformed_time('ends_at')}")
+        c = self.c
+        # a NULL or blank id, a BLOB id or an unreadable time is reported by problem_rows instead
+        where = self._selectable()
         if selection.starts_from is not None:
-            where.append(f"{self._c('starts_at')} >= {self.ph}")
-            params.append(self.ts(selection.starts_from))
+            where.append(c.starts_at >= self.ts(selection.starts_from))
         if selection.starts_before is not None:
-            where.append(f"{self._c('starts_at')} < {self.ph}")
-            params.append(self.ts(selection.starts_before))
+            where.append(c.starts_at < self.ts(selection.starts_before))
         if selection.ends_after is not None:
-            where.append(f"{self._c('ends_at')} > {self.ph}")
-            params.append(self.ts(selection.ends_after))
+            where.append(c.ends_at > self.ts(selection.ends_after))
         if not selection.force:
             # not provisioned yet and not given up on, or provisioned (checked for changes later)
             where.append(
-                f"({self._c('provisioned_at')} IS NULL AND COALESCE({self._c('attempts')}, 0) < {self.ph}"
-                f" OR {self._c('provisioned_at')} IS NOT NULL)"
+                sa.or_(sa.and_(c.provisioned_at.is_(None), self._under_attempts()), c.provisioned_at.is_not(None))
             )
-            params.append(self.config.max_attempts)
-        return where, params
+        return where
 
     def _select(
-        self, columns: Sequence[str], selection: Selection, extra: Sequence[str] = (), extra_params: Sequence[Any] = ()
-    ) -> Iterator[dict[str, Any]]:
-        where, params = self._where(selection)
-        where = [*where, *extra]
-        params = [*params, *extra_params]
-        select = ", ".join(self._c(c) for c in columns)
-        sql = f"SELECT {select} FROM {self.table} WHERE {' AND '.join(where)}"
-        order = f" ORDER BY {self._c('meeting_id')}"
-        if not selection.meeting_ids:
-            parts: list[tuple[str, list[Any]]] = [(sql + order, params)]
-        else:
-            parts = [
-                (f"{sql} AND {self._c('meeting_id')} IN ({self._in(ids)}){order}", [*params, *ids])
-                for ids in _chunks(sorted(set(selection.meeting_ids)), IN_LIST_LIMIT)
-            ]
-        for statement, bound in parts:
-            yield from self._stream(statement, bound, columns)
-
-    def _stream(self, sql: str, params: Sequence[Any], columns: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Rows a few thousand at a time: a plan over 100,000 meetings never holds them all."""
-        with closing(self.hook.get_conn()) as conn:
-            cur = conn.cursor()
-            try:
-                cur.execute(sql, list(params))
-                while records := cur.fetchmany(STREAM_BATCH):
-                    for record in records:
-                        yield dict(zip(columns, record, strict=True))
-            finally:
-                cur.close()
+        self, columns: Sequence[str], selection: Selection, extra: Sequence[ColumnElement[bool]] = ()
+    ) -> Iterator[MeetingRow]:
+        c = self.c
+        query = sa.select(*(c[name] for name in columns)).where(*self._where(selection), *extra)
+        for part in self._id_parts(query.order_by(c.meeting_id), selection):
+            yield from self._rows(self._stream(part), columns)
 
     def select_due_ids(self, selection: Selection) -> list[str]:
-        """Ids of meetings the run should provision, in the database's order of ids."""
+        """Ids of meetings the run should provision, in the database's order of ids.
+
+        The one place that reads rows as plain tuples (no :class:`MeetingRow`: 100,000 a plan):
+        an unprovisioned row is due (the first clause of :func:`.meetings.needs_room`) without
+        a dict; every provisioned row of the window is checked with ``needs_room`` itself (the
+        rule MeetingRow applies too). The ids are text already (``_selectable``)."""
+        c, config, force = self.c, self.config, selection.force
         columns = ("meeting_id", *FINGERPRINT_COLUMNS, "provisioned_at", "room_fingerprint")
-        rows = self._select(columns, selection)
-        return [row["meeting_id"] for row in rows if needs_room(row, self.config, force=selection.force)]
+        provisioned = columns.index("provisioned_at")
+        query = sa.select(*(c[name] for name in columns)).where(*self._where(selection)).order_by(c.meeting_id)
+        due: list[str] = []
+        for part in self._id_parts(query, selection):
+            for record in self._stream(part):
+                if (
+                    force
+                    or record[provisioned] in (None, "")
+                    or needs_room(dict(zip(columns, record, strict=True)), config)
+                ):
+                    due.append(record[0])
+        return due
 
-    def fetch_range(self, selection: Selection, first_id: str, last_id: str) -> list[dict[str, Any]]:
+    def _id_parts(self, query: sa.Select[Any], selection: Selection) -> Iterator[sa.Select[Any]]:
+        """``query`` as it is, or once per slice of the selection's meeting ids."""
+        if not selection.meeting_ids:
+            yield query
+            return
+        for ids in _chunks(sorted(set(selection.meeting_ids)), IN_LIST_LIMIT):
+            yield query.where(self.c.meeting_id.in_(list(ids)))
+
+    def fetch_range(self, selection: Selection, first_id: str, last_id: str) -> list[MeetingRow]:
         """A chunk's rows: the selection's due rows with ``first_id <= id <= last_id``, every column."""
-        extra = [f"{self._c('meeting_id')} >= {self.ph}", f"{self._c('meeting_id')} <= {self.ph}"]
-        rows = self._select(list(self.cols), selection, extra, [first_id, last_id])
-        return [row for row in rows if needs_room(row, self.config, force=selection.force)]
+        c = self.c
+        rows = self._select(list(self.c.keys()), selection, [c.meeting_id >= first_id, c.meeting_id <= last_id])
+        return [row for row in rows if row.needs_room(self.config, force=selection.force)]
 
-    def fetch(self, meeting_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Rows keyed by exact meeting id, each keyed by logical column names."""
-        logical = list(self.cols)
-        select = ", ".join(self.cols[name] for name in logical)
-        rows: dict[str, dict[str, Any]] = {}
+    def fetch(self, meeting_ids: Sequence[str]) -> dict[str, MeetingRow]:
+        """Rows keyed by exact meeting id."""
+        columns = list(self.c.keys())
+        rows: dict[str, MeetingRow] = {}
         for part in _chunks(list(meeting_ids), IN_LIST_LIMIT):
-            sql = f"SELECT {select} FROM {self.table} WHERE {self._c('meeting_id')} IN ({self._in(part)})"
-            for record in self.hook.get_records(sql, parameters=list(part)):
-                row = dict(zip(logical, record, strict=True))
-                rows[row["meeting_id"]] = row
+            query = sa.select(*self.c).where(self.c.meeting_id.in_(list(part)))
+            for row in self._rows(self._records(query), columns):
+                rows[row.meeting_id] = row
         return rows
 
     def existing_ids(self, meeting_ids: Sequence[str]) -> set[str]:
         """Which of ``meeting_ids`` are in the table at all (to name unknown ids)."""
         found: set[str] = set()
         for part in _chunks(sorted(set(meeting_ids)), IN_LIST_LIMIT):
-            sql = (
-                f"SELECT {self._c('meeting_id')} FROM {self.table} WHERE {self._c('meeting_id')} IN ({self._in(part)})"
-            )
-            found.update(r[0] for r in self.hook.get_records(sql, parameters=list(part)))
+            query = sa.select(self.c.meeting_id).where(self.c.meeting_id.in_(list(part)))
+            found.update(record[0] for record in self._records(query))
         return found
 
     def provisioned_in(self, selection: Selection) -> list[dict[str, Any]]:
-        """Provisioned meetings the selection covers (a dry run lists them as already done)."""
+        """Provisioned meetings the selection covers (a dry run lists them as already done):
+        ``meeting_id``, ``starts_at``, ``provisioned_at``, ``room_name``."""
         columns = ("meeting_id", "starts_at", "provisioned_at", "room_name")
         done = Selection(**{**selection.__dict__, "force": True})
-        return list(self._select(columns, done, [f"{self._c('provisioned_at')} IS NOT NULL"]))
+        rows = self._select(columns, done, [self.c.provisioned_at.is_not(None)])
+        return [{name: row.get(name) for name in columns} for row in rows]
 
     def problem_rows(self, now: datetime) -> list[dict[str, Any]]:
         """Rows no run can select, each with the reason: a NULL or empty id or an unreadable
         start/end on a provisionable row, or a status in none of the configured lists (only for
         meetings not known to be over)."""
-        c = self._c
-        provisionable, p_params = self._status_in(self.config.provisionable_statuses)
-        known = [*self.config.provisionable_statuses, *self.config.cancelled_statuses, *self.config.ignored_statuses]
-        known_sql, k_params = self._status_in(known)
-        malformed = f"({self._malformed_time('starts_at')} OR {self._malformed_time('ends_at')})"
-        bad_id = f"({c('meeting_id')} IS NULL OR TRIM({c('meeting_id')}) = ''"
-        bad_id += f" OR typeof({c('meeting_id')}) != 'text')" if self.is_sqlite else ")"
-        not_over = f"({self._malformed_time('ends_at')} OR {c('ends_at')} > {self.ph})"
-        sql = (
-            f"SELECT {c('meeting_id')}, {c('status')}, {c('starts_at')}, {c('ends_at')}, "
-            f"CASE WHEN {provisionable} AND {bad_id} THEN 'id' "
-            f"WHEN {provisionable} AND {malformed} THEN 'time' "
-            f"WHEN NOT ({known_sql}) OR {c('status')} IS NULL THEN 'status' END AS problem "
-            f"FROM {self.table} "
-            f"WHERE ({provisionable} AND ({bad_id} OR {malformed})) "
-            f"OR ((NOT ({known_sql}) OR {c('status')} IS NULL) AND {not_over})"
+        c, rules, config = self.c, self.rules, self.config
+        provisionable = self._status_in(config.provisionable_statuses)
+        known = self._status_in([*config.provisionable_statuses, *config.cancelled_statuses, *config.ignored_statuses])
+        bad_id = sa.or_(c.meeting_id.is_(None), sa.func.trim(c.meeting_id) == "", sa.not_(rules.text_id(c.meeting_id)))
+        malformed = sa.or_(sa.not_(rules.comparable_time(c.starts_at)), sa.not_(rules.comparable_time(c.ends_at)))
+        unknown = sa.or_(sa.not_(known), c.status.is_(None))
+        not_over = sa.or_(sa.not_(rules.comparable_time(c.ends_at)), c.ends_at > self.ts(now))
+        problem = sa.case(
+            (sa.and_(provisionable, bad_id), "id"), (sa.and_(provisionable, malformed), "time"), (unknown, "status")
         )
-        params = [*p_params, *p_params, *k_params, *p_params, *k_params, self.ts(now)]
-        out = []
-        for meeting_id, status, starts_at, ends_at, problem in self.hook.get_records(sql, parameters=params):
-            if problem == "id" and meeting_id is not None and not isinstance(meeting_id, str):
-                reason = f"meeting_id {meeting_id!r} is not text ({type(meeting_id).__name__}): store ids as text"
-            elif problem == "id":
-                reason = "meeting_id is empty: the row cannot be provisioned or written to by id"
-            elif problem == "time":
-                bad = [
-                    f"{name} {value!r}"
-                    for name, value in (("starts_at", starts_at), ("ends_at", ends_at))
-                    if not _well_formed(value, self.is_sqlite)
-                ]
-                reason = (
-                    f"{' and '.join(bad) or 'a time'} is not a timestamp the table can compare "
-                    "(store UTC text 'YYYY-MM-DD HH:MM:SS')"
-                )
-            else:
-                reason = (
-                    f"status {status!r} is none of provisionable {self.config.provisionable_statuses}, "
-                    f"cancelled {self.config.cancelled_statuses} or ignored {self.config.ignored_statuses}"
-                )
-            out.append({"meeting_id": meeting_id, "problem": problem, "reason": reason})
-        return out
+        query = sa.select(c.meeting_id, c.status, c.starts_at, c.ends_at, problem).where(
+            sa.or_(sa.and_(provisionable, sa.or_(bad_id, malformed)), sa.and_(unknown, not_over))
+        )
+        return [
+            {"meeting_id": meeting_id, "problem": kind, "reason": self._problem_reason(kind, meeting_id, status, times)}
+            for meeting_id, status, *times, kind in self._records(query)
+        ]
+
+    def _problem_reason(self, kind: str, meeting_id: Any, status: Any, times: Sequence[Any]) -> str:
+        if kind == "id" and meeting_id is not None and not isinstance(meeting_id, str):
+            return f"meeting_id {meeting_id!r} is not text ({type(meeting_id).__name__}): store ids as text"
+        if kind == "id":
+            return "meeting_id is empty: the row cannot be provisioned or written to by id"
+        if kind == "time":
+            bad = [
+                f"{name} {value!r}"
+                for name, value in zip(("starts_at", "ends_at"), times, strict=True)
+                if not self.rules.well_formed(value)
+            ]
+            return (
+                f"{' and '.join(bad) or 'a time'} is not a timestamp the table can compare "
+                "(store UTC text 'YYYY-MM-DD HH:MM:SS')"
+            )
+        config = self.config
+        return (
+            f"status {status!r} is none of provisionable {config.provisionable_statuses}, "
+            f"cancelled {config.cancelled_statuses} or ignored {config.ignored_statuses}"
+        )
 
     def given_up(self, selection: Selection) -> list[str]:
         """Meetings of the selection left without a room after ``max_attempts`` failures."""
-        c = self._c
-        status_sql, params = self._status_in(self.config.provisionable_statuses)
-        where = [status_sql, f"{c('provisioned_at')} IS NULL", f"COALESCE({c('attempts')}, 0) >= {self.ph}"]
-        params.append(self.config.max_attempts)
+        c = self.c
+        where = [
+            self._status_in(self.config.provisionable_statuses),
+            c.provisioned_at.is_(None),
+            sa.not_(self._under_attempts()),
+        ]
         if selection.ends_after is not None:
-            where.append(f"{c('ends_at')} > {self.ph}")
-            params.append(self.ts(selection.ends_after))
-        sql = f"SELECT {c('meeting_id')} FROM {self.table} WHERE {' AND '.join(where)} ORDER BY {c('meeting_id')}"
-        return [r[0] for r in self.hook.get_records(sql, parameters=params)]
+            where.append(c.ends_at > self.ts(selection.ends_after))
+        query = sa.select(c.meeting_id).where(*where).order_by(c.meeting_id)
+        return [record[0] for record in self._records(query)]
+
+    def _cancelled_terms(self) -> list[ColumnElement[bool]]:
+        c = self.c
+        return [
+            self._status_in(self.config.cancelled_statuses, rare=True),
+            c.room_name.is_not(None),
+            sa.or_(c.dialin_pin.is_not(None), c.provisioned_at.is_not(None)),
+        ]
 
     def cancelled_with_rooms(self, *, limit: int) -> list[dict[str, Any]]:
         """Meetings cancelled after provisioning whose room still holds a PIN."""
-        c = self._c
-        status_sql, params = self._status_in(self.config.cancelled_statuses)
-        sql = (
-            f"SELECT {c('meeting_id')}, {c('room_name')} FROM {self.table} WHERE {status_sql} "
-            f"AND {c('room_name')} IS NOT NULL "
-            f"AND ({c('dialin_pin')} IS NOT NULL OR {c('provisioned_at')} IS NOT NULL) "
-            f"ORDER BY {c('meeting_id')}"
-        )
-        return [{"meeting_id": r[0], "room_name": r[1]} for r in self.hook.get_records(sql, parameters=params)[:limit]]
+        c = self.c
+        query = sa.select(c.meeting_id, c.room_name).where(*self._cancelled_terms()).order_by(c.meeting_id)
+        return [{"meeting_id": r[0], "room_name": r[1]} for r in self._records(query.limit(limit))]
 
-    def provisioned_rows(self, now: datetime) -> list[dict[str, Any]]:
+    def provisioned_rows(self, now: datetime) -> list[MeetingRow]:
         """Provisioned, provisionable meetings that are not over: what reconcile checks against Daily."""
-        c = self._c
-        status_sql, params = self._status_in(self.config.provisionable_statuses)
-        columns = list(self.cols)
-        sql = (
-            f"SELECT {', '.join(self.cols[n] for n in columns)} FROM {self.table} WHERE {status_sql} "
-            f"AND {c('provisioned_at')} IS NOT NULL AND {c('ends_at')} > {self.ph} ORDER BY {c('meeting_id')}"
+        c = self.c
+        query = (
+            sa.select(*c)
+            .where(self._status_in(self.config.provisionable_statuses))
+            .where(c.provisioned_at.is_not(None), c.ends_at > self.ts(now))
+            .order_by(c.meeting_id)
         )
-        return [
-            dict(zip(columns, r, strict=True)) for r in self.hook.get_records(sql, parameters=[*params, self.ts(now)])
-        ]
+        return list(self._rows(self._records(query), list(c.keys())))
 
-    def read_all(self) -> list[dict[str, Any]]:
+    def read_all(self) -> list[MeetingRow]:
         """Every row, earliest first (for reports and the demo)."""
-        logical = list(self.cols)
-        select = ", ".join(self.cols[name] for name in logical)
-        sql = f"SELECT {select} FROM {self.table} ORDER BY {self._c('starts_at')}, {self._c('meeting_id')}"
-        return [dict(zip(logical, r, strict=True)) for r in self.hook.get_records(sql)]
+        query = sa.select(*self.c).order_by(self.c.starts_at, self.c.meeting_id)
+        return list(self._rows(self._records(query), list(self.c.keys())))
+
+    # -- freshness and alerts -----------------------------------------------------------------
+    def pending_work(self, *, now: datetime, horizon_days: int, look_ahead: timedelta) -> PendingWork:
+        """What a run would do now, cheaply enough to poll every few seconds.
+
+        ``new``: provisionable rows without a room that a rolling run selects (not over, starting
+        within ``horizon_days``, not given up on), except a reported row problem whose row did
+        not change since (its counted failure stored :func:`problem_digest` in
+        ``room_fingerprint``; an outage stores nothing, so that work stays visible). SQL only,
+        but for those few reported rows.
+        ``changed``: provisioned rows starting before ``now + look_ahead`` (and not over) whose
+        room fingerprint differs - a bounded window (the ``starts_at`` index), fingerprinted in
+        Python. Moves of meetings starting later are the daily safety run's job: with
+        ``look_ahead`` >= 24 h and a daily safety run, a moved meeting is always fixed before it
+        starts.
+        ``cancelled``: as :meth:`cancelled_with_rooms` (when rooms of cancelled meetings are deleted).
+        Rows with any other status are never work.
+
+        Three statements on one connection; the shipped schema's partial index on rows without a
+        room (``daily_meetings_unprovisioned``) keeps ``new`` an index lookup."""
+        c = self.c
+        new = sa.select(c.meeting_id, c.room_fingerprint).where(
+            c.provisioned_at.is_(None),
+            c.starts_at < self.ts(now + timedelta(days=horizon_days)),
+            c.ends_at > self.ts(now),
+            self._under_attempts(),
+            *self._selectable(),
+        )
+        columns = ("room_fingerprint", *_DIGEST_COLUMNS)
+        changed = sa.select(*(c[name] for name in columns)).where(
+            c.starts_at < self.ts(now + look_ahead), c.ends_at > self.ts(now), c.provisioned_at.is_not(None)
+        )
+        changed = changed.where(*self._selectable())
+        work: list[tuple[str, str, str]] = []
+        with self.engine.connect() as conn:
+            reported = []
+            for meeting_id, stored in conn.execute(new):
+                if stored is None:
+                    work.append(("new", meeting_id, ""))
+                else:
+                    reported.append(meeting_id)
+            work += [("new", mid, "") for mid in self._changed_since_reported(conn, reported)]
+            for record in conn.execute(changed):
+                values = dict(zip(columns, record, strict=True))
+                current = self._polled_fingerprint(values)
+                if current != values["room_fingerprint"]:
+                    work.append(("changed", values["meeting_id"], current))
+            if self.config.delete_cancelled_rooms:
+                cancelled = sa.select(c.meeting_id, c.room_name).where(*self._cancelled_terms())
+                work += [("cancelled", id_text(mid), str(room)) for mid, room in conn.execute(cancelled)]
+        counts = {"new": 0, "changed": 0, "cancelled": 0}
+        digest = hashlib.blake2b(digest_size=16)
+        for kind, meeting_id, identity in sorted(work):
+            counts[kind] += 1
+            digest.update(f"{kind}\x1f{meeting_id}\x1f{identity}\x1e".encode("utf-8", "surrogatepass"))
+        return PendingWork(**counts, token=digest.hexdigest())
+
+    def _polled_fingerprint(self, values: Mapping[str, Any]) -> str:
+        """:func:`room_fingerprint`, remembered per table object: a poller sees the same rows of
+        its look-ahead window every few seconds (keyed by the values and their types, since
+        ``1`` and ``1.0`` fingerprint differently)."""
+        key = tuple((type(value), value) for value in (values.get(name) for name in FINGERPRINT_COLUMNS))
+        found = self._fingerprints.get(key)
+        if found is None:
+            if len(self._fingerprints) >= _FINGERPRINT_CACHE:
+                self._fingerprints.clear()
+            found = self._fingerprints[key] = room_fingerprint(values, self.config)
+        return found
+
+    def _changed_since_reported(self, conn: sa.Connection, meeting_ids: Sequence[str]) -> list[str]:
+        """Which rows with a reported problem changed since (their problem digest differs)."""
+        c = self.c
+        changed = []
+        for part in _chunks(meeting_ids, IN_LIST_LIMIT):
+            query = sa.select(c.room_fingerprint, *(c[name] for name in _DIGEST_COLUMNS))
+            for stored, *record in conn.execute(query.where(c.meeting_id.in_(list(part)))):
+                values = dict(zip(_DIGEST_COLUMNS, record, strict=True))
+                if stored != problem_digest(values, self.config):
+                    changed.append(values["meeting_id"])
+        return changed
+
+    def _unready(self) -> list[ColumnElement[bool]]:
+        return [*self._selectable(), self.c.provisioned_at.is_(None)]
+
+    def not_ready_soon(self, *, now: datetime, within: timedelta, limit: int) -> tuple[int, list[str]]:
+        """Provisionable meetings starting in ``[now, now + within)`` without a room: their count
+        and the first ``limit`` ids, earliest first."""
+        c = self.c
+        where = [*self._unready(), c.starts_at >= self.ts(now), c.starts_at < self.ts(now + within)]
+        return self._count_and_ids(where, limit)
+
+    def _count_and_ids(self, where: Sequence[ColumnElement[bool]], limit: int) -> tuple[int, list[str]]:
+        c = self.c
+        count = sa.select(sa.func.count()).select_from(self.meetings).where(*where)
+        ids = sa.select(c.meeting_id).where(*where).order_by(c.starts_at, c.meeting_id).limit(limit)
+        with self.engine.connect() as conn:
+            return int(conn.execute(count).scalar_one()), [record[0] for record in conn.execute(ids)]
+
+    def mark_missed(self, *, now: datetime, limit: int) -> tuple[int, list[str]]:
+        """Provisionable meetings that started (``starts_at <= now``) without ever having had a
+        room and are not reported yet: write ``last_error`` = :data:`MISSED_PREFIX` ... (keeping
+        the earlier error in the text) and return their count and the first ``limit`` ids. Each
+        is reported once (until a later failure overwrites ``last_error``); ``attempts`` stay."""
+        c = self.c
+        not_marked = sa.or_(c.last_error.is_(None), sa.not_(c.last_error.startswith(MISSED_PREFIX)))
+        where = [*self._unready(), c.starts_at <= self.ts(now), not_marked]
+        earlier = sa.literal(" (last error: ", sa.String).op("||")(c.last_error).op("||")(")")
+        text = sa.literal(f"{MISSED_PREFIX}the meeting started without a room", sa.String).op("||")(
+            sa.func.coalesce(earlier, "")
+        )
+        ids_query = sa.select(c.meeting_id).where(*where).order_by(c.starts_at, c.meeting_id)
+        with self.engine.begin() as conn:
+            ids = [record[0] for record in conn.execute(ids_query)]
+            if ids:
+                conn.execute(sa.update(self.meetings).where(*where).values(last_error=text))
+        if ids:
+            log.warning("%d meeting(s) started without a room: %s", len(ids), ids[:limit])
+        return len(ids), ids[:limit]
 
     # -- writes ---------------------------------------------------------------------------
     def write_results(self, *, provisioned: Sequence[Provisioned], failed: Sequence[Failure], now: datetime) -> None:
         """Write every outcome of a chunk in one transaction, each to the row it was read from.
 
-        Only failures of the meeting itself add to ``attempts``; an outage or a refused key
-        records its reason and leaves the count alone, so it never strands a meeting."""
-        c = self._c
-        ok_sql = (
-            f"UPDATE {self.table} SET {c('room_name')} = {self.ph}, {c('room_url')} = {self.ph}, "
-            f"{c('dialin_pin')} = {self.ph}, {c('dialin_number')} = {self.ph}, "
-            f"{c('dial_string')} = {self.ph}, {c('provisioned_at')} = {self.ph}, {c('room_exp')} = {self.ph}, "
-            f"{c('room_fingerprint')} = {self.ph}, {c('last_error')} = NULL, "
-            f"{c('attempts')} = COALESCE({c('attempts')}, 0) + 1 WHERE {c('meeting_id')} = {self.ph}"
+        A success resets ``attempts`` to 0: only failures of the meeting itself count (and an
+        outage or a refused key records its reason and leaves the count alone, so it never
+        strands a meeting)."""
+        written = (
+            "room_name",
+            "room_url",
+            "dialin_pin",
+            "dialin_number",
+            "dial_string",
+            "room_exp",
+            "room_fingerprint",
         )
-        stamp = self.ts(now)
+        values = {name: sa.bindparam(f"k_{name}") for name in written}
+        values.update(provisioned_at=self.ts(now), last_error=None, attempts=0)
+        ok = sa.update(self.meetings).where(self._by_id()).values(values)
         ok_rows = [
-            (p.room_name, p.room_url, p.pin, p.number, p.dial_string, stamp, p.room_exp, p.fingerprint, p.meeting_id)
+            {
+                "k_id": p.meeting_id,
+                "k_room_name": p.room_name,
+                "k_room_url": p.room_url,
+                "k_dialin_pin": p.pin,
+                "k_dialin_number": p.number,
+                "k_dial_string": p.dial_string,
+                "k_room_exp": p.room_exp,
+                "k_room_fingerprint": p.fingerprint,
+            }
             for p in provisioned
         ]
-        with closing(self.hook.get_conn()) as conn:
-            try:
-                cur = conn.cursor()
-                if ok_rows:
-                    cur.executemany(ok_sql, ok_rows)
-                self._write_failures(cur, failed)
-                conn.commit()
-            except Exception:
-                conn.rollback()
-                raise
+        self._write((ok, ok_rows), *self._failure_writes(failed))
 
     def write_failures(self, failed: Sequence[Failure]) -> None:
-        with closing(self.hook.get_conn()) as conn:
-            try:
-                self._write_failures(conn.cursor(), failed)
-                conn.commit()
-            except Exception:
-                conn.rollback()
-                raise
+        self._write(*self._failure_writes(failed))
 
-    def _write_failures(self, cur: Any, failed: Sequence[Failure]) -> None:
-        c = self._c
-        set_error = f"UPDATE {self.table} SET {c('last_error')} = {self.ph}"
-        counted = f"{set_error}, {c('attempts')} = COALESCE({c('attempts')}, 0) + 1 WHERE {c('meeting_id')} = {self.ph}"
-        uncounted = f"{set_error} WHERE {c('meeting_id')} = {self.ph}"
-        for sql, rows in (
-            (counted, [(f.reason[:2000], f.meeting_id) for f in failed if f.counts and f.meeting_id is not None]),
-            (uncounted, [(f.reason[:2000], f.meeting_id) for f in failed if not f.counts and f.meeting_id is not None]),
-        ):
-            if rows:
-                cur.executemany(sql, rows)
-        null_ids = [f for f in failed if f.meeting_id is None]
-        if null_ids:
-            status_sql, params = self._status_in(self.config.provisionable_statuses)
-            cur.execute(
-                f"{set_error} WHERE {c('meeting_id')} IS NULL AND {status_sql}", [null_ids[0].reason[:2000], *params]
+    def _failure_writes(self, failed: Sequence[Failure]) -> list[tuple[sa.Executable, list[dict[str, Any]]]]:
+        """The statements that record ``failed``. A counted failure of a row without a room also
+        stores the row's :func:`problem_digest` (see :meth:`pending_work`)."""
+        c = self.c
+        counted = [f for f in failed if f.counts and f.meeting_id is not None]
+        digests = self._problem_digests([f.meeting_id for f in counted])
+        count = (
+            sa.update(self.meetings)
+            .where(self._by_id())
+            .values(
+                last_error=sa.bindparam("k_error"),
+                attempts=sa.func.coalesce(c.attempts, 0) + 1,
+                room_fingerprint=sa.case(
+                    (c.provisioned_at.is_(None), sa.bindparam("k_digest")), else_=c.room_fingerprint
+                ),
             )
+        )
+        record = sa.update(self.meetings).where(self._by_id()).values(last_error=sa.bindparam("k_error"))
+        null_id = (
+            sa.update(self.meetings)
+            .where(c.meeting_id.is_(None), self._status_in(self.config.provisionable_statuses))
+            .values(last_error=sa.bindparam("k_error"))
+        )
+        first_null = next((f for f in failed if f.meeting_id is None), None)
+        return [
+            (
+                count,
+                [
+                    {"k_error": f.reason[:2000], "k_id": f.meeting_id, "k_digest": digests.get(f.meeting_id)}
+                    for f in counted
+                ],
+            ),
+            (
+                record,
+                [
+                    {"k_error": f.reason[:2000], "k_id": f.meeting_id}
+                    for f in failed
+                    if not f.counts and f.meeting_id is not None
+                ],
+            ),
+            (null_id, [{"k_error": first_null.reason[:2000]}] if first_null else []),
+        ]
+
+    def _problem_digests(self, meeting_ids: Sequence[str]) -> dict[str, str]:
+        """:func:`problem_digest` of the rows (as they are now) of ``meeting_ids`` without a room."""
+        c = self.c
+        digests: dict[str, str] = {}
+        for part in _chunks(sorted(set(meeting_ids)), IN_LIST_LIMIT):
+            query = sa.select(*(c[name] for name in _DIGEST_COLUMNS)).where(
+                c.meeting_id.in_(list(part)), c.provisioned_at.is_(None)
+            )
+            for record in self._records(query):
+                values = dict(zip(_DIGEST_COLUMNS, record, strict=True))
+                digests[values["meeting_id"]] = problem_digest(values, self.config)
+        return digests
 
     def clear_rooms(self, retired: Sequence[tuple[str, str]]) -> None:
-        """After deleting their rooms: clear PIN, URL and dial string of ``(meeting_id, room_name)``."""
-        c = self._c
-        sql = (
-            f"UPDATE {self.table} SET {c('room_url')} = NULL, {c('dialin_pin')} = NULL, {c('dial_string')} = NULL, "
-            f"{c('provisioned_at')} = NULL, {c('room_exp')} = NULL, {c('room_fingerprint')} = NULL, "
-            f"{c('last_error')} = NULL WHERE {c('meeting_id')} = {self.ph} AND {c('room_name')} = {self.ph}"
+        """After deleting their rooms: clear PIN, URL and dial string of ``(meeting_id, room_name)``
+        and reset ``attempts``, so a meeting scheduled again starts afresh."""
+        c = self.c
+        statement = (
+            sa.update(self.meetings)
+            .where(self._by_id(), c.room_name == sa.bindparam("k_room"))
+            .values(
+                room_url=None,
+                dialin_pin=None,
+                dial_string=None,
+                provisioned_at=None,
+                room_exp=None,
+                room_fingerprint=None,
+                last_error=None,
+                attempts=0,
+            )
         )
-        if retired:
-            self._write_many(sql, retired)
-
-
-def _well_formed(value: Any, is_sqlite: bool) -> bool:
-    if value is None:
-        return False
-    if not is_sqlite:
-        return True
-    return isinstance(value, str) and any(
-        fnmatch.fnmatchcase(value, g.replace("[0-9]", "[0123456789]")) for g in _SQLITE_TS_GLOBS
-    )
+        self._write((statement, [{"k_id": meeting_id, "k_room": room} for meeting_id, room in retired]))

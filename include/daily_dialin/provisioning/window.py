@@ -21,6 +21,11 @@ Manual runs carry a logical date too when started by ``airflow dags test`` or ``
 (it defaults to now), so the logical date alone never selects ``calendar_day``.
 
 Every mode stops at what Daily allows: a dial-in room must expire within 365 days.
+
+A :class:`Selection` travels between tasks inside the run's plan (``handover.RunPlan``), which
+serializes it as JSON; it is a plain dataclass, so the table can copy it with another ``force``.
+
+May import: :mod:`.config` and ``daily_dialin.errors`` (and the standard library).
 """
 
 from __future__ import annotations
@@ -44,31 +49,6 @@ class Selection:
     ends_after: datetime | None = None
     meeting_ids: tuple[str, ...] = ()
     force: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
-
-        return {
-            "starts_from": iso(self.starts_from),
-            "starts_before": iso(self.starts_before),
-            "ends_after": iso(self.ends_after),
-            "meeting_ids": list(self.meeting_ids),
-            "force": self.force,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Selection:
-        def dt(value: str | None) -> datetime | None:
-            return datetime.fromisoformat(value) if value else None
-
-        return cls(
-            starts_from=dt(data.get("starts_from")),
-            starts_before=dt(data.get("starts_before")),
-            ends_after=dt(data.get("ends_after")),
-            meeting_ids=tuple(data.get("meeting_ids") or ()),
-            force=bool(data.get("force")),
-        )
 
 
 @dataclass(frozen=True)

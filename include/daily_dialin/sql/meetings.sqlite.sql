@@ -25,3 +25,5 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     attempts                INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at);
+-- rows without a room: what the freshness trigger's poll (and the alerts) look up every few seconds
+CREATE INDEX IF NOT EXISTS daily_meetings_unprovisioned ON daily_meetings (starts_at) WHERE provisioned_at IS NULL;

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the test session, started from the installed binaries.
+"""A throwaway PostgreSQL server for the tests and the benchmarks, started from the installed binaries.
 
 PostgreSQL refuses to run as root; when the tests run as root (as CI does), ``initdb`` and the
 server run as the ``postgres`` system user through ``runuser``. The data directory lives in a

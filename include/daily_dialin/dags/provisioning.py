@@ -1,0 +1,182 @@
+"""The provisioning DAG factory: ``provisioning_dag(dag_id=..., table=..., ...) -> DAG``.
+
+The task wiring of ``daily_dialin_provisioning`` lives here; a DAG file calls the factory (the
+shipped one in ``dags/``, or a user's own for a second table). Parse time imports only
+``airflow.sdk``, this package and the Params form: each task imports its step module
+(:mod:`daily_dialin.provisioning.steps`, and through it the provider's HTTP code) when it runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Asset, get_current_context, task
+
+from daily_dialin.dags.defaults import RUN_TIMEOUT, START_DATE, dag_defaults, meetings_asset_name, pool_name
+from daily_dialin.dags.layers import Layers, given, provisioning_layers
+from daily_dialin.provisioning.params import PROVISIONING_PARAMS
+
+TAGS = ("daily", "dial-in", "provisioning")
+
+DOC = """
+### Daily dial-in provisioning
+
+Reads scheduled meetings from the meetings table, creates a Daily room with PIN dial-in for each
+due meeting, and writes the room URL, PIN, number and `tel:` dial string back.
+
+* **Scheduled**: every meeting not yet provisioned that starts within `horizon_days`.
+* **Manual** (Trigger with the form): a window of UTC dates and/or meeting ids; dry run; force.
+* **Backfill / logical date D**: meetings starting on D + `lead_days` (default 30). To provision
+  14-16 December: `airflow backfill create --dag-id {dag_id}
+  --from-date 2026-11-14 --to-date 2026-11-16`.
+
+`plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `{pool}`) and `retire_cancelled`
+(rooms of cancelled meetings) -> `summarize` (true totals even when tasks failed; emits the asset
+`{asset}`) -> `verify` (fails the run if any meeting is left without a room, after every result and
+each failure's reason, in `last_error`, is written back).
+
+Settings: {settings}.
+"""
+
+
+def describe(layers: Layers) -> str:
+    """The factory's arguments for the DAG's docs (connection ids and table names: no secrets)."""
+    fixed = {**layers.settings, **layers.identity}
+    shown = ", ".join(f"`{key}={value!r}`" for key, value in sorted(fixed.items()))
+    return (shown or "the defaults") + " (the Variable `daily_provisioning` overrides all but the table's identity)"
+
+
+def provisioning_dag(
+    *,
+    dag_id: str,
+    daily_conn_id: str | None = None,
+    meetings_conn_id: str | None = None,
+    table: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    schedule: Any = "@daily",
+    watch: bool = False,
+    watch_poll_seconds: float = 10,
+    pool: str | None = None,
+    asset_name: str | None = None,
+    run_timeout: timedelta | None = RUN_TIMEOUT,
+    start_date: datetime = START_DATE,
+    tags: Sequence[str] = TAGS,
+    default_args: Mapping[str, Any] | None = None,
+    doc_md: str | None = None,
+    **dag_kwargs: Any,
+) -> DAG:
+    """Build a provisioning DAG for one meetings table.
+
+    :param dag_id: the DAG's id (each table its own).
+    :param daily_conn_id, meetings_conn_id, table, columns: the DAG's identity (which Daily
+        account, which table, its logical -> physical column names). ``None``: the Variable
+        ``daily_provisioning`` or the defaults decide. Given, they beat the Variable.
+    :param settings: any other :class:`~daily_dialin.provisioning.config.ProvisioningConfig` field
+        (e.g. ``provisionable_statuses``, ``room_name_prefix``, ``chunk_size``); the Variable
+        overrides them per key (see :mod:`daily_dialin.dags.layers`).
+    :param schedule: any Airflow schedule (cron, preset, timetable, assets; ``None``: manual only).
+        With ``watch``, a cron string or preset: the daily safety run (``None``: the watch alone).
+    :param watch: also run when the meetings table has work (a row added, moved or cancelled): the
+        table is polled by :class:`~daily_dialin.freshness.trigger.MeetingsTableTrigger` in the
+        triggerer every ``watch_poll_seconds`` (:mod:`daily_dialin.freshness.schedule`), and a run
+        starts on the watch or the clock, whichever comes first.
+    :param pool: the pool of the tasks that call Daily; default ``$DAILY_API_POOL`` or ``daily_api``.
+    :param asset_name: the asset ``summarize`` emits; default derived from ``meetings_conn_id`` and
+        ``table`` (:func:`~daily_dialin.dags.defaults.meetings_asset_name`).
+    :param run_timeout: ``dagrun_timeout``: a run that cannot progress (e.g. its pool was deleted)
+        fails instead of blocking the runs behind it.
+    :param default_args: task arguments on top of :data:`~daily_dialin.dags.defaults.DEFAULT_ARGS`.
+    :param dag_kwargs: anything else ``DAG`` takes (``catchup``, ``max_active_runs``, ...).
+    """
+    identity = given(daily_conn_id=daily_conn_id, meetings_conn_id=meetings_conn_id, table=table, columns=columns)
+    layers = provisioning_layers(identity=identity, settings=settings)
+    pool = pool or pool_name()
+    asset = Asset(asset_name or meetings_asset_name(meetings_conn_id=meetings_conn_id, table=table))
+    options = {"catchup": False, "max_active_runs": 1, **dag_kwargs}
+    doc = doc_md or DOC.format(dag_id=dag_id, pool=pool, asset=asset.name, settings=describe(layers))
+    if watch:
+        from daily_dialin.freshness.schedule import provisioning_schedule, watch_asset_name
+
+        schedule = provisioning_schedule(
+            safety_schedule=schedule,
+            watch=True,
+            poll_seconds=watch_poll_seconds,
+            identity=identity,
+            settings=settings,
+            asset_name=watch_asset_name(meetings_conn_id=meetings_conn_id, table=table),
+            emitted_assets=[asset.name],
+        )
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=start_date,
+        dagrun_timeout=run_timeout,
+        params=copy.deepcopy(PROVISIONING_PARAMS),  # DAGs never share Param objects
+        default_args=dag_defaults(default_args),
+        tags=list(tags),
+        doc_md=doc,
+        **options,
+    ) as dag:
+        _wire(layers=layers, pool=pool, asset=asset)
+    return dag
+
+
+def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
+    """The tasks: plan -> chunks_of -> provision_chunk[] and retire_cancelled -> summarize -> verify."""
+
+    # multiple_outputs=False throughout: a "-> dict" annotation alone makes Airflow push every key
+    # as an XCom of its own, several writes per task where one is read
+    @task(multiple_outputs=False)
+    def plan() -> dict:
+        from daily_dialin.provisioning import steps
+
+        context = get_current_context()
+        run, params = context["dag_run"], dict(context["params"])
+        result = steps.plan(
+            params=params,
+            run_type=getattr(run.run_type, "value", run.run_type),
+            logical_date=run.logical_date,
+            config_overrides=layers.overrides(
+                {"lead_days": params.get("lead_days"), "horizon_days": params.get("horizon_days")}
+            ),
+        )
+        return steps.publish_plan(result, push=lambda key, value: context["ti"].xcom_push(key=key, value=value))
+
+    @task(retries=1, retry_delay=timedelta(seconds=5))
+    def chunks_of(run: dict) -> list[int]:
+        from daily_dialin.provisioning import steps
+
+        return steps.chunk_numbers(run)
+
+    @task(pool=pool, retries=2, multiple_outputs=False)
+    def provision_chunk(index: int, run: dict) -> dict:
+        from daily_dialin.provisioning import steps
+
+        return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
+
+    @task(pool=pool, multiple_outputs=False)
+    def retire_cancelled(run: dict) -> dict:
+        from daily_dialin.provisioning import steps
+
+        return steps.retire_cancelled(run=run)
+
+    @task(trigger_rule="all_done", outlets=[asset], multiple_outputs=False)
+    def summarize(run, chunk_results, retired) -> dict:
+        from daily_dialin.provisioning import steps
+
+        return steps.summarize(run=run, chunk_results=chunk_results, retired=retired)
+
+    @task(retries=0)
+    def verify(summary: dict) -> None:
+        from daily_dialin.provisioning import steps
+
+        steps.verify(summary)
+
+    run = plan()
+    chunks = provision_chunk.partial(run=run).expand(index=chunks_of(run))
+    retired = retire_cancelled(run)
+    verify(summarize(run, chunks, retired))

@@ -1,0 +1,86 @@
+"""The reconcile DAG factory: ``reconcile_dag(dag_id=..., table=..., ...) -> DAG``.
+
+Parse time imports only ``airflow.sdk`` and this package; the task imports
+:mod:`daily_dialin.provisioning.reconcile` (and the provider's HTTP code) when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, Asset, task
+
+from daily_dialin.dags.defaults import START_DATE, dag_defaults, meetings_asset_name, pool_name
+from daily_dialin.dags.layers import Layers, given, provisioning_layers
+from daily_dialin.dags.provisioning import describe
+
+TAGS = ("daily", "dial-in", "provisioning")
+DEFAULT_ARGS: Mapping[str, Any] = {"retries": 1}
+
+DOC = """
+### Reconcile the meetings table with Daily
+
+On its schedule (and on demand): for every provisioned meeting that is not over, compare the table
+with the room Daily has. A room deleted in Daily (or expired early) is created again, a PIN that
+differs is written to the table (Daily's is the one that works), an `exp` that differs is fixed on
+the room without touching its PIN. Every meeting whose PIN changed is listed in the log (ids only),
+and the asset `{asset}` is updated so the invitations DAG re-sends their invites. The run fails
+when a meeting could not be repaired, after the rest was written back.
+
+Settings: {settings}.
+"""
+
+
+def reconcile_dag(
+    *,
+    dag_id: str,
+    daily_conn_id: str | None = None,
+    meetings_conn_id: str | None = None,
+    table: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    schedule: Any = "@daily",
+    pool: str | None = None,
+    asset_name: str | None = None,
+    start_date: datetime = START_DATE,
+    tags: Sequence[str] = TAGS,
+    default_args: Mapping[str, Any] | None = None,
+    doc_md: str | None = None,
+    **dag_kwargs: Any,
+) -> DAG:
+    """Build a reconcile DAG for one meetings table; the arguments mean what they mean for
+    :func:`~daily_dialin.dags.provisioning.provisioning_dag` (give both the same identity).
+    ``default_args`` go on top of ``{"retries": 1}``."""
+    identity = given(daily_conn_id=daily_conn_id, meetings_conn_id=meetings_conn_id, table=table, columns=columns)
+    layers = provisioning_layers(identity=identity, settings=settings)
+    asset = Asset(asset_name or meetings_asset_name(meetings_conn_id=meetings_conn_id, table=table))
+    options = {"catchup": False, "max_active_runs": 1, **dag_kwargs}
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=start_date,
+        default_args=dag_defaults(default_args, DEFAULT_ARGS),
+        tags=list(tags),
+        doc_md=doc_md or DOC.format(asset=asset.name, settings=describe(layers)),
+        **options,
+    ) as dag:
+        _wire(layers=layers, pool=pool or pool_name(), asset=asset)
+    return dag
+
+
+def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
+    @task(pool=pool, outlets=[asset], multiple_outputs=False)
+    def reconcile() -> dict:
+        from daily_dialin.provisioning.reconcile import reconcile
+
+        return reconcile(config_overrides=layers.overrides())
+
+    @task(retries=0)
+    def verify(report: dict) -> None:
+        from daily_dialin.provisioning.reconcile import verify
+
+        verify(report)
+
+    verify(reconcile())

@@ -1,0 +1,125 @@
+"""The one read model of a meetings-table row: :class:`MeetingRow`, and the one status rule.
+
+Every consumer of the meetings table (provisioning, reconcile, invitations) sees a row through
+:class:`MeetingRow`, so each rule about a row has one home:
+
+* the meeting id as text, exactly as stored (never stripped): :func:`.meetings.id_text`;
+* the status rule, :func:`normalize_status` (trimmed, case-folded), and its classification
+  against :class:`ProvisioningConfig`'s status lists (:class:`StatusKind`); its SQL mirror,
+  ``LOWER(TRIM(status))``, lives in ``provisioning/table.py``;
+* the room fingerprint and the moved-meeting rule: :func:`.meetings.room_fingerprint`,
+  :func:`.meetings.needs_room`;
+* parsing to a :class:`.meetings.Meeting` (:meth:`MeetingRow.meeting`).
+
+The PIN (and any other written secret, such as a host token) stays out of ``repr``.
+
+May import: ``daily_dialin.provisioning.meetings`` and ``.config`` (and the standard library).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import Meeting, id_text, needs_room, room_fingerprint
+
+__all__ = ["MeetingRow", "StatusKind", "as_row", "normalize_status", "status_kind"]
+
+
+class StatusKind(StrEnum):
+    """What a row's status means to the DAGs."""
+
+    PROVISIONABLE = "provisionable"  # gets a room (and an invitation)
+    CANCELLED = "cancelled"  # its room is deleted, its PIN cleared, its invitation cancelled
+    IGNORED = "ignored"  # a known status: no room, no report
+    UNKNOWN = "unknown"  # in none of the lists (or no status): reported
+
+
+def normalize_status(value: Any) -> str:
+    """The one status rule: ``str(value).strip().casefold()``; ``None`` is ``""``."""
+    return "" if value is None else str(value).strip().casefold()
+
+
+@functools.lru_cache(maxsize=16)
+def _kinds(
+    provisionable: tuple[str, ...], cancelled: tuple[str, ...], ignored: tuple[str, ...]
+) -> dict[str, StatusKind]:
+    # a status in two lists takes the later one here: provisionable over cancelled over ignored
+    kinds: dict[str, StatusKind] = {}
+    for statuses, kind in (
+        (ignored, StatusKind.IGNORED),
+        (cancelled, StatusKind.CANCELLED),
+        (provisionable, StatusKind.PROVISIONABLE),
+    ):
+        kinds.update((normalize_status(status), kind) for status in statuses)
+    kinds.pop("", None)
+    return kinds
+
+
+def status_kind(status: str, config: ProvisioningConfig) -> StatusKind:
+    """Classify a normalized status against the configured lists."""
+    kinds = _kinds(
+        tuple(config.provisionable_statuses), tuple(config.cancelled_statuses), tuple(config.ignored_statuses)
+    )
+    return kinds.get(status, StatusKind.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingRow:
+    """One row of the meetings table, keyed by logical column names, with its id and status read once.
+
+    ``values`` is kept as given (not copied): every configured column, as stored."""
+
+    values: Mapping[str, Any] = field(repr=False)
+    meeting_id: str
+    status: str
+    status_kind: StatusKind
+
+    @classmethod
+    def from_record(cls, values: Mapping[str, Any], *, config: ProvisioningConfig) -> MeetingRow:
+        status = normalize_status(values.get("status"))
+        return cls(
+            values=values,
+            meeting_id=id_text(values.get("meeting_id")),
+            status=status,
+            status_kind=status_kind(status, config),
+        )
+
+    def get(self, column: str, default: Any = None) -> Any:
+        """A logical column's value as stored."""
+        return self.values.get(column, default)
+
+    @property
+    def is_provisionable(self) -> bool:
+        return self.status_kind is StatusKind.PROVISIONABLE
+
+    @property
+    def is_provisioned(self) -> bool:
+        return self.values.get("provisioned_at") not in (None, "")
+
+    @property
+    def pin(self) -> str | None:
+        """The stored PIN, stripped; ``None`` when there is none."""
+        raw = self.values.get("dialin_pin")
+        text = "" if raw is None else str(raw).strip()
+        return text or None
+
+    def fingerprint(self, config: ProvisioningConfig) -> str:
+        return room_fingerprint(self.values, config)
+
+    def needs_room(self, config: ProvisioningConfig, *, force: bool = False) -> bool:
+        return needs_room(self.values, config, force=force)
+
+    def meeting(self) -> Meeting:
+        """The parsed, validated meeting; raises :class:`~daily_dialin.errors.BadMeetingRow`."""
+        return Meeting.from_row(self.values)
+
+
+def as_row(row: MeetingRow | Mapping[str, Any], config: ProvisioningConfig) -> MeetingRow:
+    """Transition adapter: ``MeetingsTable`` is moving from dicts to :class:`MeetingRow`; accept
+    either. Remove once every table method returns ``MeetingRow``."""
+    return row if isinstance(row, MeetingRow) else MeetingRow.from_record(row, config=config)

@@ -1,0 +1,126 @@
+"""The read model of a meetings-table row: the status rule, exact ids, secrets out of ``repr``."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from daily_dialin.errors import BadMeetingRow
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.meetings import needs_room, room_fingerprint
+from daily_dialin.rows import MeetingRow, StatusKind, as_row, normalize_status
+
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+PIN = "01234567890"
+CONFIG = ProvisioningConfig()
+
+
+def values(**changes):
+    base = {
+        "meeting_id": "M1",
+        "title": "Board call",
+        "starts_at": f"{START:%Y-%m-%d %H:%M:%S}",
+        "ends_at": f"{START + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+        "timezone": "Europe/Berlin",
+        "dialin_display_name": None,
+        "wait_for_meeting_start": 1,
+        "requested_phone_number": None,
+        "status": "scheduled",
+        "room_name": "mtg-M1",
+        "dialin_pin": f" {PIN} ",
+        "provisioned_at": "2026-11-27 10:00:00",
+        "room_fingerprint": None,
+        "host_token": "eyJsecret.token.value",
+    }
+    return {**base, **changes}
+
+
+def read(**changes) -> MeetingRow:
+    return MeetingRow.from_record(values(**changes), config=CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [("scheduled", "scheduled"), (" Scheduled ", "scheduled"), ("SCHEDULED\t\n", "scheduled"), (None, ""), (7, "7")],
+)
+def test_normalize_status(raw, normalized):
+    assert normalize_status(raw) == normalized
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (" Scheduled", StatusKind.PROVISIONABLE),
+        ("CANCELED ", StatusKind.CANCELLED),
+        ("Draft", StatusKind.IGNORED),
+        ("postponed", StatusKind.UNKNOWN),
+        (None, StatusKind.UNKNOWN),
+        ("", StatusKind.UNKNOWN),
+    ],
+)
+def test_statuses_are_classified_against_the_configured_lists(status, kind):
+    row = read(status=status)
+    assert row.status == normalize_status(status)
+    assert row.status_kind is kind
+
+
+def test_configured_statuses_follow_the_same_rule():
+    config = ProvisioningConfig(provisionable_statuses=[" Live "], cancelled_statuses=["OFF"], ignored_statuses=[])
+    assert config.provisionable_statuses == ["live"]
+    kinds = [MeetingRow.from_record(values(status=s), config=config).status_kind for s in ("LIVE", "off", "scheduled")]
+    assert kinds == [StatusKind.PROVISIONABLE, StatusKind.CANCELLED, StatusKind.UNKNOWN]
+
+
+@pytest.mark.parametrize(("raw", "text"), [(" M1 ", " M1 "), ("M1", "M1"), (42, "42"), (None, "")])
+def test_meeting_ids_are_exact_text(raw, text):
+    assert read(meeting_id=raw).meeting_id == text
+
+
+def test_secrets_stay_out_of_repr():
+    row = read()
+    assert PIN not in repr(row) and "eyJsecret" not in repr(row)
+    assert "M1" in repr(row)
+
+
+def test_pin_and_provisioned():
+    assert read().pin == PIN
+    assert read(dialin_pin="  ").pin is None
+    assert read(dialin_pin=None).pin is None
+    assert read().is_provisioned
+    assert not read(provisioned_at="").is_provisioned
+    assert not read(provisioned_at=None).is_provisioned
+
+
+def test_fingerprint_and_needs_room_are_the_meetings_rules():
+    row = read()
+    assert row.fingerprint(CONFIG) == room_fingerprint(row.values, CONFIG)
+    assert row.needs_room(CONFIG) is needs_room(row.values, CONFIG) is True, "no fingerprint stored yet"
+    current = read(room_fingerprint=row.fingerprint(CONFIG))
+    assert current.needs_room(CONFIG) is False
+    assert current.needs_room(CONFIG, force=True) is True
+    assert read(room_fingerprint=row.fingerprint(CONFIG), title="Moved").needs_room(CONFIG) is True
+
+
+def test_meeting_is_parsed_and_cleaned():
+    meeting = read(title="Board\x1b[31m call\x00", meeting_id=" M1 ").meeting()
+    assert (meeting.meeting_id, meeting.title, meeting.display_name) == (" M1 ", "Board call", "Board call")
+    with pytest.raises(BadMeetingRow, match="timezone"):
+        read(timezone="Mars/Olympus").meeting()
+
+
+def test_rows_are_frozen_and_slotted():
+    row = read()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.meeting_id = "M2"  # type: ignore[misc]
+    assert not hasattr(row, "__dict__")
+    assert row.get("room_name") == "mtg-M1" and row.get("missing", "x") == "x"
+
+
+def test_as_row_takes_rows_and_records():
+    row = read()
+    assert as_row(row, CONFIG) is row
+    converted = as_row(values(status=" Scheduled "), CONFIG)
+    assert isinstance(converted, MeetingRow)
+    assert converted.status_kind is StatusKind.PROVISIONABLE
