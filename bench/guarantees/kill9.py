@@ -14,7 +14,8 @@ would), is stopped at the kill point and killed with SIGKILL by this process:
                        a quarter of the per-room PIN calls.
 
 The kill points are set in the child only, by wrapping the provider's methods (``DailyHook.request``,
-``BulkRoomCreator._pin_fallback``, the connection ``MeetingsTable.write_results`` commits on):
+``BulkRoomCreator._pin_fallback``, and SQLAlchemy's ``commit`` event of the engine
+``MeetingsTable.write_results`` commits on):
 the provider's code is not changed. Then one clean rerun in this process, and the checks: the
 rerun is green, 0 orphans, 0 duplicates, every meeting provisioned, the table equal to Daily,
 the PINs of rows that had one before and of rooms that had one at the kill unchanged.
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import harness  # sets up Airflow's environment: before anything imports Airflow
+import sqlalchemy as sa
 from tabulate import tabulate
 
 from airflow_provider_daily.bulk import BulkRoomCreator
@@ -102,21 +104,6 @@ class _Trap:
             time.sleep(3600)
 
 
-class _CommitTrap:
-    """A DB-API connection whose ``commit`` first hits the trap."""
-
-    def __init__(self, conn: Any, trap: _Trap) -> None:
-        self._conn = conn
-        self._trap = trap
-
-    def commit(self) -> None:
-        self._trap.event("commit")
-        self._conn.commit()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
 def arm(point: KillPoint, signal_fd: int) -> None:
     """Wrap the provider's methods in this (child) process so the run stops at ``point``."""
     trap = _Trap(point, signal_fd)
@@ -139,12 +126,15 @@ def arm(point: KillPoint, signal_fd: int) -> None:
         return done
 
     def write(self: MeetingsTable, **kwargs: Any) -> Any:
-        get_conn = self.hook.get_conn
-        self.hook.get_conn = lambda *a, **k: _CommitTrap(get_conn(*a, **k), trap)  # type: ignore[method-assign]
+        # SQLAlchemy's "commit" event fires after every UPDATE of the transaction ran, before COMMIT
+        def before_commit(_conn: Any) -> None:
+            trap.event("commit")
+
+        sa.event.listen(self.engine, "commit", before_commit)
         try:
             return write_results(self, **kwargs)
         finally:
-            del self.hook.get_conn
+            sa.event.remove(self.engine, "commit", before_commit)
 
     steps.provision_chunk = chunk
     DailyHook.request = send  # type: ignore[method-assign]
