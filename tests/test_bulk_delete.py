@@ -13,7 +13,6 @@ from airflow_provider_daily.errors import (
     DailyBulkDeleteError,
     DailyNotFoundError,
     DailyServerError,
-    error_from_response,
 )
 from airflow_provider_daily.hooks.daily import DailyHook
 from tests.hooks.helpers import dialin_spec
@@ -33,33 +32,11 @@ def requests_made(emulator) -> dict[str, int]:
     return {key: n for key, n in counts.items() if key.startswith("DELETE")}
 
 
-class StrictBatchHook(DailyHook):
+def strict(emulator, *, undeletable=()) -> None:
     """Daily as it may really be (undocumented): a batch naming an unknown room fails whole with 404,
-    and rooms in ``protected`` are refused (400) by both delete endpoints. Every other request is
-    the emulator's over HTTP."""
-
-    def __init__(self, *, emulator, protected=(), **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.emulator = emulator
-        self.protected = set(protected)
-
-    def _refuse(self, path: str, name: str) -> None:
-        if name in self.protected:
-            body = {"error": "invalid-request-error", "info": f"room {name} cannot be deleted"}
-            raise error_from_response(status=400, body=body, method="DELETE", path=path)
-
-    def delete_rooms_batch(self, names):
-        for name in names:
-            self._refuse("/batch/rooms", name)
-        unknown = [name for name in names if name not in live_names(self.emulator)]
-        if unknown:
-            body = {"error": "not-found", "info": f"room {unknown[0]} not found"}
-            raise error_from_response(status=404, body=body, method="DELETE", path="/batch/rooms")
-        return super().delete_rooms_batch(names)
-
-    def delete_room(self, name, *, missing_ok=True):
-        self._refuse(f"/rooms/{name}", name)
-        return super().delete_room(name, missing_ok=missing_ok)
+    and rooms in ``undeletable`` are refused (400) by both delete endpoints - the emulator's strict
+    batch-delete settings, over HTTP."""
+    emulator.admin.configure(batch_delete_unknown_is_error=True, undeletable_rooms=sorted(undeletable))
 
 
 def test_one_batch_deletes_rooms_and_unknown_names_count_as_gone(hook, emulator):
@@ -91,7 +68,8 @@ def test_an_invalid_name_is_reported_and_never_sent(hook, emulator):
 def test_batches_that_fail_on_unknown_names_split_down_to_single_deletes(daily_conn):
     """If Daily's batch delete fails whole on an unknown name, the split isolates the unknown
     ones; their single deletes answer 404, which is "already gone"."""
-    hook = StrictBatchHook(emulator=daily_conn)
+    strict(daily_conn)
+    hook = DailyHook()
     names = [f"s-{i:02d}" for i in range(32)]
     make_rooms(hook, [n for n in names if n not in ("s-05", "s-20")])
     deleter = BulkRoomDeleter(hook=hook)
@@ -105,7 +83,8 @@ def test_batches_that_fail_on_unknown_names_split_down_to_single_deletes(daily_c
 
 
 def test_a_name_daily_refuses_fails_alone_and_the_rest_are_deleted(daily_conn):
-    hook = StrictBatchHook(emulator=daily_conn, protected={"p-13"})
+    strict(daily_conn, undeletable={"p-13"})
+    hook = DailyHook()
     names = [f"p-{i:02d}" for i in range(40)]
     make_rooms(hook, names)
     results = BulkRoomDeleter(hook=hook).delete(names)

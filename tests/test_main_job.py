@@ -17,9 +17,16 @@ def test_main_job_provisions_then_reuses(tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     dial_strings = re.findall(r"tel:\+\d+,,\d{11}", first.stdout)
-    assert len(dial_strings) == 23
-    assert re.search(r"\| provisioned \(new room\) +\| +23 \|", first.stdout)
-    assert "23 of 24 meetings have a dial-in room." in first.stdout
+    # 24 one-off meetings (one cancelled) and a weekly series of 4 on one room: 27 rows, 24 rooms
+    assert len(dial_strings) == 27 + 1  # and the series' one dial string once more, in its line
+    assert re.search(r"\| provisioned \(new room\) +\| +27 \|", first.stdout)
+    assert "27 of 28 meetings have a dial-in room." in first.stdout
+    series = re.search(
+        r"Series WEEKLY-STANDUP: 4 occurrences on one room, one PIN: room (\S+), dial (\S+)", first.stdout
+    )
+    assert series, first.stdout
+    assert series[1] == "mtg_s-WEEKLY-STANDUP"
+    assert dial_strings.count(series[2]) == 4 + 1
 
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr

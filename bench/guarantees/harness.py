@@ -46,6 +46,7 @@ from daily_devtools.audit import Audit, audit  # noqa: E402
 from daily_dialin.errors import ProvisioningFailed  # noqa: E402
 from daily_dialin.provisioning import steps  # noqa: E402
 from daily_dialin.provisioning.config import ProvisioningConfig  # noqa: E402
+from daily_dialin.provisioning.handover import RetireResult  # noqa: E402
 from daily_dialin.provisioning.table import MeetingsTable  # noqa: E402
 from daily_emulator import EmulatorServer, EmulatorSettings  # noqa: E402
 from daily_emulator.faults import FAULT_KINDS  # noqa: E402
@@ -189,7 +190,10 @@ def run_engine(params: dict[str, Any] | None = None) -> RunResult:
         except DailyError as exc:
             result.chunk_errors.append(f"chunk {index}: {type(exc).__name__}: {exc}")
             chunk_results.append(None)
-    result.summary = steps.summarize(run=plan["run"], chunk_results=chunk_results)
+    # this engine runs the chunks only (no cancellations are made): an empty deletion result says
+    # so, where a missing one would mean the deletion task failed
+    nothing_retired = RetireResult().to_xcom()
+    result.summary = steps.summarize(run=plan["run"], chunk_results=chunk_results, retired=nothing_retired)
     try:
         steps.verify(result.summary)
     except ProvisioningFailed as exc:

@@ -155,3 +155,16 @@ def room_name_for(meeting_id: str, prefix: str) -> str:
     slug = _UNSAFE.sub("-", meeting_id).replace("_", "-").strip("-")
     slug = slug[: max(0, room_max - len(HASH_MARK) - HASH_HEX)]
     return f"{prefix}-{slug}{HASH_MARK}{digest}"
+
+
+SERIES_MARK = "_s"  # series rooms are ``<prefix>_s-<series>``: never a meeting room's ``<prefix>-...``
+
+
+def series_room_name_for(series_id: str, prefix: str) -> str:
+    """The one room of a recurring series: ``<prefix>_s-<series>``, injective over series ids.
+
+    :func:`room_name_for` in the namespace ``<prefix>_s``: the same rules (plain ids as they are,
+    every other id - a long one too - as a slug plus 16 hex digits of its SHA-256), so two series
+    never share a room. And no series room is ever a meeting room of the same prefix: a meeting
+    room has ``-`` right after the prefix, a series room ``_``."""
+    return room_name_for(series_id, f"{prefix}{SERIES_MARK}")

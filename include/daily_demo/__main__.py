@@ -108,6 +108,22 @@ def _print_meetings(db: Path) -> None:
             table.append((meeting_id, title, starts[:16], "-", f"({reason})"))
     print(format_table(table))
     print(f"{len(rows) - pending} of {len(rows)} meetings have a dial-in room.")
+    _print_series(db)
+
+
+def _print_series(db: Path) -> None:
+    """Each recurring series with its one room and its one dial string (PIN included, as above)."""
+    with sqlite3.connect(db) as conn:
+        if "series_id" not in {column[1] for column in conn.execute("PRAGMA table_info(daily_meetings)")}:
+            return
+        series = conn.execute(
+            "SELECT series_id, COUNT(*), COUNT(DISTINCT room_name), COUNT(DISTINCT dial_string), "
+            "MIN(room_name), MIN(dial_string) FROM daily_meetings WHERE series_id IS NOT NULL "
+            "AND dial_string IS NOT NULL GROUP BY series_id ORDER BY series_id"
+        ).fetchall()
+    for series_id, count, rooms, dials, room, dial in series:
+        one = "one room, one PIN" if rooms == dials == 1 else f"{rooms} rooms, {dials} dial strings (!)"
+        print(f"Series {series_id}: {count} occurrences on {one}: room {room}, dial {dial}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,14 +169,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"the bootstrap failed; see {log}")
 
         if not db.exists():
-            from daily_demo.sample import insert_meetings, sample_meetings
+            from daily_demo.sample import insert_meetings, sample_meetings, sample_series
             from daily_dialin.provisioning.config import ProvisioningConfig
             from daily_dialin.provisioning.table import MeetingsTable
 
             table = MeetingsTable.from_config(ProvisioningConfig())
             table.create_schema()
             count = insert_meetings(table, sample_meetings(count=args.meetings, pin_number=DEMO_NUMBER))
-            _say(f"seeded {count} sample meetings into {db}")
+            count += insert_meetings(table, sample_series())
+            _say(f"seeded {count} sample meetings (one weekly series among them) into {db}")
 
         state, run_log, seconds = _run_dag(env, DAG_ID, log=log)
         summary = [re.sub(r"\+\s+\[.*$", "+", line) for line in run_log.splitlines() if line.startswith(("|", "+"))]

@@ -1,4 +1,6 @@
-"""Realistic sample meetings over the coming weeks, for the demo and the tests.
+"""Realistic sample meetings over the coming weeks, for the demo and the tests: one-off meetings
+(:func:`sample_meetings`) and a weekly series whose occurrences share one room and PIN
+(:func:`sample_series`).
 
 Deterministic for a given ``seed`` and ``now``: the same rows every time, relative to today.
 """
@@ -30,6 +32,7 @@ TEMPLATES: Sequence[tuple[str, str, int]] = (
 )
 
 COLUMNS = SOURCE_COLUMNS
+SERIES_ID = "WEEKLY-STANDUP"
 
 
 def sample_meetings(
@@ -61,15 +64,43 @@ def sample_meetings(
     return meetings
 
 
+def sample_series(
+    *, occurrences: int = 4, now: datetime | None = None, series_id: str = SERIES_ID
+) -> list[dict[str, Any]]:
+    """A weekly series: ``occurrences`` Monday stand-ups (ids ``S<n>``), one ``series_id``, so one
+    room, one PIN and one dial string for all of them."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = now + timedelta(days=7 - now.weekday())
+    return [
+        {
+            "meeting_id": f"S{100 + index}",
+            "title": "Weekly stand-up",
+            "starts_at": (start := monday + timedelta(weeks=index, hours=8, minutes=30)),
+            "ends_at": start + timedelta(minutes=15),
+            "timezone": "Europe/Berlin",
+            "dialin_display_name": "Weekly stand-up",
+            "wait_for_meeting_start": True,
+            "requested_phone_number": None,
+            "status": "scheduled",
+            "series_id": series_id,
+        }
+        for index in range(occurrences)
+    ]
+
+
 def insert_meetings(table: MeetingsTable, meetings: Sequence[dict[str, Any]]) -> int:
-    """Insert rows (logical column names) into the table; timestamps bound as the dialect wants."""
+    """Insert rows (logical column names) into the table; timestamps bound as the dialect wants.
+    ``series_id`` is written where the table has the column and a row sets it."""
     cols = table.cols
-    names = ", ".join(cols[c] for c in COLUMNS)
-    sql = f"INSERT INTO {table.table} ({names}) VALUES ({', '.join([table.ph] * len(COLUMNS))})"
+    columns = COLUMNS
+    if table.has_series and any(meeting.get("series_id") is not None for meeting in meetings):
+        columns = (*COLUMNS, "series_id")
+    names = ", ".join(cols[c] for c in columns)
+    sql = f"INSERT INTO {table.table} ({names}) VALUES ({', '.join([table.ph] * len(columns))})"
     rows = []
     for meeting in meetings:
         row = []
-        for column in COLUMNS:
+        for column in columns:
             value = meeting.get(column)
             if isinstance(value, datetime):
                 value = table.ts(value)

@@ -5,8 +5,9 @@ Used by the property test (``tests/properties/test_chunk_invariants.py``) and th
 the checks read the table's rows and the emulator's rooms and compare them.
 
 * **one room per meeting**: every provisioned row names a live room; no room name and no PIN is
-  held by two rows; the room name is the one of the row's own, exact id (write-back targets the
-  row that was read);
+  held by two rows unless they share a ``series_id`` (then exactly one: every occurrence of a
+  series is on the series' room); the room name is the one of the row's own, exact id - or of
+  its series (write-back targets the row that was read);
 * **the table equals Daily**: PIN, URL, number, dial string and ``exp`` of each provisioned row
   are those of its room; a row without ``provisioned_at`` holds no PIN;
 * **no orphans**: every live room (of the prefix) is named by some row;
@@ -26,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daily_dialin.provisioning.config import SOURCE_COLUMNS, WRITTEN_COLUMNS
-from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.meetings import room_name_for, series_key, series_room_name_for
 
 PROVISIONABLE = ("scheduled",)
 CANCELLED = ("cancelled", "canceled")
@@ -98,7 +99,7 @@ def live_rooms(snapshot_rooms: Iterable[Mapping[str, Any]], prefix: str | None =
     return {
         room["name"]: room
         for room in snapshot_rooms
-        if not room.get("expired") and (prefix is None or room["name"].startswith(f"{prefix}-"))
+        if not room.get("expired") and (prefix is None or room["name"].startswith((f"{prefix}-", f"{prefix}_s-")))
     }
 
 
@@ -140,7 +141,8 @@ class Audit:
         """Every broken guarantee as one line; ``complete``: also every due row must have its room."""
         found = []
         if self.shared_rooms:
-            found.append(f"{len(self.shared_rooms)} room(s) named by two or more rows: {self.shared_rooms[:5]}")
+            shared = self.shared_rooms
+            found.append(f"{len(shared)} room(s) named by two or more rows (not of one series): {shared[:5]}")
         if self.shared_pins:
             found.append(f"{self.shared_pins} PIN(s) held by two or more rows")
         if self.orphans:
@@ -167,14 +169,34 @@ def audit(
     """Check ``rows`` (logical column names) against the emulator's rooms."""
     rooms = live_rooms(snapshot_rooms, prefix)
     result = Audit(meetings=len(rows), rooms=len(rooms))
-    named = Counter(r["room_name"] for r in rows if r.get("room_name"))
-    result.shared_rooms = sorted(name for name, count in named.items() if count > 1)
-    pins = Counter(_pin(r) for r in rows if _pin(r))
-    result.shared_pins = sum(1 for count in pins.values() if count > 1)
-    result.orphans = sorted(set(rooms) - set(named))
+    named = Counter(_holder(r, r["room_name"]) for r in rows if r.get("room_name"))
+    result.shared_rooms = sorted(_in_two_series(named))
+    pins = Counter(_holder(r, _pin(r)) for r in rows if _pin(r))
+    result.shared_pins = len(_in_two_series(pins))
+    result.orphans = sorted(set(rooms) - {name for name, _ in named})
     for row in rows:
         _check_row(row, rooms, result, now=now, horizon_days=horizon_days, prefix=prefix)
     return result
+
+
+def _series(row: Mapping[str, Any]) -> str | None:
+    """The row's series (``None``: a one-off meeting, or a ``series_id`` that names no series)."""
+    try:
+        return series_key(row.get("series_id"))
+    except ValueError:
+        return None
+
+
+def _holder(row: Mapping[str, Any], value: Any) -> tuple[Any, Any]:
+    """Who may share ``value`` (a room name, a PIN): the rows of one series, else nobody (the row itself)."""
+    series = _series(row)
+    return (value, ("series", series)) if series is not None else (value, ("row", id(row)))
+
+
+def _in_two_series(held: Counter[tuple[Any, Any]]) -> set[Any]:
+    """Values held by two holders: two one-off meetings, two series, or a series and a meeting."""
+    holders = Counter(value for value, _ in held)
+    return {value for value, count in holders.items() if count > 1}
 
 
 def _pin(row: Mapping[str, Any]) -> str | None:
@@ -215,7 +237,10 @@ def _compare_with_daily(
 ) -> None:
     name = row["room_name"]
     meeting_id = row.get("meeting_id")
-    if meeting_id is None or name != room_name_for(str(meeting_id), prefix):
+    series = _series(row)
+    if series is not None and name != series_room_name_for(series, prefix):
+        result.mismatches.append((label(row), "room name is not the one of this row's series"))
+    elif series is None and (meeting_id is None or name != room_name_for(str(meeting_id), prefix)):
         result.mismatches.append((label(row), "room name is not the one of this row's id"))
     room = rooms.get(name)
     if room is None:

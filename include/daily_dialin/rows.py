@@ -9,7 +9,8 @@ Every consumer of the meetings table (provisioning, reconcile, invitations) sees
   ``LOWER(TRIM(status))``, lives in ``provisioning/table.py``;
 * the room fingerprint and the moved-meeting rule: :func:`.meetings.room_fingerprint`,
   :func:`.meetings.needs_room`;
-* parsing to a :class:`.meetings.Meeting` (:meth:`MeetingRow.meeting`).
+* parsing to a :class:`.meetings.Meeting` (:meth:`MeetingRow.meeting`);
+* the series a row belongs to (optional column ``series_id``): :meth:`MeetingRow.series`.
 
 The PIN (and any other written secret, such as a host token) stays out of ``repr``.
 
@@ -25,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.meetings import Meeting, id_text, needs_room, room_fingerprint
+from daily_dialin.provisioning.meetings import Meeting, id_text, needs_room, room_fingerprint, series_key
 
 __all__ = ["MeetingRow", "StatusKind", "as_row", "normalize_status", "status_kind"]
 
@@ -93,6 +94,10 @@ class MeetingRow:
         """A logical column's value as stored."""
         return self.values.get(column, default)
 
+    def __getitem__(self, column: str) -> Any:
+        """``row["room_name"]``: a logical column's value as stored (KeyError if not configured)."""
+        return self.values[column]
+
     @property
     def is_provisionable(self) -> bool:
         return self.status_kind is StatusKind.PROVISIONABLE
@@ -107,6 +112,17 @@ class MeetingRow:
         raw = self.values.get("dialin_pin")
         text = "" if raw is None else str(raw).strip()
         return text or None
+
+    @property
+    def in_series(self) -> bool:
+        """Whether the row names a series (a non-NULL ``series_id``, valid or not); without the
+        column, never."""
+        return self.values.get("series_id") is not None
+
+    def series(self) -> str | None:
+        """The row's series key (:func:`.meetings.series_key`): ``None`` for a one-off meeting;
+        raises :class:`ValueError` for a ``series_id`` that names no series (blank, not text)."""
+        return series_key(self.values.get("series_id"))
 
     def fingerprint(self, config: ProvisioningConfig) -> str:
         return room_fingerprint(self.values, config)

@@ -104,6 +104,10 @@ class EmulatorSettings(BaseModel):
       only from ``POST /rooms/:name``. ``return_dialin_number``: False = no ``config.dialin_number``.
     - ``resend_dialin_new_pin``: True = an update (``POST /rooms/:name``) whose body contains
       ``properties.dialin`` gives the room a new PIN (whether Daily does is undocumented; False keeps it).
+    - ``batch_delete_unknown_is_error``: True = ``DELETE /batch/rooms`` naming a room that is not live fails
+      whole (404 ``not-found``, nothing deleted) - whether Daily does is undocumented; False counts it as gone.
+    - ``undeletable_rooms``: names both delete endpoints refuse (400 ``invalid-request-error``; a batch naming
+      one fails whole), to test how a client isolates a room Daily will not delete.
     - ``state_file``: loaded at start if it exists, saved after every change.
     - ``seed``: seed for room ids, random names and PINs (None: drawn from the OS).
     """
@@ -123,6 +127,8 @@ class EmulatorSettings(BaseModel):
     batch_returns_pin: bool = True
     return_dialin_number: bool = True
     resend_dialin_new_pin: bool = False
+    batch_delete_unknown_is_error: bool = False
+    undeletable_rooms: list[str] = Field(default_factory=list)
     state_file: Path | None = None
     seed: int | None = None
 
@@ -188,4 +194,6 @@ RUNTIME_SETTINGS = (
     "return_dialin_number",
     "room_quota",
     "resend_dialin_new_pin",
+    "batch_delete_unknown_is_error",
+    "undeletable_rooms",
 )

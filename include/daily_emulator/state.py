@@ -337,8 +337,14 @@ class Store:
             )
             return {"total_count": len(live), "data": [self.render_room(room) for room in page]}
 
+    def _refuse_undeletable(self, names: Sequence[str]) -> None:
+        for name in names:
+            if name in self.settings.undeletable_rooms:
+                raise invalid(f"room {name} cannot be deleted")
+
     def delete_room(self, name: str) -> dict[str, Any]:
         with self._lock:
+            self._refuse_undeletable([name])
             room = self._rooms.get(name)
             if room is None or room.is_expired(self._now()):
                 if room is not None:
@@ -350,8 +356,14 @@ class Store:
             return {"deleted": True, "name": name}
 
     def delete_rooms(self, names: Sequence[str]) -> int:
+        """``DELETE /batch/rooms``: all or nothing - every check passes before a room is deleted."""
         with self._lock:
             now = self._now()
+            self._refuse_undeletable(names)
+            if self.settings.batch_delete_unknown_is_error:
+                unknown = [n for n in names if n not in self._rooms or self._rooms[n].is_expired(now)]
+                if unknown:
+                    raise not_found(f"room {unknown[0]} was not found")
             deleted = 0
             for name in dict.fromkeys(names):
                 room = self._rooms.pop(name, None)

@@ -22,7 +22,11 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder={folder!r})
 dag = bag.dags["daily_dialin_provisioning"]
 chunk = dag.get_task("provision_chunk")
-print(dag.dagrun_timeout.total_seconds(), chunk.pool, repr(dag.schedule))
+schedule = dag.schedule
+timetable = getattr(schedule, "timetable", None)  # the watcher OR a cron: AssetOrTimeSchedule
+watched = [w.name for w in getattr(getattr(schedule, "asset_condition", schedule), "watchers", [])]
+cron = timetable.expression if timetable is not None else schedule
+print("|".join([str(dag.dagrun_timeout.total_seconds()), chunk.pool, repr(cron), ",".join(watched) or "-"]))
 """
 
 
@@ -36,19 +40,22 @@ def _parse(**env: str) -> list[str]:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout.strip().splitlines()[-1].split(" ", 2)
+    return result.stdout.strip().splitlines()[-1].split("|")
 
 
 @pytest.mark.slow  # a subprocess
 def test_provisioning_dag_has_a_run_timeout_and_its_pool():
-    seconds, pool, schedule = _parse()
+    seconds, pool, schedule, watched = _parse()
     assert float(seconds) == timedelta(hours=4).total_seconds()
     assert pool == "daily_api"
-    assert schedule == "'@daily'"
+    assert schedule in ("'@daily'", "'0 0 * * *'")  # the daily safety run, OR the watcher:
+    assert watched == "daily_dialin_meetings_table_watcher"
 
 
 @pytest.mark.slow  # a subprocess
 def test_timeout_and_schedule_follow_the_environment():
-    seconds, _, schedule = _parse(DAILY_PROVISIONING_TIMEOUT_MINUTES="2", DAILY_PROVISIONING_SCHEDULE="")
+    seconds, _, schedule, watched = _parse(DAILY_PROVISIONING_TIMEOUT_MINUTES="2", DAILY_PROVISIONING_SCHEDULE="")
     assert float(seconds) == 120
-    assert schedule == "None"  # empty schedule: manual runs only (the UI quickstart)
+    assert watched == "daily_dialin_meetings_table_watcher"  # no clock: the watcher alone (the UI quickstart)
+    _, _, schedule, watched = _parse(DAILY_PROVISIONING_SCHEDULE="", DAILY_PROVISIONING_WATCH="0")
+    assert (schedule, watched) == ("None", "-")  # no clock and no watcher: manual runs only

@@ -60,3 +60,37 @@ def parse(data: bytes) -> tuple[Calendar, Any]:
     events = calendar.events
     assert len(events) == 1
     return calendar, events[0]
+
+
+# -- series: occurrences sharing one room, as the provisioning DAG writes them back ---------------
+SERIES_ROOM = "mtg_s-S1"
+WEEK = timedelta(days=7)
+
+
+def series_rows(
+    series_id: str = "S1",
+    *,
+    count: int = 4,
+    start: datetime = START,
+    every: timedelta = WEEK,
+    minutes: int = 90,
+    room_exp: int | None = None,
+    **changes: Any,
+) -> list[dict[str, Any]]:
+    """``count`` provisioned occurrences ``<series>-<n>``, one room, one PIN; the room's exp covers
+    the last one (or ``room_exp``)."""
+    starts = [start + every * n for n in range(count)]
+    room = f"mtg_s-{series_id}"
+    exp = (
+        room_exp
+        if room_exp is not None
+        else room_exp_for(starts[-1] + timedelta(minutes=minutes), ProvisioningConfig())
+    )
+    shared = {
+        "series_id": series_id,
+        "room_name": room,
+        "room_url": f"https://acme.daily.co/{room}",
+        "room_exp": exp,
+        **changes,
+    }
+    return [row(f"{series_id}-{n}", start=s, minutes=minutes, **shared) for n, s in enumerate(starts)]

@@ -54,7 +54,7 @@ from airflow_provider_daily.errors import DailyError
 from daily_dialin.errors import ProvisioningFailed
 from daily_dialin.provisioning import steps
 from daily_dialin.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig
-from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.meetings import room_name_for, series_key
 from daily_dialin.provisioning.table import schema_sql
 from daily_emulator.faults import FAULT_KINDS
 from daily_emulator.settings import EmulatorSettings, FaultSettings
@@ -169,11 +169,22 @@ WILD = {
 }
 
 
+# most rows are one-off meetings; the others fall into a few series (blank and long ids among them)
+series_ids = st.one_of(
+    st.none(),
+    st.none(),
+    st.none(),
+    st.sampled_from(["W1", "W1", "W2", " W1", "", "   ", "s" * 200]),
+    st.integers(1, 2),
+)
+
+
 @st.composite
 def rows(draw: st.DrawFn) -> dict[str, Any]:
     """A sane row (any id), or one with a few columns set to wild values."""
     row = {"meeting_id": draw(meeting_ids), "starts_at": draw(starts), "ends_at": draw(ends)}
     row.update({column: draw(strategy) for column, strategy in GOOD.items()})
+    row["series_id"] = draw(series_ids)
     corrupt = draw(st.one_of(st.just(()), st.just(()), st.sets(st.sampled_from(sorted(WILD)), min_size=1, max_size=3)))
     row.update({column: draw(WILD[column]) for column in sorted(corrupt)})
     return row
@@ -295,9 +306,10 @@ class Engine:
         self.db.unlink(missing_ok=True)
         with closing(sqlite3.connect(self.db)) as conn:
             conn.executescript(_loose_schema())
-            columns = ", ".join(SOURCE_COLUMNS)
-            marks = ", ".join("?" * len(SOURCE_COLUMNS))
-            values = [tuple(_materialise(row, now)[c] for c in SOURCE_COLUMNS) for row in case.rows]
+            inserted = (*SOURCE_COLUMNS, "series_id")
+            columns = ", ".join(inserted)
+            marks = ", ".join("?" * len(inserted))
+            values = [tuple(_materialise(row, now).get(c) for c in inserted) for row in case.rows]
             conn.executemany(f"INSERT INTO daily_meetings ({columns}) VALUES ({marks})", values)
             conn.commit()
 
@@ -425,7 +437,7 @@ def _loose_schema() -> str:
     among the values a real table may hold); ``attempts`` keeps its default."""
     lines = []
     for line in schema_sql("sqlite").splitlines():
-        if not line.strip().startswith("attempts"):
+        if not line.strip().startswith(("attempts", "CREATE INDEX")):
             line = line.replace(" NOT NULL", "")
         lines.append(line)
     return "\n".join(lines)
@@ -566,10 +578,13 @@ def _assert_cancelled_retired(
     """A cancelled meeting that had a room: the room is gone from Daily, the row holds no PIN."""
     had_room = {r["_rowid"]: r["room_name"] for r in before if r["dialin_pin"]}
     live = _live(rooms)
+    # a series room stays while an occurrence that is not cancelled still names it
+    in_use = {r["room_name"] for r in after if status_kind(r["status"]) != "cancelled" and r["dialin_pin"]}
     for row in after:
         if status_kind(row["status"]) == "cancelled" and row["_rowid"] in had_room:
             assert row["dialin_pin"] is None and row["provisioned_at"] is None, f"rowid {row['_rowid']} keeps its PIN"
-            assert had_room[row["_rowid"]] not in live, f"rowid {row['_rowid']}: its room is still live"
+            room = had_room[row["_rowid"]]
+            assert room not in live or room in in_use, f"rowid {row['_rowid']}: its room is still live"
 
 
 def _assert_edits_reached_daily(
@@ -585,6 +600,10 @@ def _assert_edits_reached_daily(
             continue
         config = live[row["room_name"]]["config"]
         dialin = config.get("dialin") or {}
+        if _in_series(row):  # one room for the series: exp covers every occurrence, the next one names it
+            end = datetime.strptime(row["ends_at"], SQLITE_TS).replace(tzinfo=UTC)
+            assert config.get("exp") >= int(end.timestamp()) + 3600, f"rowid {row['_rowid']}: exp does not cover it"
+            continue
         if "move" in kinds:
             end = datetime.strptime(row["ends_at"], SQLITE_TS).replace(tzinfo=UTC)
             assert config.get("exp") == int(end.timestamp()) + 3600, f"rowid {row['_rowid']}: exp not moved"
@@ -593,6 +612,13 @@ def _assert_edits_reached_daily(
         if "wait" in kinds:
             wanted = row["wait_for_meeting_start"] in (1, "1")
             assert dialin.get("wait_for_meeting_start", False) == wanted, f"rowid {row['_rowid']}: wait flag"
+
+
+def _in_series(row: dict[str, Any]) -> bool:
+    try:
+        return series_key(row.get("series_id")) is not None
+    except ValueError:
+        return False
 
 
 def _note_case(case: Case, rows: list[dict[str, Any]]) -> None:

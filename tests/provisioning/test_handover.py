@@ -14,6 +14,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_daily.errors import DailyAuthError, DailyServerError
+from daily_dialin.errors import ProvisioningFailed
 from daily_dialin.provisioning import steps
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.handover import ChunkResult, Listed, PlanReport, Problem, RunPlan, Summary
@@ -170,3 +171,15 @@ def test_specs_are_built_as_the_creator_reads_them_and_the_rest_after_an_interru
     assert all(failures[m].startswith("not provisioned: DailyServerError") for m in ("A1", "A2", "A4"))
     rows = table_rows(sqlite_meetings_db)
     assert [rows[m]["attempts"] for m in ("A1", "A2", "A3", "A4")] == [0, 0, 1, 0]
+
+
+def test_a_deletion_task_that_handed_over_nothing_fails_the_verdict():
+    """retire_cancelled failed (or never ran: its plan failed) - its rooms may still be live. A red
+    task in a green run would hide that: summarize records it and verify fails the run."""
+    run = _run(counts={}).model_copy(update={"dry_run": False})
+    summary = steps.summarize(run=run.to_xcom(), chunk_results=[], retired=None)
+    assert Summary.from_xcom(summary).retire_lost
+    with pytest.raises(ProvisioningFailed, match="deletion of cancelled meetings' rooms did not finish"):
+        steps.verify(summary)
+    dry = steps.summarize(run=_run(counts={}).to_xcom(), chunk_results=[], retired=None)
+    assert not Summary.from_xcom(dry).retire_lost, "a dry run deletes nothing: nothing is lost"

@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, get_current_context, task
 
+from daily_dialin.dags import gate
 from daily_dialin.dags.defaults import RUN_TIMEOUT, START_DATE, dag_defaults, meetings_asset_name, pool_name
 from daily_dialin.dags.layers import Layers, given, provisioning_layers
 from daily_dialin.provisioning.params import PROVISIONING_PARAMS
@@ -33,8 +34,10 @@ due meeting, and writes the room URL, PIN, number and `tel:` dial string back.
   14-16 December: `airflow backfill create --dag-id {dag_id}
   --from-date 2026-11-14 --to-date 2026-11-16`.
 
-`plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `{pool}`) and `retire_cancelled`
-(rooms of cancelled meetings) -> `summarize` (true totals even when tasks failed; emits the asset
+`plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `{pool}`) and `deletions_plan` ->
+`retire_cancelled` (rooms of cancelled meetings; a run deleting more than `max_deletions_without_approval`
+rooms, or that share of the live rooms, waits in `approve_deletions` for a person: Reject or no answer
+deletes nothing and fails the run) -> `summarize` (true totals even when tasks failed; emits the asset
 `{asset}`) -> `verify` (fails the run if any meeting is left without a room, after every result and
 each failure's reason, in `last_error`, is written back).
 
@@ -158,11 +161,26 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
 
         return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
 
-    @task(pool=pool, multiple_outputs=False)
+    # the gate on mass deletion (daily_dialin.dags.gate): deletions_plan -> [approve_deletions] -> retire_cancelled
+    @task.branch(task_id=gate.PLAN_TASK)
+    def deletions_plan(run: dict) -> list[str]:
+        from daily_dialin.provisioning import steps
+
+        plan_json = steps.plan_cancelled(run=run)
+        return gate.branch(get_current_context()["ti"], plan_json, delete_task="retire_cancelled")
+
+    @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
     def retire_cancelled(run: dict) -> dict:
         from daily_dialin.provisioning import steps
 
-        return steps.retire_cancelled(run=run)
+        ti = get_current_context()["ti"]
+        deletions, approval = gate.gate_inputs(ti)
+        try:
+            return steps.retire_cancelled(run=run, deletions=deletions, approval=approval)
+        except steps.RetireInterrupted as interrupted:  # summarize still gets what was deleted
+            ti.xcom_push(key="return_value", value=interrupted.result.to_xcom())
+            cause = interrupted.cause
+        raise cause
 
     @task(trigger_rule="all_done", outlets=[asset], multiple_outputs=False)
     def summarize(run, chunk_results, retired) -> dict:
@@ -178,5 +196,8 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
 
     run = plan()
     chunks = provision_chunk.partial(run=run).expand(index=chunks_of(run))
+    gated = deletions_plan(run)
     retired = retire_cancelled(run)
+    gated >> gate.DeletionApproval() >> retired
+    gated >> retired
     verify(summarize(run, chunks, retired))

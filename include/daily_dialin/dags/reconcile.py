@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, Asset, get_current_context, task
 
+from daily_dialin.dags import gate
 from daily_dialin.dags.defaults import START_DATE, dag_defaults, meetings_asset_name, pool_name
 from daily_dialin.dags.layers import Layers, given, provisioning_layers
 from daily_dialin.dags.provisioning import describe
@@ -28,6 +29,12 @@ differs is written to the table (Daily's is the one that works), an `exp` that d
 the room without touching its PIN. Every meeting whose PIN changed is listed in the log (ids only),
 and the asset `{asset}` is updated so the invitations DAG re-sends their invites. The run fails
 when a meeting could not be repaired, after the rest was written back.
+
+Rooms of this deployment's prefix that no row names (orphans) are reported by name and deleted
+after `orphan_grace_minutes` (`delete_orphans: false`: reported only): `deletions_plan` ->
+`approve_deletions` (only when a run would delete more than `max_deletions_without_approval`
+rooms or that share of the live rooms: a person approves in the UI; Reject or no answer deletes
+nothing and fails the run) -> `delete_orphans` -> `verify`.
 
 Settings: {settings}.
 """
@@ -71,16 +78,40 @@ def reconcile_dag(
 
 
 def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
+    """reconcile -> deletions_plan -> [approve_deletions] -> delete_orphans -> verify (the gate: :mod:`.gate`)."""
+
     @task(pool=pool, outlets=[asset], multiple_outputs=False)
     def reconcile() -> dict:
-        from daily_dialin.provisioning.reconcile import reconcile
+        from daily_dialin.provisioning.config import ProvisioningConfig
+        from daily_dialin.provisioning.reconcile import VariableLedger, reconcile
 
-        return reconcile(config_overrides=layers.overrides())
+        overrides = layers.overrides()
+        ledger = VariableLedger.for_config(ProvisioningConfig.load(overrides))
+        return reconcile(config_overrides=overrides, ledger=ledger)
+
+    @task.branch(task_id=gate.PLAN_TASK)
+    def deletions_plan(report: dict) -> list[str]:
+        return gate.branch(get_current_context()["ti"], report["deletions"], delete_task="delete_orphans")
+
+    @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
+    def delete_orphans() -> dict:
+        from daily_dialin.provisioning.config import ProvisioningConfig
+        from daily_dialin.provisioning.reconcile import VariableLedger, sweep_orphans
+
+        deletions, approval = gate.gate_inputs(get_current_context()["ti"])
+        overrides = layers.overrides()
+        ledger = VariableLedger.for_config(ProvisioningConfig.load(overrides))
+        return sweep_orphans(deletions=deletions, approval=approval, config_overrides=overrides, ledger=ledger)
 
     @task(retries=0)
-    def verify(report: dict) -> None:
+    def verify(report: dict, swept: dict) -> None:
         from daily_dialin.provisioning.reconcile import verify
 
-        verify(report)
+        verify(report, swept)
 
-    verify(reconcile())
+    report = reconcile()
+    gated = deletions_plan(report)
+    swept = delete_orphans()
+    gated >> gate.DeletionApproval() >> swept
+    gated >> swept
+    verify(report, swept)

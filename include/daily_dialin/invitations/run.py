@@ -1,7 +1,8 @@
 """The steps of an invitations run, as plain functions the DAG's tasks call.
 
-``plan``   read the settings, the meetings table and the manifest; decide which meetings get new
-           files (:func:`.plan.decide`). Returns meeting ids and counts only.
+``plan``   read the settings, the meetings table and the manifest; decide which meetings and which
+           series get new files (:func:`.plan.decide`). Returns meeting ids, series ids and
+           counts only.
 ``write``  decide again for those ids on fresh rows, mint host tokens, render and write the files,
            then the manifest (also when interrupted, for what was written). Returns counts.
 
@@ -14,8 +15,9 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from daily_dialin.invitations.manifest import Manifest, ManifestEntry
-from daily_dialin.invitations.plan import Action, Decisions, decide
+from daily_dialin.invitations.manifest import Manifest, ManifestEntry, SeriesEntry
+from daily_dialin.invitations.plan import Action, Decisions, SeriesAction, decide
+from daily_dialin.invitations.series import SeriesInvite, series_key, series_label
 from daily_dialin.invitations.settings import InvitationSettings
 from daily_dialin.invitations.store import InviteStore
 from daily_dialin.invitations.tokens import OwnerTokenMinter, host_link, owner_token_minter
@@ -36,12 +38,25 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _rows(table: MeetingsTable, meeting_ids: list[str] | None) -> dict[str, MeetingRow]:
-    """The rows to decide on, by exact meeting id (the table's own rule, ``MeetingRow.meeting_id``)."""
+def _rows(
+    table: MeetingsTable, meeting_ids: list[str] | None, series_ids: list[str] | None, manifest: Manifest
+) -> dict[str, MeetingRow]:
+    """The rows to decide on, by exact meeting id (the table's own rule, ``MeetingRow.meeting_id``):
+    every row without a scope; else the scope's rows and every row of each series in scope (of
+    ``series_ids``, of a scope row, or published with a scope id), as a series is decided whole."""
     config = table.config
-    if meeting_ids:
-        return {row.meeting_id: row for row in (as_row(r, config) for r in table.fetch(meeting_ids).values())}
-    return {row.meeting_id: row for row in (as_row(r, config) for r in table.read_all())}
+    if meeting_ids is None and series_ids is None:
+        return {row.meeting_id: row for row in (as_row(r, config) for r in table.read_all())}
+    ids = meeting_ids or []
+    rows = {row.meeting_id: row for row in (as_row(r, config) for r in table.fetch(ids).values())} if ids else {}
+    published_in = manifest.series_by_meeting()
+    wanted = set(series_ids or ())
+    wanted.update(key for key in (series_key(row) for row in rows.values()) if key is not None)
+    wanted.update(published_in[mid] for mid in ids if mid in published_in)
+    if wanted:
+        every = (as_row(r, config) for r in table.read_all())
+        rows.update((row.meeting_id, row) for row in every if series_key(row) in wanted)
+    return rows
 
 
 def _decide(
@@ -51,10 +66,11 @@ def _decide(
     store: InviteStore,
     manifest: Manifest,
     meeting_ids: list[str] | None,
+    series_ids: list[str] | None = None,
     force: bool,
     now: datetime,
 ) -> Decisions:
-    rows = _rows(MeetingsTable.from_config(config), meeting_ids)
+    rows = _rows(MeetingsTable.from_config(config), meeting_ids, series_ids, manifest)
     return decide(
         rows=rows,
         manifest=manifest,
@@ -63,7 +79,8 @@ def _decide(
         now=now,
         files_present=store.listing().has_files,
         force=force,
-        scope=meeting_ids or None,
+        scope=meeting_ids,
+        series_scope=series_ids,
     )
 
 
@@ -91,7 +108,7 @@ def plan(
         config=config,
         store=store,
         manifest=store.read_manifest(),
-        meeting_ids=meeting_ids,
+        meeting_ids=meeting_ids or None,
         force=force,
         now=now,
     )
@@ -110,6 +127,7 @@ def plan(
         "base": store.url,
         "force": force,
         "meeting_ids": [action.meeting_id for action in decisions.actions],
+        "series_ids": [action.series_id for action in decisions.series_actions],
         "counts": counts,
     }
 
@@ -124,8 +142,11 @@ class _Writer:
         self._minter: OwnerTokenMinter | None = None
         self.files_written = 0
         # meeting id -> the token of its new host file (None: cleared, the meeting was cancelled);
-        # kept only when store_host_tokens is on, and never logged
+        # kept only when store_host_tokens is on, and never logged. A series' token goes to each of
+        # its occurrences. Whose tokens they are: one-off meeting ids, series ids.
         self.tokens: dict[str, str | None] = {}
+        self.token_meetings: set[str] = set()
+        self.token_series: set[str] = set()
 
     @property
     def minter(self) -> OwnerTokenMinter:
@@ -158,6 +179,7 @@ class _Writer:
                 self._put(self.store.host_path(entry.room_name), data)
             if self.settings.store_host_tokens:
                 self.tokens[action.meeting_id] = None
+                self.token_meetings.add(action.meeting_id)
             return entry, outcome
 
         content = action.content
@@ -176,6 +198,7 @@ class _Writer:
             self._put(self.store.host_path(content.room_name), host)
             if self.settings.store_host_tokens:
                 self.tokens[action.meeting_id] = token
+                self.token_meetings.add(action.meeting_id)
         previous = action.previous
         entry = ManifestEntry(
             room_name=content.room_name,
@@ -192,15 +215,117 @@ class _Writer:
         )
         return entry, outcome
 
+    # -- series ----------------------------------------------------------------------------------
+    def _keep_tokens(self, series_id: str, tokens: dict[str, str | None]) -> None:
+        if self.settings.store_host_tokens:
+            self.tokens.update(tokens)
+            self.token_series.add(series_id)
+
+    def apply_series(self, action: SeriesAction) -> tuple[SeriesEntry, str]:
+        """Write one series' files; return its manifest entry and what happened to the files."""
+        from daily_dialin.invitations.ical import render_series_cancellation
+
+        if action.invite is not None:
+            return self._series_invite(action, action.invite)
+        previous = action.previous
+        assert previous is not None
+        entry = previous.model_copy(
+            update={
+                "state": "cancelled",
+                "sequence": action.sequence,
+                "stamp": action.stamp,
+                "occurrences": {
+                    mid: o.model_copy(update={"state": "cancelled"}) for mid, o in previous.occurrences.items()
+                },
+            }
+        )
+        outcome = self._put(
+            self.store.attendee_path(entry.room_name), render_series_cancellation(entry, settings=self.settings)
+        )
+        if entry.host_file:
+            data = render_series_cancellation(entry, settings=self.settings, host=True)
+            self._put(self.store.host_path(entry.room_name), data)
+        self._keep_tokens(action.series_id, dict.fromkeys(entry.occurrences))
+        return entry, outcome
+
+    def _series_invite(self, action: SeriesAction, invite: SeriesInvite) -> tuple[SeriesEntry, str]:
+        from daily_dialin.invitations.ical import render_series_invite
+
+        content, settings = invite.content, self.settings
+        data = render_series_invite(invite, settings=settings, sequence=action.sequence, stamp=action.stamp)
+        outcome = self._put(self.store.attendee_path(invite.room_name), data)
+        if settings.host_links:
+            token = self.minter.mint(room_name=invite.room_name, exp=content.room_exp, issued_at=action.stamp)
+            link = host_link(content.room_url, token)
+            data = render_series_invite(
+                invite, settings=settings, sequence=action.sequence, stamp=action.stamp, host_link=link
+            )
+            self._put(self.store.host_path(invite.room_name), data)
+            tokens: dict[str, str | None] = dict.fromkeys((o.meeting_id for o in invite.exdates), None)
+            tokens.update((o.meeting_id, token) for o in invite.occurrences)
+            self._keep_tokens(action.series_id, tokens)
+        previous = action.previous
+        entry = SeriesEntry(
+            room_name=invite.room_name,
+            state="active",
+            fingerprint=invite.fingerprint(settings),
+            sequence=action.sequence,
+            stamp=action.stamp,
+            title=invite.title,
+            starts_at=invite.starts_at.astimezone(UTC),
+            ends_at=invite.ends_at.astimezone(UTC),
+            timezone=content.timezone,
+            room_url=content.room_url,
+            host_file=settings.host_links or bool(previous and previous.host_file),
+            occurrences=invite.occurrence_entries(),
+        )
+        return entry, outcome
+
+
+def _apply_all(
+    writer: _Writer, decisions: Decisions, manifest: Manifest, report: list[tuple[str, str, str, str]]
+) -> None:
+    """Every action's files, each recorded in the manifest as soon as it is written."""
+    for action in decisions.actions:
+        entry, outcome = writer.apply(action)
+        manifest.meetings[action.meeting_id] = entry
+        report.append((action.meeting_id, action.kind, str(action.sequence), f"{entry.room_name}.ics ({outcome})"))
+    for series_action in decisions.series_actions:
+        series_entry, outcome = writer.apply_series(series_action)
+        manifest.series[series_action.series_id] = series_entry
+        row = (series_label(series_action.series_id), series_action.kind, str(series_action.sequence))
+        report.append((*row, f"{series_entry.room_name}.ics ({outcome})"))
+
+
+def _forget_tokens(
+    writer: _Writer,
+    manifest: Manifest,
+    meetings: dict[str, ManifestEntry | None],
+    series: dict[str, SeriesEntry | None],
+) -> None:
+    """Tokens that did not reach the table: their meetings and series stay due (their files are
+    rewritten, with a new token, next run). ``meetings``/``series``: the entries before the run."""
+    for meeting_id in writer.token_meetings:
+        if (entry := meetings.get(meeting_id)) is None:
+            manifest.meetings.pop(meeting_id, None)
+        else:
+            manifest.meetings[meeting_id] = entry
+    for series_id in writer.token_series:
+        if (series_entry := series.get(series_id)) is None:
+            manifest.series.pop(series_id, None)
+        else:
+            manifest.series[series_id] = series_entry
+
 
 def write(*, plan_result: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Write the files of the planned meetings and record them in the manifest."""
+    """Write the files of the planned meetings and series and record them in the manifest."""
     now = now or _utcnow()
     settings = InvitationSettings(**plan_result["settings"])
     config = ProvisioningConfig(**plan_result["config"])
     store = InviteStore.from_settings(settings)
     meeting_ids = list(plan_result["meeting_ids"])
-    if not meeting_ids:
+    series_ids = list(plan_result.get("series_ids") or [])  # a plan from before series: none
+    if not meeting_ids and not series_ids:
         log.info("No invitation to write in %s", store.url)
         return {"base": store.url, "counts": plan_result["counts"], "files_written": 0}
 
@@ -211,28 +336,21 @@ def write(*, plan_result: dict[str, Any], now: datetime | None = None) -> dict[s
         store=store,
         manifest=manifest,
         meeting_ids=meeting_ids,
+        series_ids=series_ids,
         force=bool(plan_result["force"]),
         now=now,
     )
     writer = _Writer(settings=settings, config=config, store=store)
     report = [("meeting", "action", "SEQUENCE", "attendee file")]
-    before = {action.meeting_id: manifest.meetings.get(action.meeting_id) for action in decisions.actions}
+    meetings_before = {a.meeting_id: manifest.meetings.get(a.meeting_id) for a in decisions.actions}
+    series_before = {a.series_id: manifest.series.get(a.series_id) for a in decisions.series_actions}
     try:
-        for action in decisions.actions:
-            entry, outcome = writer.apply(action)
-            manifest.meetings[action.meeting_id] = entry
-            report.append((action.meeting_id, action.kind, str(action.sequence), f"{entry.room_name}.ics ({outcome})"))
+        _apply_all(writer, decisions, manifest, report)
     finally:
         try:
             _store_tokens(settings, config, writer.tokens)
         except Exception:
-            # a token that did not reach the table: the meeting stays due, its files are rewritten
-            # (with a new token) next run
-            for meeting_id in writer.tokens:
-                if before[meeting_id] is None:
-                    manifest.meetings.pop(meeting_id, None)
-                else:
-                    manifest.meetings[meeting_id] = before[meeting_id]  # type: ignore[assignment]
+            _forget_tokens(writer, manifest, meetings_before, series_before)
             raise
         finally:
             # what was written stays recorded, even when a later meeting failed

@@ -48,8 +48,11 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
     "last_error",
     "attempts",
 )
+# source columns a table may lack: reflected, and without one the table works as before it existed.
+# ``series_id``: the recurring series an occurrence belongs to (NULL or no column: a one-off meeting)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("series_id",)
 # logical column -> default physical name
-DEFAULT_COLUMNS: dict[str, str] = {name: name for name in (*SOURCE_COLUMNS, *WRITTEN_COLUMNS)}
+DEFAULT_COLUMNS: dict[str, str] = {name: name for name in (*SOURCE_COLUMNS, *WRITTEN_COLUMNS, *OPTIONAL_COLUMNS)}
 
 
 def check_identifier(value: str, *, allow_schema: bool = False) -> str:
@@ -133,6 +136,38 @@ class ProvisioningConfig(BaseModel):
         description="Every run fails, naming them, while meetings starting within this many minutes have no "
         "room yet (0: no such alert). Meetings that started without ever having had a room are reported "
         "once, by the first run after their start.",
+    )
+    # -- deletions (daily_dialin.provisioning.deletions) -------------------------------------------
+    max_deletions_without_approval: int = Field(
+        default=25,
+        ge=0,
+        description="A run deletes more rooms than this (or than max_deletion_share_without_approval of the "
+        "live rooms, whichever is smaller, but never fewer than 3) only after a person approves it in the "
+        "Airflow UI (task approve_deletions). 0: every deletion waits for approval.",
+    )
+    max_deletion_share_without_approval: float = Field(
+        default=0.10,
+        gt=0,
+        le=1,
+        description="The share of this deployment's live rooms one run may delete without approval.",
+    )
+    approval_timeout_minutes: int = Field(
+        default=24 * 60,
+        ge=1,
+        le=30 * 24 * 60,
+        description="How long a mass deletion waits for approval; then it counts as rejected: nothing is "
+        "deleted and the run fails.",
+    )
+    delete_orphans: bool = Field(
+        default=True,
+        description="Reconcile deletes rooms under room_name_prefix that no row names, after "
+        "orphan_grace_minutes (false: it only reports them).",
+    )
+    orphan_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=30 * 24 * 60,
+        description="How long a room must have been seen without an owning row before reconcile deletes it.",
     )
 
     @property

@@ -7,7 +7,7 @@ Every hand-over stays small whatever the run's size - counts, and at most :data:
 
 * :class:`RunPlan` - ``plan`` -> every later task: the run's settings, its selection and the
   plan's report (:class:`PlanReport`: unknown ids, rows no run can select, meetings given up on).
-* :class:`ChunkResult` - one chunk -> ``summarize``.
+* :class:`ChunkResult` - one chunk (of meetings, or of recurring series) -> ``summarize``.
 * :class:`RetireResult` - ``retire_cancelled`` -> ``summarize``.
 * :class:`Summary` - ``summarize`` -> ``verify``.
 
@@ -124,6 +124,7 @@ class RunPlan(Handover):
     dry_run: bool = False
     selected: int = Field(default=0, ge=0, description="meetings due")
     chunk_count: int = Field(default=0, ge=0)
+    series: int = Field(default=0, ge=0, description="recurring series due (their chunks follow the meetings' ones)")
     report: PlanReport = Field(default_factory=PlanReport)
 
 
@@ -134,6 +135,9 @@ class ChunkResult(Handover):
     counts: Counts = Field(default_factory=Counts)
     failures: dict[str, str] = Field(default_factory=dict, description="the first LISTED: meeting id -> reason")
     pin_changed: Listed = Field(default_factory=Listed, description="provisioned before, now with another PIN")
+    waiting: Listed = Field(
+        default_factory=Listed, description="series occurrences beyond Daily's 365 days: a later run adds them"
+    )
 
 
 class RetireResult(Handover):
@@ -143,6 +147,9 @@ class RetireResult(Handover):
     failed: int = Field(default=0, ge=0, description="rooms that could not be deleted")
     pending: int = Field(default=0, ge=0, description="left for the next run (the task ended first)")
     failures: dict[str, str] = Field(default_factory=dict, description="the first LISTED: meeting id -> reason")
+    held: int = Field(default=0, ge=0, description="of the failed: not deleted for want of approval (the gate)")
+    detached: int = Field(default=0, ge=0, description="rows cleared whose room stays (another row still uses it)")
+    approval: str | None = Field(default=None, description="the gate's verdict: automatic, approved, rejected")
 
 
 class Summary(Handover):
@@ -161,7 +168,11 @@ class Summary(Handover):
     unknown: Listed = Field(default_factory=Listed)
     given_up: Listed = Field(default_factory=Listed)
     pin_changed: Listed = Field(default_factory=Listed)
+    waiting: Listed = Field(default_factory=Listed, description="series occurrences waiting for the 365-day window")
     retired: RetireResult = Field(default_factory=RetireResult)
+    retire_lost: bool = Field(
+        default=False, description="the deletion of cancelled meetings' rooms handed over nothing (it failed)"
+    )
     alert_within_minutes: int = 0
     not_ready_soon: Listed = Field(default_factory=Listed, description="starting soon, still without a room")
     missed: Listed = Field(default_factory=Listed, description="started without ever having had a room")

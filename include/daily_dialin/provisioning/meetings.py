@@ -3,7 +3,9 @@
 The rules that make a room from a meeting live here, each once:
 
 * :func:`room_name_for` - the room name, the idempotency key: **injective**, so two meetings can
-  never share a room (and so a PIN);
+  never share a room (and so a PIN) - unless they share a ``series_id``: then
+  :func:`series_room_name_for` names their one room (another namespace, injective too), and
+  :func:`series_key` says which series a row belongs to;
 * :func:`room_exp_for` - the room's lifetime: the meeting's end plus the grace period;
 * :func:`room_fingerprint` - what a room was built from, so a later run sees any change of a
   room-relevant field (start, end, display name, wait flag, requested number, settings) and
@@ -41,7 +43,7 @@ from airflow_provider_daily.models import (
     RoomProperties,
     normalize_phone_number,
 )
-from airflow_provider_daily.rooms import latest_allowed_exp, room_name_for
+from airflow_provider_daily.rooms import latest_allowed_exp, room_name_for, series_room_name_for
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
 
@@ -55,6 +57,8 @@ __all__ = [
     "room_exp_for",
     "room_fingerprint",
     "room_name_for",
+    "series_key",
+    "series_room_name_for",
 ]
 
 MAX_TITLE = 200
@@ -120,8 +124,26 @@ def room_fingerprint(row: Mapping[str, Any], config: ProvisioningConfig) -> str:
         config.eject_at_room_exp,
         config.privacy,
     ]
+    series = row.get("series_id")
+    if series is not None:  # only then: the fingerprints of one-off meetings are as they always were
+        parts += ["series", series]
     text = "\x1f".join("" if part is None else str(part) for part in parts)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def series_key(raw: Any) -> str | None:
+    """A row's ``series_id`` as the key of its series: ``None`` (NULL) is a one-off meeting; text
+    is used exactly as stored (like meeting ids, never stripped). Raises :class:`ValueError` for
+    a blank one (it names no series). A long id is no error: the series room name hashes it
+    (:func:`~airflow_provider_daily.rooms.series_room_name_for`)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise ValueError(f"series_id {raw!r} is not text ({type(raw).__name__}): store series ids as text")
+    text = id_text(raw)
+    if not text.strip():
+        raise ValueError(f"series_id {text!r} is blank: leave it NULL for a one-off meeting, or name the series")
+    return text
 
 
 def needs_room(row: Mapping[str, Any], config: ProvisioningConfig, *, force: bool = False) -> bool:

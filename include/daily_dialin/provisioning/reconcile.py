@@ -15,20 +15,46 @@ updates go through the paced hook. Only ids and counts are returned: PINs stay i
 Rows are read as :class:`daily_dialin.rows.MeetingRow` (exact ids, the stored PIN, the meeting and
 its fingerprint by the rules provisioning uses).
 
+**The orphan sweep.** The same listing names the rooms no row owns: every room of this deployment
+(its name starts with ``room_name_prefix`` followed by ``-`` - one meeting's room - or ``_`` - a
+series' room) that no row's ``room_name`` names (the row was deleted, or now names another room;
+a room several rows share stays owned while any of them names it) and that is not the room a
+provisionable row without ``room_name`` would get (a create whose write-back was lost). Orphans
+are reported by name, with the prefix, and deleted after ``orphan_grace_minutes`` (through the
+gate on mass deletion, :mod:`.deletions`) - ``delete_orphans: false`` only reports them. Rooms
+outside the prefix are never touched.
+
+*Orphaned since when?* A room's ``created_at`` says nothing about when its row went (a room made a
+month ago loses its row now), and ``nbf``/``exp`` are the meeting's times. So the sweep keeps a
+small ledger of when each orphan was first seen (:class:`OrphanLedger`; in the DAG an Airflow
+Variable, ``daily_dialin_orphans__<daily_conn_id>__<prefix>``: survives restarts, readable in the UI,
+holds only the names orphaned right now). A room is deleted only once it has been an orphan for the
+whole grace period, on two runs at least, so a row deleted and inserted again (a nightly reload of
+the table) never loses its room. Losing the ledger only delays deletions: it errs the safe way.
+Reconcile runs one at a time (``max_active_runs=1``), so one run writes the ledger at once.
+
+**Two deployments on one Daily domain need distinct prefixes**, and neither may be the other's
+followed by ``-`` or ``_`` (``mtg`` and ``mtg-eu`` clash: ``mtg-eu-1`` is a valid room of both):
+each deployment deletes the rooms under its prefix that its own table does not name.
+
 May import: the provider, ``daily_dialin.errors``, ``daily_dialin.rows`` and
-``daily_dialin.provisioning`` (config, table).
+``daily_dialin.provisioning`` (config, table, deletions); Airflow's Variable in the ledger.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_daily.errors import DailyApiError
 from airflow_provider_daily.models import Room, dial_string
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.deletions import Candidate, DeletionPlan, decide
 from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
 from daily_dialin.rows import MeetingRow, as_row
 
@@ -37,10 +63,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LISTED = 50
+ORPHANS_PER_RUN = 2000  # orphans one run deletes at most (the rest: the next run)
 
 
-def reconcile(*, config_overrides: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Compare every live provisioned meeting with Daily, repair what differs, report PIN changes."""
+def reconcile(
+    *,
+    config_overrides: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    ledger: OrphanLedger | None = None,
+) -> dict[str, Any]:
+    """Compare every live provisioned meeting with Daily, repair what differs, report PIN changes;
+    find the orphans (``orphans``, ``orphan_rooms``) and plan the deletion of those past their grace
+    period (``deletions``: a :class:`~.deletions.DeletionPlan`, for the gate and :func:`sweep_orphans`).
+    ``ledger``: when each orphan was first seen (default: in memory, i.e. never past the grace)."""
     from airflow_provider_daily.hooks.daily import DailyHook
 
     now = now or datetime.now(UTC)
@@ -49,7 +84,8 @@ def reconcile(*, config_overrides: dict[str, Any] | None = None, now: datetime |
     table.check_columns()
     rows = [as_row(row, config) for row in table.provisioned_rows(now)]
     hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
-    live = {room.name: room for room in hook.iter_rooms()} if rows else {}
+    listing = list(hook.iter_rooms())  # first: a room some row names by the time the table is read is owned
+    live = {room.name: room for room in listing}
     fallback = hook.settings.default_dialin_number if rows else None
 
     missing, fixed, exp_fixes = _compare(rows, live)
@@ -68,6 +104,7 @@ def reconcile(*, config_overrides: dict[str, Any] | None = None, now: datetime |
         "exp_fixed": len(exp_fixes),
         "failures": {f.meeting_id: f.reason for f in failures[:LISTED]},
         "failed": len(failures),
+        **find_orphans(table, [room.name for room in listing], now=now, ledger=ledger or MemoryLedger()),
     }
     log.info(
         "Reconciled %d meeting(s) with Daily: %d room(s) re-created, %d exp fixed, %d PIN(s) changed "
@@ -164,10 +201,186 @@ def _provisioned(row: MeetingRow, room: Room, *, fallback: str | None, config: P
     )
 
 
-def verify(report: dict[str, Any]) -> None:
-    """Fail the reconcile run when a meeting could not be repaired (its reason is in last_error)."""
+def verify(report: dict[str, Any], swept: dict[str, Any] | None = None) -> None:
+    """Fail the reconcile run when a meeting could not be repaired (its reason is in last_error), or
+    when orphans were due but not deleted (not approved, or Daily refused them)."""
     from daily_dialin.errors import ProvisioningFailed
 
+    found = []
     if report["failed"]:
         ids = ", ".join(repr(i) for i in report["failures"])
-        raise ProvisioningFailed(f"{report['failed']} meeting(s) could not be reconciled with Daily: {ids}")
+        found.append(f"{report['failed']} meeting(s) could not be reconciled with Daily: {ids}")
+    if swept and swept.get("held"):
+        found.append(f"{swept['held']} orphaned room(s) of prefix {report.get('prefix')!r} kept: {swept['approval']}")
+    if swept and swept.get("failed"):
+        found.append(f"{swept['failed']} orphaned room(s) could not be deleted: {sorted(swept['failures'])[:20]}")
+    if found:
+        raise ProvisioningFailed("; ".join(found))
+
+
+# -- orphans ------------------------------------------------------------------------------------
+def is_ours(name: str, prefix: str) -> bool:
+    """A room of this deployment: ``<prefix>-...`` (a meeting's) or ``<prefix>_...`` (a series')."""
+    return name.startswith((f"{prefix}-", f"{prefix}_"))
+
+
+class OrphanLedger(Protocol):
+    """When each orphan was first seen (only rooms orphaned now are kept)."""
+
+    def load(self) -> dict[str, datetime]: ...
+
+    def save(self, first_seen: Mapping[str, datetime]) -> None: ...
+
+
+@dataclass
+class MemoryLedger:
+    """A ledger in memory (tests; a run without a ledger never deletes an orphan: none is past its grace)."""
+
+    first_seen: dict[str, datetime] = field(default_factory=dict)
+
+    def load(self) -> dict[str, datetime]:
+        return dict(self.first_seen)
+
+    def save(self, first_seen: Mapping[str, datetime]) -> None:
+        self.first_seen = dict(first_seen)
+
+
+@dataclass(frozen=True)
+class VariableLedger:
+    """The ledger in an Airflow Variable (JSON ``{"first_seen": {room: ISO time}}``); only inside a task.
+    An unreadable value is treated as empty (the grace starts again: deletions wait, never hurry)."""
+
+    key: str
+
+    @classmethod
+    def for_config(cls, config: ProvisioningConfig) -> VariableLedger:
+        return cls(key=f"daily_dialin_orphans__{config.daily_conn_id}__{config.room_name_prefix}")
+
+    def load(self) -> dict[str, datetime]:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self.key, default=None)
+        try:
+            seen = json.loads(raw)["first_seen"] if raw else {}
+            return {str(name): datetime.fromisoformat(when) for name, when in seen.items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("Variable %s is not an orphan ledger; starting the grace period again", self.key)
+            return {}
+
+    def save(self, first_seen: Mapping[str, datetime]) -> None:
+        from airflow.sdk import Variable
+
+        value = {"first_seen": {name: when.isoformat() for name, when in sorted(first_seen.items())}}
+        Variable.set(self.key, json.dumps(value), description="Daily rooms without a row, first seen (reconcile)")
+
+
+def find_orphans(table: MeetingsTable, listed: Sequence[str], *, now: datetime, ledger: OrphanLedger) -> dict[str, Any]:
+    """The orphans among the ``listed`` room names, recorded in ``ledger``; the report's keys and
+    the plan (``deletions``) of those orphaned for ``orphan_grace_minutes`` (none with
+    ``delete_orphans: false``)."""
+    config = table.config
+    prefix = config.room_name_prefix
+    ours = [name for name in listed if is_ours(name, prefix)]
+    owned = table.owned_room_names() if ours else set()
+    orphans = sorted(name for name in ours if name not in owned)
+    known = ledger.load()
+    first_seen = {name: known.get(name, now) for name in orphans}
+    if first_seen or known:
+        ledger.save(first_seen)
+    grace = timedelta(minutes=config.orphan_grace_minutes)
+    # due: orphaned for the whole grace period, seen by an earlier run (never on first sight)
+    due = [name for name in orphans if name in known and now - first_seen[name] >= grace]
+    if orphans:
+        log.warning(
+            "%d room(s) of prefix %r have no row (orphans, first %s); %d past the %d-minute grace period%s",
+            len(orphans),
+            prefix,
+            orphans[:LISTED],
+            len(due),
+            config.orphan_grace_minutes,
+            "" if config.delete_orphans else " (delete_orphans is off: reported only)",
+        )
+    rooms = [Candidate(room_name=name) for name in due[:ORPHANS_PER_RUN]] if config.delete_orphans else []
+    plan = DeletionPlan.build(reason="orphan", rooms=rooms, live=len(ours), config=config)
+    return {
+        "prefix": prefix,
+        "orphans": len(orphans),
+        "orphan_rooms": orphans[:LISTED],
+        "orphans_due": len(due),
+        "deletions": plan.to_xcom(),
+    }
+
+
+def sweep_orphans(
+    *,
+    deletions: Mapping[str, Any],
+    approval: Mapping[str, Any] | None = None,
+    config_overrides: dict[str, Any] | None = None,
+    ledger: OrphanLedger | None = None,
+) -> dict[str, Any]:
+    """Delete the orphans of the plan once the gate allows it (:func:`.deletions.decide`).
+
+    Safety: the table is read again first, and a room some row names by now (re-inserted while the
+    approval waited) is kept; only names under the prefix are sent; what a person approved is an
+    upper bound. Idempotent: a room already gone counts as deleted. An outage stops the deleter:
+    the deleted rooms leave the ledger first, then the error is raised."""
+    plan = DeletionPlan.from_xcom(deletions)
+    result: dict[str, Any] = {"deleted": 0, "held": 0, "failed": 0, "failures": {}, "kept": 0, "approval": None}
+    if not plan.count:
+        return result
+    decision = decide(plan, approval)
+    result["approval"] = decision.why
+    if not decision.delete:
+        log.error("Orphaned rooms of prefix %r: %s", plan.prefix, decision.why)
+        return {**result, "held": plan.count}
+    config = ProvisioningConfig.load(config_overrides)
+    owned = MeetingsTable.from_config(config).owned_room_names()
+    names = [name for name in plan.names() if is_ours(name, config.room_name_prefix) and name not in owned]
+    results, error = _delete(config, names)
+    deleted = [name for name, reason in results.items() if reason is None]
+    refused = {name: reason for name, reason in results.items() if reason}
+    _forget(ledger, deleted)
+    log.info(
+        "Orphaned rooms of prefix %r: %d deleted (%s), %d kept (a row names them again), %d refused: %s",
+        plan.prefix,
+        len(deleted),
+        decision.why,
+        plan.count - len(names),
+        len(refused),
+        sorted(refused)[:LISTED],
+    )
+    if error is not None:
+        raise error
+    failures = dict(sorted(refused.items())[:LISTED])
+    return {
+        **result,
+        "deleted": len(deleted),
+        "failed": len(refused),
+        "failures": failures,
+        "kept": plan.count - len(names),
+    }
+
+
+def _delete(config: ProvisioningConfig, names: list[str]) -> tuple[dict[str, str | None], Exception | None]:
+    if not names:
+        return {}, None
+    from airflow_provider_daily.bulk import BulkRoomDeleter
+    from airflow_provider_daily.errors import DailyBulkDeleteError
+    from airflow_provider_daily.hooks.daily import DailyHook
+
+    hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
+    try:
+        return BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(names), None
+    except DailyBulkDeleteError as exc:
+        return exc.results, exc
+
+
+def _forget(ledger: OrphanLedger | None, names: Iterable[str]) -> None:
+    if ledger is None:
+        return
+    seen = ledger.load()
+    gone = [name for name in names if name in seen]
+    if gone:
+        for name in gone:
+            seen.pop(name)
+        ledger.save(seen)

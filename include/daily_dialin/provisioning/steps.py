@@ -2,15 +2,20 @@
 
 ``plan``            resolve the run's window, select the due meetings, report the rows no run can
                     select (bad ids, unreadable times, unknown statuses), the unknown requested
-                    ids and the meetings given up on; cut the due ids into chunks. What goes to
-                    XCom is O(1) per chunk: the :class:`RunPlan` once, a list of chunk numbers,
-                    and each chunk's id range under its own key (``chunk_key``).
+                    ids and the meetings given up on; cut the due ids into chunks, then the due
+                    recurring series (:mod:`.series`) into chunks of their own kind: whole
+                    series by key range (``[first, last, "series"]``), so one task per run writes
+                    a series' room. What goes to XCom is O(1) per chunk: the :class:`RunPlan`
+                    once, a list of chunk numbers, and each chunk's range under its own key
+                    (``chunk_key``).
 ``provision_chunk`` per chunk: rows -> one :class:`Item` per meeting (row, spec, outcome) ->
                     batch create/reuse -> write every outcome back in one transaction -> a
                     :class:`ChunkResult` (counts, ids and reasons: PINs stay in the table). A
                     chunk that ends early raises :class:`ChunkInterrupted` with what it did.
-``retire_cancelled`` delete the rooms of meetings cancelled after provisioning (paced to Daily's
-                    DELETE limit) and clear their PINs.
+``plan_cancelled``  the rooms of meetings cancelled after provisioning, as a deletion plan for
+                    the gate on mass deletion (:mod:`.deletions`: over the limit, a person approves).
+``retire_cancelled`` delete those rooms (``DELETE /batch/rooms`` through the provider's bulk
+                    deleter) once the gate allows it, and clear their PINs.
 ``summarize``       add everything up - also when ``plan`` or chunk tasks failed -, name the
                     meetings about to start without a room and those that started without one
                     (after every chunk wrote back), and log it.
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_daily.errors import DailyError, DailyInvalidRequestError, DailyValidationError
+from airflow_provider_daily.errors import DailyError
 from airflow_provider_daily.models import RoomCreate, dial_string
 from daily_dialin.errors import BadMeetingRow, ProvisioningFailed
 from daily_dialin.provisioning.config import ProvisioningConfig
@@ -51,6 +56,7 @@ from daily_dialin.provisioning.handover import (
     Summary,
 )
 from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.series import SERIES_CHUNK, cap_ends_by, provision_series_chunk
 from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
 from daily_dialin.provisioning.window import RunWindow, Selection, resolve_window
 from daily_dialin.reporting import format_table
@@ -60,10 +66,12 @@ __all__ = [
     "LISTED",
     "OUTCOMES",
     "ChunkInterrupted",
+    "RetireInterrupted",
     "chunk_key",
     "chunk_numbers",
     "chunk_task",
     "plan",
+    "plan_cancelled",
     "provision_chunk",
     "publish_plan",
     "retire_cancelled",
@@ -110,9 +118,10 @@ def plan(
     table = MeetingsTable.from_config(config)
     table.check_columns()
     ids = table.select_due_ids(window.selection)
+    series = table.due_series(window.selection, now=now, cap_ends_by=cap_ends_by(now, config))
     problems = table.problem_rows(now)
     report = _plan_report(table, window.selection, ids, problems)
-    log.info("Window: %s -> %d meeting(s) due", window.describe(), len(ids))
+    log.info("Window: %s -> %d meeting(s) due, %d recurring series due", window.describe(), len(ids), len(series))
     _log_report(report, config)
     if window.dry_run:
         log.info("Dry run: nothing is created or written.\n%s", _dry_run_report(table, ids, window.selection, now))
@@ -121,8 +130,27 @@ def plan(
         # rows no run can select get their reason now (not an attempt: the row must change first)
         table.write_failures([Failure(meeting_id=p["meeting_id"], reason=p["reason"], counts=False) for p in problems])
         bounds = [[part[0], part[-1]] for part in _cut(ids, config.chunk_size)]
-    run = _run_plan(config, window, selected=len(ids), chunk_count=len(bounds), report=report)
+        bounds += [[first, last, SERIES_CHUNK] for first, last in _cut_series(series, config.chunk_size)]
+    selected = len(ids) + sum(size for _, size in series)
+    run = _run_plan(config, window, selected=selected, chunk_count=len(bounds), report=report)
+    run = run.model_copy(update={"series": len(series)})
     return {"run": run.to_xcom(), "bounds": bounds}
+
+
+def _cut_series(series: Sequence[tuple[str, int]], size: int) -> list[tuple[str, str]]:
+    """Key ranges of whole series (never one series in two chunks: one task writes its room),
+    each of at most ``size`` rows unless one series alone is larger."""
+    ranges: list[tuple[str, str]] = []
+    first, rows, last = None, 0, None
+    for key, count in series:
+        if first is not None and rows + count > size:
+            ranges.append((first, last))
+            first, rows = None, 0
+        first = key if first is None else first
+        rows, last = rows + count, key
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
 
 
 def _run_plan(
@@ -290,6 +318,8 @@ def provision_chunk(
     raises :class:`ChunkInterrupted` with the result so far and the error.
     """
     now = now or _utcnow()
+    if len(bounds) == 3 and bounds[2] == SERIES_CHUNK:  # a chunk of recurring series
+        return provision_series_chunk(index=index, bounds=bounds, run=run, now=now).to_xcom()
     planned = RunPlan.from_xcom(run)
     config = planned.config
     table = MeetingsTable.from_config(config)
@@ -450,45 +480,155 @@ def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
 
 
 # -- cancelled meetings -----------------------------------------------------------------------
-def retire_cancelled(*, run: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
+class RetireInterrupted(Exception):
+    """``retire_cancelled`` ended early (an outage outlasting the retries, a refused key): every room
+    deleted before was written back; ``result`` is what was done, ``cause`` the error the task fails with."""
+
+    def __init__(self, *, result: RetireResult, cause: Exception) -> None:
+        super().__init__(f"retire_cancelled interrupted: {type(cause).__name__}: {cause}")
+        self.result = result
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class _Cancelled:
+    """The cancelled meetings with rooms, as the table has them now: rooms to delete (every row
+    naming them is cancelled) and rows to detach (their room is kept: a row that is not cancelled,
+    another occurrence of a series, still names it)."""
+
+    rooms: dict[str, list[str]]
+    detach: list[tuple[str, str]]
+
+
+def _cancelled_now(table: MeetingsTable, limit: int) -> _Cancelled:
+    by_room: dict[str, list[str]] = {}
+    for entry in table.cancelled_with_rooms(limit=limit):
+        by_room.setdefault(str(entry["room_name"]), []).append(entry["meeting_id"])
+    kept = table.room_names_kept(by_room) if by_room else set()
+    detach = [(mid, name) for name in sorted(kept) for mid in by_room[name]]
+    return _Cancelled(rooms={n: ids for n, ids in by_room.items() if n not in kept}, detach=detach)
+
+
+def plan_cancelled(*, run: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
+    """The :class:`~.deletions.DeletionPlan` (JSON) of the rooms of cancelled meetings: what
+    ``retire_cancelled`` would delete, and whether a person must approve it first. Reads only."""
+    from daily_dialin.provisioning.deletions import Candidate, DeletionPlan
+
+    planned = RunPlan.from_xcom(run)
+    config = planned.config
+    if planned.dry_run or not config.delete_cancelled_rooms:
+        return DeletionPlan.build(reason="cancelled", rooms=[], live=0, config=config).to_xcom()
+    table = MeetingsTable.from_config(config)
+    now = _cancelled_now(table, limit)
+    rooms = [Candidate(room_name=name, meeting_ids=[str(i) for i in ids]) for name, ids in sorted(now.rooms.items())]
+    plan = DeletionPlan.build(reason="cancelled", rooms=rooms, live=table.live_room_count(), config=config)
+    log.info(
+        "Cancelled meetings: %d room(s) to delete (%.1f%% of %d live; limit without approval %d)%s",
+        plan.count,
+        plan.share * 100,
+        plan.live,
+        plan.limit,
+        ": waiting for approval" if plan.gated else "",
+    )
+    return plan.to_xcom()
+
+
+def retire_cancelled(
+    *,
+    run: dict[str, Any],
+    deletions: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None,
+    limit: int = 2000,
+) -> dict[str, Any]:
     """Delete the rooms of meetings cancelled after provisioning and clear their PINs; returns a
     :class:`RetireResult` (as JSON).
 
-    Deletes go one by one through the hook's ``delete`` rate class (Daily allows 2/s); what the
-    chunk deadline leaves undone is picked up by the next run. A room already gone counts as
-    deleted (404 = done)."""
+    ``deletions`` is the plan ``plan_cancelled`` made (``None``: made now) and ``approval`` the
+    answer of the approval task (``None``: none was asked). The gate (:func:`.deletions.decide`):
+    a plan over the limit without an ``Approve`` deletes nothing; each of its meetings gets the
+    reason in ``last_error`` and counts as failed, so the run fails.
+
+    Safety: only rooms in the plan *and* still to delete now are deleted (a meeting scheduled again
+    while the approval waited keeps its room); a room another row that is not cancelled still names
+    (a series) is never deleted - the cancelled row only lets go of it (PIN cleared, room kept).
+    Idempotency: a room already gone counts as deleted (404 = done), and the row is cleared only
+    for the room it named (``clear_rooms`` matches the name), so a repeat changes nothing.
+
+    Deletes go through :class:`~airflow_provider_daily.bulk.BulkRoomDeleter` (``DELETE
+    /batch/rooms``, split on refusal, paced single deletes last). An outage or a refused key stops
+    it: what was deleted is written back first, then :class:`RetireInterrupted` is raised."""
+    from daily_dialin.provisioning.deletions import DeletionPlan, decide
+
     planned = RunPlan.from_xcom(run)
     config = planned.config
     if planned.dry_run or not config.delete_cancelled_rooms:
         return RetireResult().to_xcom()
     table = MeetingsTable.from_config(config)
-    cancelled = [as_row(entry, config) for entry in table.cancelled_with_rooms(limit=limit)]
-    if not cancelled:
-        return RetireResult().to_xcom()
+    plan = DeletionPlan.from_xcom(deletions or plan_cancelled(run=run, limit=limit))
+    now = _cancelled_now(table, limit)
+    table.clear_rooms(now.detach)  # no room is deleted for these: no gate needed
+    allowed = {name: now.rooms[name] for name in plan.names() if name in now.rooms}
+    decision = decide(plan, approval)
+    if not decision.delete:
+        log.error("Cancelled meetings: %s", decision.why)
+        return _held(table, allowed, decision.why, detached=len(now.detach)).to_xcom()
+    result, error = _delete_cancelled(table, config, allowed)
+    result = result.model_copy(update={"approval": decision.why, "detached": len(now.detach)})
+    log.info(
+        "Cancelled meetings: %d room(s) deleted (%s), %d failed, %d left; %d row(s) let go of a room still in use",
+        result.deleted,
+        decision.why,
+        result.failed,
+        result.pending,
+        result.detached,
+    )
+    if error is not None:
+        raise RetireInterrupted(result=result, cause=error) from error
+    return result.to_xcom()
+
+
+def _held(table: MeetingsTable, rooms: dict[str, list[str]], why: str, *, detached: int) -> RetireResult:
+    """A plan that was not approved: nothing deleted; each meeting gets the reason (not an attempt)."""
+    reason = f"room not deleted: {why}"
+    held = [Failure(meeting_id=mid, reason=reason, counts=False) for ids in rooms.values() for mid in ids]
+    table.write_failures(held)
+    return RetireResult(
+        failed=len(held),
+        held=len(held),
+        failures={str(f.meeting_id): reason for f in held[:LISTED]},
+        approval=why,
+        detached=detached,
+    )
+
+
+def _delete_cancelled(
+    table: MeetingsTable, config: ProvisioningConfig, rooms: dict[str, list[str]]
+) -> tuple[RetireResult, Exception | None]:
+    """Delete ``rooms`` in bulk and write back every room settled, also when the deleter stops early."""
+    if not rooms:
+        return RetireResult(), None
+    from airflow_provider_daily.bulk import BulkRoomDeleter
+    from airflow_provider_daily.errors import DailyBulkDeleteError
     from airflow_provider_daily.hooks.daily import DailyHook
 
     hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
-    retired: list[tuple[str, str]] = []
-    failures: dict[str, str] = {}
+    error: Exception | None = None
     try:
-        for row in cancelled:
-            name = row.get("room_name")
-            try:
-                hook.delete_room(name)  # 404: already gone, which is what we want
-            except (DailyInvalidRequestError, DailyValidationError) as exc:
-                # this room only; outages and a refused key end the task (after the write-back)
-                failures[row.meeting_id] = f"could not delete room {name}: {exc}"
-                continue
-            retired.append((row.get("meeting_id"), name))
-    finally:
-        table.clear_rooms(retired)
-        log.info("Cancelled meetings: %d room(s) deleted, %d left", len(retired), len(cancelled) - len(retired))
-    return RetireResult(
+        results = BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(list(rooms))
+    except DailyBulkDeleteError as exc:  # an outage or a refused key: keep what was settled
+        results, error = exc.results, exc
+    retired = [(mid, name) for name, reason in results.items() if reason is None for mid in rooms[name]]
+    failures = {str(mid): reason for name, reason in results.items() if reason for mid in rooms[name]}
+    table.clear_rooms(retired)
+    table.write_failures([Failure(meeting_id=mid, reason=reason, counts=False) for mid, reason in failures.items()])
+    pending = sum(len(ids) for name, ids in rooms.items() if name not in results)
+    result = RetireResult(
         deleted=len(retired),
         failed=len(failures),
-        pending=len(cancelled) - len(retired) - len(failures),
+        pending=pending,
         failures=dict(list(failures.items())[:LISTED]),
-    ).to_xcom()
+    )
+    return result, error
 
 
 # -- summary and verdict ------------------------------------------------------------------------
@@ -510,7 +650,10 @@ def summarize(
     planned = RunPlan.from_xcom(run)
     results = _received(chunk_results)
     summary = _totals(planned, results, RetireResult.from_xcom(retired) if retired else RetireResult())
-    summary = summary.model_copy(update=_freshness(planned, now or _utcnow()))
+    # the deletion task always hands over a result (also when interrupted): none means it failed
+    # before it could, or never ran - its rooms may still be live, so the verdict must say so
+    lost = retired is None and not planned.dry_run
+    summary = summary.model_copy(update={**_freshness(planned, now or _utcnow()), "retire_lost": lost})
     log.info("Daily dial-in provisioning (%s)\n%s", planned.window, _summary_text(summary))
     return summary.to_xcom()
 
@@ -526,12 +669,14 @@ def _received(chunk_results: Sequence[dict[str, Any] | None] | None) -> list[Chu
 
 
 def _totals(planned: RunPlan, results: Sequence[ChunkResult], retired: RetireResult) -> Summary:
-    counts, failures, changed, changed_count = Counts(), {}, [], 0
+    counts, failures, changed, changed_count, waiting, waiting_count = Counts(), {}, [], 0, [], 0
     for result in results:
         counts += result.counts
         failures.update(result.failures)
         changed.extend(result.pin_changed.ids)
         changed_count += result.pin_changed.count
+        waiting.extend(result.waiting.ids)
+        waiting_count += result.waiting.count
     report = planned.report
     for problem in report.problems:
         if problem.unreadable:
@@ -549,6 +694,7 @@ def _totals(planned: RunPlan, results: Sequence[ChunkResult], retired: RetireRes
         unknown=report.unknown,
         given_up=report.given_up,
         pin_changed=Listed.of(changed, count=changed_count),
+        waiting=Listed.of(waiting, count=waiting_count),
         retired=retired,
         alert_within_minutes=planned.config.alert_within_minutes,
     )
@@ -586,6 +732,7 @@ def _summary_text(summary: Summary) -> str:
         ("requested ids not in the table", summary.unknown.count),
         ("given up (attempts used up)", summary.given_up.count),
         ("PIN changed: re-send invitations", summary.pin_changed.count),
+        ("series: waiting for the 365-day window", summary.waiting.count),
         ("cancelled: rooms deleted", summary.retired.deleted),
         ("cancelled: rooms not deleted", summary.retired.failed + summary.retired.pending),
         ("chunk tasks lost (no result)", summary.lost_chunks),
@@ -604,6 +751,7 @@ def _listed_text(summary: Summary) -> Iterator[str]:
         ("Not in the table", summary.unknown),
         ("Given up on", summary.given_up),
         ("New PIN (re-send the invitation)", summary.pin_changed),
+        ("Waiting for the 365-day window (a later run adds them to their series room)", summary.waiting),
         (f"Starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon),
         ("Started without ever having had a room", summary.missed),
     ):
@@ -620,6 +768,8 @@ def verify(summary: dict[str, Any]) -> None:
         raise ProvisioningFailed("the plan task failed: nothing was provisioned (see the plan task's log)")
     found = [f"{count} {label}" for label, count in _verdict_counts(checked) if count]
     found += _freshness_findings(checked)
+    if checked.retire_lost:
+        found.append("the deletion of cancelled meetings' rooms did not finish (see the retire_cancelled task)")
     if found:
         ids = ", ".join(repr(i) for i in [*checked.failures, *checked.given_up.ids][:20])
         raise ProvisioningFailed("; ".join(found) + (f" - see last_error of: {ids}" if ids else ""))

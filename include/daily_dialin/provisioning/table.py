@@ -47,7 +47,7 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook
 from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_daily.errors import DailyConfigError
-from daily_dialin.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig, check_identifier
+from daily_dialin.provisioning.config import OPTIONAL_COLUMNS, SOURCE_COLUMNS, ProvisioningConfig, check_identifier
 from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, id_text, needs_room, room_fingerprint
 from daily_dialin.provisioning.window import Selection
 from daily_dialin.rows import MeetingRow
@@ -190,10 +190,25 @@ class _SqliteRules(_Rules):
         )
 
 
-def _table_object(config: ProvisioningConfig) -> sa.Table:
+def _table_object(config: ProvisioningConfig, *, absent: Iterable[str] = ()) -> sa.Table:
+    """The table as SQLAlchemy sees it: every configured column but the optional ones in ``absent``."""
     schema, _, name = config.table.lower().rpartition(".")
-    columns = [sa.Column(physical.lower(), key=logical) for logical, physical in config.column_map().items()]
+    columns = [
+        sa.Column(physical.lower(), key=logical)
+        for logical, physical in config.column_map().items()
+        if logical not in absent
+    ]
     return sa.Table(name, sa.MetaData(), *columns, schema=schema or None)
+
+
+def _required_columns(config: ProvisioningConfig) -> dict[str, str]:
+    """The columns the table must have: all but an optional column left at its default name (a
+    table without it works as before it existed); one mapped in ``columns`` is required."""
+    return {
+        logical: physical
+        for logical, physical in config.column_map().items()
+        if logical not in OPTIONAL_COLUMNS or logical in config.columns
+    }
 
 
 class MeetingsTable:
@@ -205,9 +220,37 @@ class MeetingsTable:
         self.is_sqlite = getattr(hook, "conn_type", None) == "sqlite"
         self.rules: _Rules = _SqliteRules() if self.is_sqlite else _Rules()
         self.ph = hook.placeholder
-        self.meetings = _table_object(config)
-        self.c = self.meetings.c
         self._fingerprints: dict[tuple[Any, ...], str] = {}
+
+    @functools.cached_property
+    def meetings(self) -> sa.Table:
+        """The table, with the optional columns (``series_id``) it has: reflected once, on first use."""
+        physical = self.config.column_map()
+        optional = {name: physical[name] for name in OPTIONAL_COLUMNS if name not in _required_columns(self.config)}
+        missing = self._missing(optional.values()) if optional else []
+        absent = [name for name, column in optional.items() if missing is None or column in missing]
+        return _table_object(self.config, absent=absent)
+
+    @property
+    def c(self) -> Any:
+        """The table's columns by logical name (``self.c.starts_at``)."""
+        return self.meetings.c
+
+    @property
+    def has_series(self) -> bool:
+        """Whether the table has the optional ``series_id`` column (recurring meetings)."""
+        return "series_id" in self.c
+
+    def _fingerprint_columns(self) -> tuple[str, ...]:
+        """What :func:`room_fingerprint` reads: ``series_id`` too where the table has it."""
+        return (*FINGERPRINT_COLUMNS, "series_id") if self.has_series else FINGERPRINT_COLUMNS
+
+    def _digest_columns(self) -> tuple[str, ...]:
+        return (*_DIGEST_COLUMNS, "series_id") if self.has_series else _DIGEST_COLUMNS
+
+    def _one_off(self) -> list[ColumnElement[bool]]:
+        """Rows that are no occurrence of a series (all of them, in a table without ``series_id``)."""
+        return [self.c.series_id.is_(None)] if self.has_series else []
 
     @classmethod
     def from_config(cls, config: ProvisioningConfig) -> MeetingsTable:
@@ -321,16 +364,23 @@ class MeetingsTable:
             raise ValueError("the shipped schema uses the default names; create custom tables yourself")
         script = schema_sql(self.rules.name)
         code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+        statements = [part.strip() for part in code.split(";") if part.strip()]
         with self.engine.begin() as conn:
-            for statement in (part.strip() for part in code.split(";")):
-                if statement:
+            conn.exec_driver_sql(statements[0])  # CREATE TABLE IF NOT EXISTS: an older table stays as it is
+        # an index of an optional column only where the table has the column (a table made before it)
+        lacking = set(self._missing(OPTIONAL_COLUMNS) or ())
+        with self.engine.begin() as conn:
+            for statement in statements[1:]:
+                if not any(f"({column})" in statement for column in lacking):
                     conn.exec_driver_sql(statement)
+        self.__dict__.pop("meetings", None)  # reflect the optional columns again
 
     def _missing(self, physical: Iterable[str]) -> list[str] | None:
         """Which of the ``physical`` columns the table lacks (``None``: there is no such table),
         by reflection. Connecting may fail: an outage, raised as it is."""
         inspector = sa.inspect(self.engine)
-        name, schema = self.meetings.name, self.meetings.schema
+        schema, _, name = self.config.table.lower().rpartition(".")
+        schema = schema or None
         if not inspector.has_table(name, schema=schema):
             return None
         present = {column["name"].lower() for column in inspector.get_columns(name, schema=schema)}
@@ -340,7 +390,7 @@ class MeetingsTable:
         """Fail fast, saying what to add, when the table or a configured column is missing (e.g. a
         table created before ``room_fingerprint`` existed) - instead of an SQL error retried as an
         outage."""
-        physical = self.config.column_map()
+        physical = _required_columns(self.config)
         missing = self._missing(physical.values())
         if missing is None:
             raise DailyConfigError(
@@ -413,7 +463,8 @@ class MeetingsTable:
         c, config, force = self.c, self.config, selection.force
         columns = ("meeting_id", *FINGERPRINT_COLUMNS, "provisioned_at", "room_fingerprint")
         provisioned = columns.index("provisioned_at")
-        query = sa.select(*(c[name] for name in columns)).where(*self._where(selection)).order_by(c.meeting_id)
+        query = sa.select(*(c[name] for name in columns)).where(*self._where(selection), *self._one_off())
+        query = query.order_by(c.meeting_id)
         due: list[str] = []
         for part in self._id_parts(query, selection):
             for record in self._stream(part):
@@ -436,7 +487,8 @@ class MeetingsTable:
     def fetch_range(self, selection: Selection, first_id: str, last_id: str) -> list[MeetingRow]:
         """A chunk's rows: the selection's due rows with ``first_id <= id <= last_id``, every column."""
         c = self.c
-        rows = self._select(list(self.c.keys()), selection, [c.meeting_id >= first_id, c.meeting_id <= last_id])
+        extra = [c.meeting_id >= first_id, c.meeting_id <= last_id, *self._one_off()]
+        rows = self._select(list(self.c.keys()), selection, extra)
         return [row for row in rows if row.needs_room(self.config, force=selection.force)]
 
     def fetch(self, meeting_ids: Sequence[str]) -> dict[str, MeetingRow]:
@@ -448,6 +500,80 @@ class MeetingsTable:
             for row in self._rows(self._records(query), columns):
                 rows[row.meeting_id] = row
         return rows
+
+    # -- recurring series (the optional column series_id) -------------------------------------
+    def _series_key(self) -> ColumnElement[Any]:
+        """A row's series key in SQL: ``series_id`` as text (what :func:`.meetings.series_key`
+        makes of it in Python); chunks of series are ranges of it, in the database's order."""
+        return sa.cast(self.c.series_id, sa.Text)
+
+    def _series_terms(self, selection: Selection, key_range: Sequence[str] | None) -> list[ColumnElement[bool]]:
+        key = self._series_key()
+        where = [self.c.series_id.is_not(None)]
+        if key_range is not None:
+            where += [key >= key_range[0], key <= key_range[1]]
+        if selection.meeting_ids:
+            where.append(key.in_(self._series_of(selection.meeting_ids)))
+        return where
+
+    def _series_of(self, meeting_ids: Sequence[str]) -> sa.Select[Any]:
+        c = self.c
+        return sa.select(self._series_key()).where(c.meeting_id.in_(list(meeting_ids)), c.series_id.is_not(None))
+
+    def due_series(
+        self, selection: Selection, *, now: datetime, cap_ends_by: datetime, key_range: Sequence[str] | None = None
+    ) -> list[tuple[str, int]]:
+        """The series a run must provision, in the database's order of their keys, each with its
+        number of rows: a series is due when one of its occurrences is due as a one-off meeting
+        would be (the selection's window: new, or its room fingerprint changed), when it has an
+        occurrence without a room that now fits Daily's 365 days (``ends_at <= cap_ends_by``,
+        whatever the window: so the room's exp rolls forward before it could lapse), or when it
+        has a cancelled occurrence that still holds the room (its exp is recomputed). A
+        selection naming meeting ids covers the series of those ids. ``key_range``: only series
+        keys within ``[first, last]`` (a chunk re-checks its own range)."""
+        c, config = self.c, self.config
+        if not self.has_series:
+            return []
+        terms = self._series_terms(selection, key_range)
+        key = self._series_key().label("series_key")
+        columns = ("meeting_id", *self._fingerprint_columns(), "provisioned_at", "room_fingerprint")
+        due_rows = sa.select(key, *(c[name] for name in columns)).where(*self._where(selection), *terms)
+        due: set[str] = set()
+        for series, *values in self._stream(due_rows):
+            if series not in due and (selection.force or needs_room(dict(zip(columns, values, strict=True)), config)):
+                due.add(series)
+        fits = [*self._selectable(), c.provisioned_at.is_(None), self._under_attempts()]
+        fits += [c.ends_at > self.ts(now), c.ends_at <= self.ts(cap_ends_by)]
+        cancelled = [*self._cancelled_terms()]
+        sizes = sa.select(key, sa.func.count()).where(*terms).group_by(key).order_by(key)
+        with self.engine.connect() as conn:
+            for condition in (fits, cancelled):
+                due.update(record[0] for record in conn.execute(sa.select(key).where(*condition, *terms).distinct()))
+            return [(series, int(count)) for series, count in conn.execute(sizes) if series in due]
+
+    def fetch_series(self, first_key: str, last_key: str) -> list[tuple[MeetingRow, bool]]:
+        """Every row (any status) of the series with keys in ``[first_key, last_key]``, earliest
+        first, each with whether a run can select it (the rule of one-off meetings: a text id,
+        comparable times, a provisionable status; the others are ``problem_rows``)."""
+        key = self._series_key()
+        columns = list(self.c.keys())
+        selectable = sa.case((sa.and_(*self._selectable()), 1), else_=0)
+        query = sa.select(*self.c, selectable).where(self.c.series_id.is_not(None), key >= first_key, key <= last_key)
+        query = query.order_by(key, self.c.starts_at, self.c.meeting_id)
+        records = self._records(query)
+        rows = self._rows((record[:-1] for record in records), columns)
+        return [(row, bool(record[-1])) for row, record in zip(rows, records, strict=True)]
+
+    def write_room_exp(self, rooms: Sequence[tuple[str, str, int]]) -> None:
+        """``(meeting_id, room_name, exp)``: a room's new ``exp`` into the rows that hold the room
+        (a series room's exp rolled forward: its other rows are unchanged)."""
+        c = self.c
+        statement = (
+            sa.update(self.meetings)
+            .where(self._by_id(), c.room_name == sa.bindparam("k_room"))
+            .values(room_exp=sa.bindparam("k_exp"))
+        )
+        self._write((statement, [{"k_id": mid, "k_room": room, "k_exp": exp} for mid, room, exp in rooms]))
 
     def existing_ids(self, meeting_ids: Sequence[str]) -> set[str]:
         """Which of ``meeting_ids`` are in the table at all (to name unknown ids)."""
@@ -535,6 +661,62 @@ class MeetingsTable:
         query = sa.select(c.meeting_id, c.room_name).where(*self._cancelled_terms()).order_by(c.meeting_id)
         return [{"meeting_id": r[0], "room_name": r[1]} for r in self._records(query.limit(limit))]
 
+    # -- room ownership (deletions and the orphan sweep) -----------------------------------------
+    def owned_room_names(self) -> set[str]:
+        """Every room name some row owns: the ``room_name`` of any row, whatever its status (a
+        series' rooms are named by several rows), plus the name a provisionable row without
+        ``room_name`` would get - its series' room, or its own (the room may exist already: a
+        create whose write-back was lost). Streamed: cheap at 100,000 rows."""
+        c = self.c
+        provisionable = self._status_in(self.config.provisionable_statuses)
+        series = c.series_id if self.has_series else sa.null()
+        query = sa.select(c.meeting_id, c.room_name, sa.case((provisionable, 1), else_=0), series)
+        owned: set[str] = set()
+        for meeting_id, room_name, wanted, series_id in self._stream(query):
+            if room_name is not None:
+                owned.add(str(room_name))
+            elif wanted:
+                owned.update(self._would_be_room(meeting_id, series_id))
+        return owned
+
+    def _would_be_room(self, meeting_id: Any, series_id: Any) -> set[str]:
+        """The room a provisionable row without ``room_name`` would be given (none for a bad id)."""
+        from airflow_provider_daily.rooms import series_room_name_for
+        from daily_dialin.provisioning.meetings import room_name_for, series_key
+
+        prefix = self.config.room_name_prefix
+        try:
+            key = series_key(series_id)
+        except ValueError:
+            return set()
+        if key is not None:
+            return {series_room_name_for(key, prefix)}
+        if isinstance(meeting_id, str) and meeting_id.strip():
+            return {room_name_for(meeting_id, prefix)}
+        return set()
+
+    def room_names_kept(self, room_names: Iterable[str]) -> set[str]:
+        """Which of ``room_names`` some row that is *not* cancelled still names (a series room
+        with an occurrence left): such a room must stay when other rows naming it are cancelled."""
+        c = self.c
+        cancelled = self._status_in(self.config.cancelled_statuses)
+        kept: set[str] = set()
+        for part in _chunks(sorted(set(room_names)), IN_LIST_LIMIT):
+            query = sa.select(c.room_name).where(
+                c.room_name.in_(list(part)), sa.or_(c.status.is_(None), sa.not_(cancelled))
+            )
+            kept.update(str(record[0]) for record in self._records(query.distinct()))
+        return kept
+
+    def live_room_count(self) -> int:
+        """Rooms the table believes live: distinct ``room_name`` of provisioned rows."""
+        c = self.c
+        query = sa.select(sa.func.count(sa.distinct(c.room_name))).where(
+            c.provisioned_at.is_not(None), c.room_name.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def provisioned_rows(self, now: datetime) -> list[MeetingRow]:
         """Provisioned, provisionable meetings that are not over: what reconcile checks against Daily."""
         c = self.c
@@ -578,7 +760,7 @@ class MeetingsTable:
             self._under_attempts(),
             *self._selectable(),
         )
-        columns = ("room_fingerprint", *_DIGEST_COLUMNS)
+        columns = ("room_fingerprint", *self._digest_columns())
         changed = sa.select(*(c[name] for name in columns)).where(
             c.starts_at < self.ts(now + look_ahead), c.ends_at > self.ts(now), c.provisioned_at.is_not(None)
         )
@@ -611,7 +793,7 @@ class MeetingsTable:
         """:func:`room_fingerprint`, remembered per table object: a poller sees the same rows of
         its look-ahead window every few seconds (keyed by the values and their types, since
         ``1`` and ``1.0`` fingerprint differently)."""
-        key = tuple((type(value), value) for value in (values.get(name) for name in FINGERPRINT_COLUMNS))
+        key = tuple((type(value), value) for value in (values.get(name) for name in self._fingerprint_columns()))
         found = self._fingerprints.get(key)
         if found is None:
             if len(self._fingerprints) >= _FINGERPRINT_CACHE:
@@ -622,11 +804,11 @@ class MeetingsTable:
     def _changed_since_reported(self, conn: sa.Connection, meeting_ids: Sequence[str]) -> list[str]:
         """Which rows with a reported problem changed since (their problem digest differs)."""
         c = self.c
-        changed = []
+        changed, columns = [], self._digest_columns()
         for part in _chunks(meeting_ids, IN_LIST_LIMIT):
-            query = sa.select(c.room_fingerprint, *(c[name] for name in _DIGEST_COLUMNS))
+            query = sa.select(c.room_fingerprint, *(c[name] for name in columns))
             for stored, *record in conn.execute(query.where(c.meeting_id.in_(list(part)))):
-                values = dict(zip(_DIGEST_COLUMNS, record, strict=True))
+                values = dict(zip(columns, record, strict=True))
                 if stored != problem_digest(values, self.config):
                     changed.append(values["meeting_id"])
         return changed
@@ -753,12 +935,13 @@ class MeetingsTable:
         """:func:`problem_digest` of the rows (as they are now) of ``meeting_ids`` without a room."""
         c = self.c
         digests: dict[str, str] = {}
+        columns = self._digest_columns()
         for part in _chunks(sorted(set(meeting_ids)), IN_LIST_LIMIT):
-            query = sa.select(*(c[name] for name in _DIGEST_COLUMNS)).where(
+            query = sa.select(*(c[name] for name in columns)).where(
                 c.meeting_id.in_(list(part)), c.provisioned_at.is_(None)
             )
             for record in self._records(query):
-                values = dict(zip(_DIGEST_COLUMNS, record, strict=True))
+                values = dict(zip(columns, record, strict=True))
                 digests[values["meeting_id"]] = problem_digest(values, self.config)
         return digests
 

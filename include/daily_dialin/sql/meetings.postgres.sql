@@ -1,5 +1,5 @@
 -- Scheduled meetings for Daily dial-in provisioning: PostgreSQL schema.
--- Columns up to `status` are yours; the DAG writes back the columns below the marker.
+-- Columns up to `series_id` are yours; the DAG writes back the columns below the marker.
 CREATE TABLE IF NOT EXISTS daily_meetings (
     meeting_id              VARCHAR(100) PRIMARY KEY,          -- your id; the room name derives from it
     title                   TEXT NOT NULL,
@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     wait_for_meeting_start  BOOLEAN NOT NULL DEFAULT TRUE,     -- callers hear hold music until start
     requested_phone_number  VARCHAR(20),                       -- E.164; a purchased number on the PIN flow
     status                  VARCHAR(20) NOT NULL DEFAULT 'scheduled', -- only 'scheduled' meetings get rooms
+    series_id               VARCHAR(100),                     -- optional: occurrences of one recurring series share one room and PIN; NULL: a one-off
     -- written back by the DAG ---------------------------------------------------------------
     room_name               VARCHAR(128),
     room_url                TEXT,
@@ -27,3 +28,5 @@ CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at
 CREATE INDEX IF NOT EXISTS daily_meetings_unprovisioned ON daily_meetings (starts_at) WHERE provisioned_at IS NULL;
 -- statuses in byte order: the few cancelled rows are looked up, not every row scanned
 CREATE INDEX IF NOT EXISTS daily_meetings_status ON daily_meetings (status COLLATE "C");
+-- the occurrences of a series, read together (a table without series_id skips this index)
+CREATE INDEX IF NOT EXISTS daily_meetings_series ON daily_meetings (series_id) WHERE series_id IS NOT NULL;

@@ -1,7 +1,7 @@
 -- Scheduled meetings for Daily dial-in provisioning: SQLite schema.
 -- Timestamps are UTC, stored as text 'YYYY-MM-DD HH:MM:SS' (what the provisioning DAG writes and
 -- compares against: keep this exact format). Booleans are 0/1.
--- Columns up to `status` are yours; the DAG writes back the columns below the marker.
+-- Columns up to `series_id` are yours; the DAG writes back the columns below the marker.
 CREATE TABLE IF NOT EXISTS daily_meetings (
     meeting_id              TEXT PRIMARY KEY,                 -- your id; the room name derives from it
     title                   TEXT NOT NULL,
@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
     wait_for_meeting_start  INTEGER NOT NULL DEFAULT 1,       -- 1: callers hear hold music until start
     requested_phone_number  TEXT,                             -- E.164; must be a purchased number on the PIN flow
     status                  TEXT NOT NULL DEFAULT 'scheduled',-- only 'scheduled' meetings get rooms
+    series_id               TEXT,                             -- optional: occurrences of one recurring series share one room and PIN; NULL: a one-off
     -- written back by the DAG ---------------------------------------------------------------
     room_name               TEXT,
     room_url                TEXT,
@@ -27,3 +28,5 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
 CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at);
 -- rows without a room: what the freshness trigger's poll (and the alerts) look up every few seconds
 CREATE INDEX IF NOT EXISTS daily_meetings_unprovisioned ON daily_meetings (starts_at) WHERE provisioned_at IS NULL;
+-- the occurrences of a series, read together (a table without series_id skips this index)
+CREATE INDEX IF NOT EXISTS daily_meetings_series ON daily_meetings (series_id) WHERE series_id IS NOT NULL;

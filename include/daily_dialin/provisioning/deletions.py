@@ -1,0 +1,208 @@
+"""The gate on mass deletion: which rooms a run may delete on its own, and which wait for a person.
+
+Both ways a run deletes rooms go through here: ``retire_cancelled`` (rooms of cancelled meetings,
+in ``daily_dialin_provisioning``) and the orphan sweep (rooms no row owns, in
+``daily_dialin_reconcile``). Each is split in two tasks with the gate between them::
+
+    deletions_plan  ->  approve_deletions (only when over the limit)  ->  delete
+
+* ``deletions_plan`` builds a :class:`DeletionPlan` - every room it would delete, why
+  (``cancelled`` or ``orphan``), how many rooms are live - and branches: at or under the limit
+  straight to the delete task (``approve_deletions`` is skipped, so no run leaves a waiting
+  Human-in-the-loop task behind); over it, to ``approve_deletions`` first.
+* ``approve_deletions`` (:class:`DeletionApproval`, a ``HITLOperator`` with ``Approve`` /
+  ``Reject``) shows the count, the share of live rooms, the reason and the first names, and waits
+  ``approval_timeout_minutes``. No answer in time is ``Reject`` (its default).
+* the delete task reads the plan and the answer (:func:`decide`). Rejected or timed out: nothing is
+  deleted, every room of the plan is reported as not deleted, and the run fails through its
+  ``verify`` task - never green and silent. Approved (or under the limit): only rooms that are in
+  the plan *and* still deletable now are deleted - what a person approved is an upper bound, and a
+  row re-scheduled (or re-inserted) while the approval waited keeps its room.
+
+**The limit** (:func:`approval_limit`): ``min(max_deletions_without_approval,
+max(3, floor(max_deletion_share_without_approval * live)))`` - 25 rooms or 10 % of the live rooms,
+whichever is smaller, but the share alone never gates 3 rooms or fewer. A fixed count alone is
+too lax on a small deployment (25 of 30 rooms is a disaster) and a share alone too lax on a big one
+(10 % of 10,000 rooms is 1,000 rooms deleted without a look); the floor keeps a deployment with a
+handful of rooms from asking a person about every cancellation. A user's count below 3 wins
+(``0``: every deletion waits). Deleting is the one thing these DAGs do that cannot be undone (a
+re-created room gets a new PIN: every invitation sent is wrong), hence a person for the big ones.
+
+"Live rooms": for the orphan sweep, this deployment's rooms in Daily's listing (it lists them
+anyway); for cancelled meetings, the rooms the table believes live (distinct ``room_name`` of
+provisioned rows: one SQL count, no listing).
+
+Only room names and meeting ids travel (through XCom, into the approval's text): never a PIN.
+
+May import: pydantic, :mod:`.config`, :mod:`.handover`; Airflow's standard provider for the operator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.handover import LISTED, Handover
+
+__all__ = [
+    "APPROVE",
+    "DELETION_FLOOR",
+    "PLAN_KEY",
+    "REJECT",
+    "Candidate",
+    "Decision",
+    "DeletionPlan",
+    "approval_limit",
+    "approval_text",
+    "decide",
+    "gate_branch",
+]
+
+DELETION_FLOOR = 3  # the share alone never gates this many rooms or fewer
+APPROVE = "Approve"
+REJECT = "Reject"
+PLAN_KEY = "deletions_plan"  # the XCom key the plan travels under (the branch returns task ids)
+SHOWN = 20  # names the approval text lists
+
+Reason = Literal["cancelled", "orphan"]
+
+
+def approval_limit(*, live: int, max_count: int, max_share: float) -> int:
+    """How many rooms one run may delete without approval (see the module docstring)."""
+    by_share = max(DELETION_FLOOR, math.floor(max_share * max(live, 0) + 1e-9))
+    return max(0, min(max_count, by_share))
+
+
+class Candidate(Handover):
+    """One room a run would delete: its name and the rows it is deleted for (none: an orphan)."""
+
+    room_name: str
+    meeting_ids: list[str] = Field(default_factory=list)
+
+
+class DeletionPlan(Handover):
+    """What a run would delete, and whether a person must approve it first."""
+
+    reason: Reason
+    prefix: str
+    rooms: list[Candidate] = Field(default_factory=list)
+    live: int = Field(default=0, ge=0, description="live rooms the share is taken of")
+    limit: int = Field(default=0, ge=0, description="rooms this run may delete without approval")
+    timeout_minutes: int = Field(default=24 * 60, ge=1)
+    noted: list[str] = Field(
+        default_factory=list, max_length=LISTED, description="what else the plan found, for the report"
+    )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        reason: Reason,
+        rooms: Sequence[Candidate],
+        live: int,
+        config: ProvisioningConfig,
+        noted: Sequence[str] = (),
+    ) -> DeletionPlan:
+        limit = approval_limit(
+            live=max(live, len(rooms)),
+            max_count=config.max_deletions_without_approval,
+            max_share=config.max_deletion_share_without_approval,
+        )
+        return cls(
+            reason=reason,
+            prefix=config.room_name_prefix,
+            rooms=list(rooms),
+            live=max(live, len(rooms)),
+            limit=limit,
+            timeout_minutes=config.approval_timeout_minutes,
+            noted=list(noted)[:LISTED],
+        )
+
+    @property
+    def count(self) -> int:
+        return len(self.rooms)
+
+    @property
+    def gated(self) -> bool:
+        """A person must approve: more rooms than the limit."""
+        return self.count > self.limit
+
+    @property
+    def share(self) -> float:
+        return self.count / self.live if self.live else 0.0
+
+    def names(self) -> list[str]:
+        return [room.room_name for room in self.rooms]
+
+    def first(self, n: int = SHOWN) -> list[str]:
+        """The first ``n`` rooms for people: ``name`` or ``name (meeting ids)``."""
+        shown = []
+        for room in self.rooms[:n]:
+            ids = ", ".join(room.meeting_ids[:3]) + (" ..." if len(room.meeting_ids) > 3 else "")
+            shown.append(f"{room.room_name} ({ids})" if ids else room.room_name)
+        return shown
+
+
+def approval_text(plan: DeletionPlan) -> tuple[str, str]:
+    """The approval's subject and body (Markdown): count, share of live rooms, reason, first rooms."""
+    orphans = f"orphans (no row names them, prefix {plan.prefix!r})"
+    what = "cancelled meetings" if plan.reason == "cancelled" else orphans
+    subject = f"Delete {plan.count} Daily rooms ({plan.share:.0%} of {plan.live} live)?"
+    lines = [
+        f"This run would delete **{plan.count}** Daily rooms: **{plan.share:.1%}** of the {plan.live} live rooms "
+        f"of prefix `{plan.prefix}`; runs delete at most {plan.limit} without approval.",
+        "",
+        f"**Reason:** {what}.",
+        "",
+        "A deleted room cannot be restored: a room created again gets a new PIN, and every invitation sent "
+        "for it is wrong. **Reject** (or no answer within "
+        f"{plan.timeout_minutes} minutes) deletes nothing and fails the run.",
+        "",
+        f"First {min(plan.count, SHOWN)} of {plan.count}:",
+        "",
+        *(f"* `{line}`" for line in plan.first()),
+    ]
+    return subject, "\n".join(lines)
+
+
+class Decision(Handover):
+    """What the delete task may do with a plan."""
+
+    delete: bool
+    why: str
+
+
+def decide(plan: DeletionPlan, answer: Mapping[str, Any] | None) -> Decision:
+    """The delete task's verdict from the plan and the approval's answer (its XCom; ``None``: none).
+
+    Under the limit: delete (no approval was asked). Over it: delete only if a person chose
+    ``Approve``; ``Reject``, the timeout's default (``Reject`` with no user) or no answer at all
+    delete nothing."""
+    if not plan.gated:
+        return Decision(delete=True, why=f"automatic: {plan.count} room(s), limit {plan.limit}")
+    chosen = list((answer or {}).get("chosen_options") or [])
+    user = (answer or {}).get("responded_by_user") or {}
+    who = user.get("name") or user.get("id") if isinstance(user, Mapping) else None
+    if chosen == [APPROVE]:
+        return Decision(delete=True, why=f"approved by {who or 'a user'}")
+    if answer is None:
+        why = "no approval was given (the approval task did not answer)"
+    elif not who:
+        why = f"not approved within {plan.timeout_minutes} minutes (timed out)"
+    else:
+        why = f"rejected by {who}"
+    return Decision(delete=False, why=f"mass deletion of {plan.count} rooms {why}: nothing deleted")
+
+
+def gate_branch(plan: DeletionPlan, *, approve_task: str, delete_task: str) -> list[str]:
+    """The branch's choice: the delete task alone, or the approval first."""
+    return [approve_task, delete_task] if plan.gated and plan.count else [delete_task]
+
+
+def approval_timeout(plan: DeletionPlan) -> timedelta:
+    return timedelta(minutes=plan.timeout_minutes)
