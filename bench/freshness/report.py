@@ -1,0 +1,583 @@
+"""The freshness benchmark's report: ``write(results, prefix)`` -> ``<prefix>.json``, ``.md``, ``.png``.
+
+The Markdown has the goals (met or missed, with the figures that decide them), the schedules side by
+side (the watcher, ``*/5`` without it, ``@daily`` computed), then each scenario. The PNG has four
+panels: trickle latencies per change, the burst's dial strings over time, the schedules' latencies
+(log scale), the watcher's query time per poll on both databases. Style as ``bench/scale/report.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TRICKLE_P95_GOAL_S = 60.0
+BURST_GOAL_S = 120.0
+IDLE_RUNS_GOAL = 0
+POLL_GOAL_MS = 50.0
+IDLE_ROWS_TARGET = 100_000
+IDLE_WINDOW_TARGET_S = 600.0
+
+
+# -- formatting (as bench/scale/report.py) -------------------------------------------------------------
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:,.1f} min"
+    return f"{seconds:,.1f} s"
+
+
+def _table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(headers) - 1)
+    marks = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _folders(paths: list[str]) -> str:
+    folders = sorted({"/".join(p.split("/")[:2]) for p in paths})
+    return ", ".join(f"`{f}`" for f in folders)
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
+
+
+def _sc(results: dict[str, Any], name: str) -> dict[str, Any]:
+    return results.get("scenarios", {}).get(name) or {}
+
+
+def _query(results: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The pending_work timings: from ``idle`` (the cluster's table) or else ``query`` (standalone)."""
+    for name in ("idle", "query"):
+        query = _sc(results, name).get("query")
+        if query:
+            return query, name
+    return {}, ""
+
+
+# -- goals ------------------------------------------------------------------------------------------------
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal with its figure and verdict (None: not measured); shortened runs say so in ``note``."""
+    out: list[dict[str, Any]] = []
+    shortened = results.get("meta", {}).get("shortened", {})
+    trickle = _sc(results, "trickle")
+    lat = trickle.get("latency", {})
+    short = (
+        f"shortened: {trickle.get('seconds', 0):g} s of inserts every {trickle.get('every', 0):g} s"
+        if "trickle_seconds" in shortened or "trickle_every" in shortened
+        else ""
+    )
+    for kind, what in (
+        ("insert", "insert -> dial string"),
+        ("move", "move -> room exp"),
+        ("cancel", "cancel -> room deleted"),
+    ):
+        stats = lat.get(kind) or {}
+        p95 = stats.get("p95_s")
+        unseen = stats.get("unseen", 0)
+        ok = None if not stats.get("changes") else (p95 is not None and p95 <= TRICKLE_P95_GOAL_S and not unseen)
+        figure = "-" if not stats.get("changes") else f"p95 {_num(p95)} s of {stats.get('n', 0)} seen"
+        if unseen:
+            figure += f"; {unseen} never seen within the window"
+        out.append(
+            {"goal": f"trickle {what}: p95 <= {TRICKLE_P95_GOAL_S:g} s", "figure": figure, "ok": ok, "note": short}
+        )
+    burst = _sc(results, "burst")
+    if burst:
+        done = burst.get("last_dial_string_s")
+        figure = (
+            f"last of {burst['meetings']:,} dial strings after {_num(done)} s"
+            if done is not None
+            else f"{burst.get('written', 0):,} of {burst['meetings']:,} written in {burst.get('timeout_s', 0):g} s"
+        )
+        note = "" if burst["meetings"] >= 5000 else f"shortened: {burst['meetings']:,} meetings"
+        out.append(
+            {
+                "goal": f"burst of 5,000: done <= {BURST_GOAL_S:g} s",
+                "figure": figure,
+                "ok": done is not None and done <= BURST_GOAL_S,
+                "note": note,
+            }
+        )
+    else:
+        out.append({"goal": f"burst of 5,000: done <= {BURST_GOAL_S:g} s", "figure": "-", "ok": None, "note": ""})
+    idle = _sc(results, "idle")
+    if idle and "runs_started" in idle:
+        notes = []
+        if idle.get("rows", 0) < IDLE_ROWS_TARGET:
+            notes.append(f"{idle.get('rows', 0):,} rows")
+        if idle.get("window_s", 0) < IDLE_WINDOW_TARGET_S - 1:
+            notes.append(f"{idle.get('window_s', 0) / 60:.1f} min window")
+        figure = (
+            f"{idle['runs_started']} runs, {idle.get('asset_events', '-')} watcher events in {_dur(idle['window_s'])}"
+        )
+        out.append(
+            {
+                "goal": "idle: 0 DAG runs",
+                "figure": figure,
+                "ok": idle["runs_started"] == IDLE_RUNS_GOAL,
+                "note": ("shortened: " + ", ".join(notes)) if notes else "",
+            }
+        )
+    else:
+        out.append({"goal": "idle: 0 DAG runs", "figure": "-", "ok": None, "note": ""})
+    query, source = _query(results)
+    for dialect in ("postgres", "sqlite"):
+        timing = query.get(dialect) or {}
+        stats = timing.get("pending_work") or {}
+        rows = timing.get("rows", 0)
+        ok = None if not stats else stats["p95_ms"] <= POLL_GOAL_MS
+        figure = (
+            f"p95 {_num(stats['p95_ms'])} ms (p50 {_num(stats['p50_ms'])}) over {stats['n']} polls at {rows:,} rows"
+            if stats
+            else "-"
+        )
+        note = "" if not stats or rows >= IDLE_ROWS_TARGET else f"shortened: {rows:,} rows"
+        if source == "query" and stats and dialect == "postgres":
+            note = (note + "; " if note else "") + "standalone PostgreSQL (no cluster)"
+        out.append(
+            {"goal": f"idle: <= {POLL_GOAL_MS:g} ms per poll on {dialect}", "figure": figure, "ok": ok, "note": note}
+        )
+    return out
+
+
+def goals_table(results: dict[str, Any]) -> str:
+    rows = [[g["goal"], g["figure"], _verdict(g["ok"]), g["note"]] for g in goals(results)]
+    return _table(["goal", "figure", "verdict", "note"], rows, align="llll")
+
+
+# -- side by side -------------------------------------------------------------------------------------
+def side_by_side(results: dict[str, Any]) -> str:
+    trickle, cron, idle, daily = (_sc(results, n) for n in ("trickle", "cron", "idle", "daily"))
+    rows = []
+
+    def lat(s: dict[str, Any], kind: str) -> dict[str, Any]:
+        return (s.get("latency") or {}).get(kind) or {}
+
+    if trickle:
+        ins = lat(trickle, "insert")
+        runs_idle = idle.get("runs_started")
+        per_day = "-" if runs_idle is None else f"{runs_idle} idle (+1 safety `@daily`)"
+        cpu = (idle.get("cpu_pct_of_core") or {}).get("airflow-triggerer")
+        rows.append(
+            [
+                "watcher + `@daily` safety",
+                "trickle, measured",
+                _dur(ins.get("p50_s")),
+                _dur(ins.get("p95_s")),
+                _dur(ins.get("max_s")),
+                _dur(lat(trickle, "move").get("p95_s")),
+                _dur(lat(trickle, "cancel").get("p95_s")),
+                per_day,
+                f"{len(trickle.get('runs', []))} runs in {_dur(trickle.get('window_s'))} of trickle",
+                "-" if cpu is None else f"{cpu:.2f} % (idle, {idle.get('rows', 0):,} rows)",
+            ]
+        )
+    if cron:
+        ins = lat(cron, "insert")
+        cpu = cron.get("triggerer_cpu_pct_of_core")
+        rows.append(
+            [
+                f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher",
+                "shorter trickle, measured",
+                _dur(ins.get("p50_s")),
+                _dur(ins.get("p95_s")),
+                _dur(ins.get("max_s")),
+                _dur(lat(cron, "move").get("p95_s")),
+                _dur(lat(cron, "cancel").get("p95_s")),
+                f"{cron.get('runs_per_day_by_schedule', 288)} "
+                f"(observed tick rate {_num(cron.get('runs_per_day_observed'), 0)})",
+                f"{_num(cron.get('task_instances_per_day'), 0)} task instances/day "
+                f"({_num(cron.get('task_instances_per_run_mean'))} per run)",
+                "-" if cpu is None else f"{cpu:.2f} % (no watcher)",
+            ]
+        )
+    if cron:
+        run_s = (cron.get("run_duration") or {}).get("p50_s") or 0.0
+        rows.append(
+            [
+                f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher",
+                "computed from the schedule + the median run",
+                f"{_dur(150 + run_s)} (mean)",
+                _dur(0.95 * 300 + run_s),
+                _dur(300 + run_s),
+                "same",
+                "same",
+                "288",
+                "-",
+                "-",
+            ]
+        )
+    if daily:
+        tis = daily.get("task_instances_per_day")
+        rows.append(
+            [
+                "`@daily` (default), no watcher",
+                "computed from the schedule" + (" + a measured run" if daily.get("run_s") else ""),
+                "12 h (mean)",
+                _dur(daily.get("p95_s")),
+                _dur(daily.get("max_s")),
+                "same",
+                "same",
+                "1",
+                "-" if tis is None else f"{_num(tis, 0)} task instances/day",
+                "-",
+            ]
+        )
+    headers = [
+        "schedule",
+        "how",
+        "insert p50",
+        "insert p95",
+        "insert max",
+        "move p95",
+        "cancel p95",
+        "runs/day",
+        "work",
+        "triggerer CPU (% of a core)",
+    ]
+    return _table(headers, rows, align="llrrrrrlll")
+
+
+# -- scenario sections ----------------------------------------------------------------------------------
+def trickle_section(s: dict[str, Any], title: str) -> list[str]:
+    if not s:
+        return []
+    lat = s.get("latency", {})
+    rows = []
+    for kind, what in (
+        ("insert", "insert -> dial string"),
+        ("move", "move -> room exp"),
+        ("cancel", "cancel -> deleted"),
+    ):
+        st = lat.get(kind) or {}
+        rows.append(
+            [
+                what,
+                str(st.get("changes", 0)),
+                str(st.get("unseen", 0)),
+                _num(st.get("p50_s")),
+                _num(st.get("p95_s")),
+                _num(st.get("max_s")),
+                _num(st.get("mean_s")),
+            ]
+        )
+    runs = s.get("runs", [])
+    states: dict[str, int] = {}
+    for r in runs:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+    dur = s.get("run_duration") or {}
+    parts = [
+        f"## {title}",
+        "",
+        f"{s.get('seconds', 0):g} s of inserts, one every {s.get('every', 0):g} s; the whole window "
+        f"(until every change was seen, or the drain time ran out) {_dur(s.get('window_s'))}.",
+        "",
+        _table(["change", "made", "never seen", "p50 s", "p95 s", "max s", "mean s"], rows),
+        "",
+        f"DAG runs queued in the window: {len(runs)} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(states.items())) or '-'}); "
+        f"run duration p50 {_num(dur.get('p50_s'))} s, max {_num(dur.get('max_s'))} s"
+        + (
+            f"; start delay after queueing p50 {_num((s.get('queue_delay') or {}).get('p50_s'))} s"
+            if s.get("queue_delay")
+            else ""
+        )
+        + f"; watcher events (asset events of the watched asset): {s.get('asset_events', '-')}; "
+        f"triggerer CPU {_num(s.get('triggerer_cpu_s'), 2)} s.",
+    ]
+    if s.get("skipped"):
+        parts += [
+            "",
+            "Changes not made (no provisioned meeting to change in time): "
+            + ", ".join(f"{x['kind']} at {x['due_s']:.0f} s" for x in s["skipped"]),
+        ]
+    return parts
+
+
+def burst_section(s: dict[str, Any]) -> list[str]:
+    if not s:
+        return []
+    runs = s.get("runs", [])
+    return [
+        "## Burst",
+        "",
+        f"{s['meetings']:,} meetings inserted in one transaction ({_num(s.get('insert_s'), 2)} s). First dial string "
+        f"after {_num(s.get('first_dial_string_s'))} s, last after **{_num(s.get('last_dial_string_s'))} s** "
+        f"({s.get('written', 0):,} written; limit {s.get('timeout_s', 0):g} s). "
+        f"Runs: {len(runs)} ("
+        + ", ".join(
+            f"{r['run_type']} {r['state']} {_num(r.get('duration_s'))} s, {r['task_instances']} task instances"
+            for r in runs
+        )
+        + f"); watcher events {s.get('asset_events', '-')}.",
+    ]
+
+
+def idle_section(results: dict[str, Any]) -> list[str]:
+    s = _sc(results, "idle")
+    parts: list[str] = []
+    if s and "runs_started" in s:
+        cpu, pct = s.get("cpu_s", {}), s.get("cpu_pct_of_core", {})
+        seed = s.get("seed", {})
+        parts += [
+            "## Idle",
+            "",
+            f"The table topped up to **{s['rows']:,}** rows ({seed.get('inserted', 0):,} inserted already provisioned, "
+            f"fingerprints as the table reads them; `pending_work` after seeding: {seed.get('pending_after')}), "
+            f"then nothing changed for **{_dur(s['window_s'])}**: DAG runs started **{s['runs_started']}**"
+            + (f" ({', '.join(r['run_type'] + ' ' + r['state'] for r in s['new_runs'])})" if s.get("new_runs") else "")
+            + f", watcher events {s.get('asset_events', '-')}; runs while seeding and settling: "
+            f"{len(s.get('runs_during_seeding', []))}. CPU over the window (utime + stime of the process and its "
+            f"descendants, `/proc/<pid>/stat`): triggerer {_num(cpu.get('airflow-triggerer'), 2)} s = "
+            f"**{_num(pct.get('airflow-triggerer'), 2)} % of a core**; "
+            f"scheduler {_num(cpu.get('airflow-scheduler'), 2)} s "
+            f"= {_num(pct.get('airflow-scheduler'), 2)} %.",
+        ]
+    query, source = _query(results)
+    if query:
+        rows = []
+        for dialect in ("postgres", "sqlite"):
+            t = query.get(dialect) or {}
+            for what in ("pending_work", "with_from_config"):
+                st = t.get(what) or {}
+                if st:
+                    label = (
+                        "`pending_work`"
+                        if what == "pending_work"
+                        else "`from_config` + `pending_work` (a trigger poll)"
+                    )
+                    rows.append(
+                        [
+                            dialect,
+                            label,
+                            f"{t.get('rows', 0):,}",
+                            str(st["n"]),
+                            _num(st["p50_ms"]),
+                            _num(st["p95_ms"]),
+                            _num(st["max_ms"]),
+                            _num(st["first_ms"]),
+                        ]
+                    )
+        where = (
+            "the cluster's PostgreSQL table and an SQLite copy of it"
+            if source == "idle"
+            else ("a standalone PostgreSQL table (no cluster) and an SQLite copy of it")
+        )
+        parts += [
+            "",
+            "### The watcher's query per poll",
+            "",
+            f"`MeetingsTable.pending_work` (rolling horizon of the settings, 48 h look-ahead) timed in the "
+            f"benchmark's own subprocess on {where}, after one warm-up call; work found: "
+            f"{(query.get('postgres') or {}).get('work')}.",
+            "",
+            _table(["DB", "what", "rows", "polls", "p50 ms", "p95 ms", "max ms", "first ms"], rows, align="llrrrrrr"),
+        ]
+    return parts
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results.get("meta", {})
+    machine = meta.get("machine", {})
+    emu = meta.get("emulator") or {}
+    dirty = meta.get("uncommitted_changes_in") or []
+    loads = [v for v in (meta.get("load_1m") or {}).values() if v is not None]
+    shortened = meta.get("shortened") or {}
+    parts = [
+        "# Freshness: how long a change of the meetings table takes to reach Daily and the table",
+        "",
+        f"Run {meta.get('started', '-')} on commit `{meta.get('commit', '-')}` ({meta.get('code_under_test', '-')})"
+        + (
+            f" with uncommitted changes in {len(dirty)} paths under {_folders(dirty)} (listed in the JSON)"
+            if dirty
+            else ""
+        )
+        + f"; {machine.get('cpus', '-')} CPUs ({machine.get('cpu', '-')}), Python {machine.get('python', '-')}, "
+        f"Airflow {machine.get('airflow', '-')}; whole run {meta.get('seconds', 0) / 60:,.1f} min"
+        + (f"; 1-min load average up to {max(loads):.1f} at the end of a scenario." if loads else "."),
+        "",
+        "The native cluster of the cluster check (`tests/support/cluster.py`: PostgreSQL, Redis, API server, "
+        "scheduler, DAG processor, triggerer, two Celery workers with one task each, the Daily emulator), with "
+        "the provider's default settings. Emulator: +"
+        f"{_num(emu.get('latency_ms'), 0)} ms per API request, +{_num(emu.get('batch_room_latency_ms'), 0)} ms per "
+        "room on `POST /batch/rooms`, Daily's documented rate limits (the scale benchmark's settings).",
+        "",
+    ]
+    if shortened:
+        parts += [
+            "**Shortened run**: "
+            + ", ".join(f"`{k}` {v['ran']:g} (full run: {v['full']:g})" for k, v in shortened.items())
+            + ". Goals are still judged on these figures.",
+            "",
+        ]
+    parts += ["## Goals", "", goals_table(results), "", "## The schedules side by side", "", side_by_side(results), ""]
+    parts += [
+        "*insert* = a new meeting row committed -> its `dial_string` seen in the table (polled every 0.5 s); "
+        "*move* = `starts_at`/`ends_at` of a provisioned meeting moved by 1 h -> the room's `exp` changed in the "
+        "emulator (`GET /_emulator/rooms/<name>`, every 0.5 s); *cancel* = status `cancelled` -> the room gone from "
+        "the emulator. *runs/day*: the watcher starts runs only for work (idle: measured); `*/5` runs 288 times a "
+        "day whatever the table holds. The computed rows: a change made at a uniformly random time waits for the "
+        "next tick (`*/5`: mean 2.5 min, p95 4.75 min, max 5 min; `@daily`, at midnight UTC: mean 12 h, p95 22.8 h, "
+        "max 24 h), plus one run; the measured `*/5` trickle covers only the part of the 5-minute cycle its "
+        "inserts fell into.",
+        "",
+    ]
+    parts += trickle_section(_sc(results, "trickle"), "Trickle with the watcher")
+    parts += ["", *trickle_section(_sc(results, "cron"), "Shorter trickle on `*/5 * * * *` without the watcher")]
+    cron = _sc(results, "cron")
+    if cron:
+        parts += [
+            "",
+            "Runs per day on `*/5`: 288 by the schedule (observed: 86,400 s / the median gap between its scheduled "
+            f"runs = {_num(cron.get('runs_per_day_observed'), 0)}/day, over {_dur(cron.get('window_s'))}); "
+            "task instances "
+            f"per run {_num(cron.get('task_instances_per_run_mean'))} -> "
+            f"**{_num(cron.get('task_instances_per_day'), 0)} task instances per day**, nearly all with nothing to do.",
+        ]
+    parts += ["", *burst_section(_sc(results, "burst")), "", *idle_section(results)]
+    switch = meta.get("switch")
+    if switch:
+        parts += [
+            "",
+            f"Switching the DAG processor from `*/5` to the watcher took {_num(switch.get('seconds'))} s "
+            f"(timetable now: {switch.get('timetable')}).",
+        ]
+    if results.get("errors"):
+        parts += ["", "## Steps that failed", ""]
+        parts += [f"- {e['step']}: {e['error']}" for e in results["errors"]]
+    return "\n".join(parts) + "\n"
+
+
+# -- chart ------------------------------------------------------------------------------------------------
+def _trickle_panel(ax: Any, results: dict[str, Any]) -> None:
+    markers = {"insert": "o", "move": "^", "cancel": "x"}
+    for name, color, label in (("trickle", "C0", "watcher"), ("cron", "C1", "*/5, no watcher")):
+        events = [e for e in _sc(results, name).get("events", []) if e["latency_s"] is not None]
+        for kind, marker in markers.items():
+            points = [e for e in events if e["kind"] == kind]
+            if points:
+                xs, ys = [e["at_s"] for e in points], [e["latency_s"] for e in points]
+                ax.plot(xs, ys, marker, color=color, linestyle="none", label=f"{label}: {kind}")
+    ax.axhline(TRICKLE_P95_GOAL_S, color="grey", linestyle=":", linewidth=1)
+    ax.annotate(" goal p95 60 s", (0, TRICKLE_P95_GOAL_S), color="grey", fontsize=8, va="bottom")
+    ax.set_yscale("log")
+    ax.set_xlabel("change made at (s since the trickle started)")
+    ax.set_ylabel("latency (s)")
+    ax.set_title("Trickle: change -> dial string / room exp / room deleted", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _burst_panel(ax: Any, results: dict[str, Any]) -> None:
+    burst = _sc(results, "burst")
+    if burst.get("series"):
+        xs, ys = zip(*burst["series"], strict=True)
+        ax.step(xs, ys, where="post", color="C0", label=f"{burst['meetings']:,} meetings inserted at 0 s")
+        ax.axvline(BURST_GOAL_S, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(" goal 120 s", (BURST_GOAL_S, 0), color="grey", fontsize=8)
+        ax.legend(fontsize=7, loc="center right")
+    ax.set_xlabel("seconds since the insert committed")
+    ax.set_ylabel("dial strings written")
+    ax.set_title("Burst: dial strings written over time (watcher)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+
+
+def _schedules_panel(ax: Any, results: dict[str, Any]) -> None:
+    bars = []
+    for name, label in (("trickle", "watcher"), ("cron", "*/5, no watcher")):
+        st = (_sc(results, name).get("latency") or {}).get("insert") or {}
+        if st.get("n"):
+            bars.append((label, (st["p50_s"], st["p95_s"], st["max_s"]), False))
+    cron = _sc(results, "cron")
+    if cron:
+        run_s = (cron.get("run_duration") or {}).get("p50_s") or 0.0
+        bars.append(("*/5 (computed)", (150 + run_s, 285 + run_s, 300 + run_s), True))
+    daily = _sc(results, "daily")
+    if daily:
+        bars.append(("@daily (computed)", (daily["mean_s"], daily["p95_s"], daily["max_s"]), True))
+    width = 0.25
+    for i, (_label, values, computed) in enumerate(bars):
+        for j, (value, what) in enumerate(zip(values, ("p50 (mean)", "p95", "max"), strict=True)):
+            hatch = "//" if computed else None
+            ax.bar(i + (j - 1) * width, value, width, color=f"C{j + 2}", hatch=hatch, label=what if i == 0 else None)
+    ax.axhline(TRICKLE_P95_GOAL_S, color="grey", linestyle=":", linewidth=1)
+    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("insert -> dial string (s)")
+    ax.set_title("Schedules side by side (hatched: computed)", fontsize=10)
+    ax.grid(True, which="both", axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def _query_panel(ax: Any, results: dict[str, Any]) -> None:
+    query, _ = _query(results)
+    labels, p50s, p95s = [], [], []
+    for dialect in ("postgres", "sqlite"):
+        timing = query.get(dialect) or {}
+        st = timing.get("pending_work") or {}
+        if st:
+            labels.append(f"{dialect}\n{timing.get('rows', 0):,} rows")
+            p50s.append(st["p50_ms"])
+            p95s.append(st["p95_ms"])
+    if labels:
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], p50s, 0.4, color="C2", label="p50")
+        ax.bar([x + 0.2 for x in xs], p95s, 0.4, color="C3", label="p95")
+        ax.set_xticks(list(xs), labels, fontsize=8)
+        ax.legend(fontsize=7)
+    ax.axhline(POLL_GOAL_MS, color="grey", linestyle=":", linewidth=1)
+    ax.annotate(" goal 50 ms", (-0.4, POLL_GOAL_MS), color="grey", fontsize=8, va="bottom")
+    idle = _sc(results, "idle")
+    extra = ""
+    if "runs_started" in idle:
+        cpu = (idle.get("cpu_pct_of_core") or {}).get("airflow-triggerer")
+        extra = f"\nidle {_dur(idle['window_s'])}: {idle['runs_started']} runs, triggerer {_num(cpu, 2)} % of a core"
+    ax.set_ylabel("ms per call")
+    ax.set_title("Idle: MeetingsTable.pending_work per poll" + extra, fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def chart(results: dict[str, Any], path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    (ax_t, ax_b), (ax_c, ax_q) = axes
+    _trickle_panel(ax_t, results)
+    _burst_panel(ax_b, results)
+    _schedules_panel(ax_c, results)
+    _query_panel(ax_q, results)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write(results: dict[str, Any], prefix: Path) -> list[Path]:
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md")]
+    paths[0].write_text(json.dumps(results, indent=1, default=str))
+    paths[1].write_text(markdown(results))
+    png = chart(results, prefix.with_suffix(".png"))
+    if png is not None:
+        paths.append(png)
+    return paths
