@@ -56,6 +56,7 @@ from airflow_provider_daily.models import (
 from airflow_provider_daily.rooms import latest_allowed_exp
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.creating import ChunkInterrupted, ensure_rooms
 from daily_dialin.provisioning.handover import LISTED, OUTCOMES, ChunkResult, Counts, Listed, RunPlan
 from daily_dialin.provisioning.meetings import Meeting, id_text, room_exp_for, room_name_for, series_room_name_for
 from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
@@ -366,8 +367,6 @@ class _Done:
 
     def raise_or_return(self) -> ChunkResult:
         if self.error is not None:
-            from daily_dialin.provisioning.steps import ChunkInterrupted
-
             raise ChunkInterrupted(result=self.result, cause=self.error) from self.error
         return self.result
 
@@ -377,35 +376,18 @@ def _ensure(index: int, series: list[Series], config: ProvisioningConfig) -> tup
     specs = [one.spec for one in series if one.spec is not None]
     if not specs:
         return None, {}
-    from airflow_provider_daily.bulk import BulkRoomCreator
-    from airflow_provider_daily.hooks.daily import DailyHook
-
-    hook = DailyHook(
-        daily_conn_id=config.daily_conn_id,
-        rate_limit_share=config.rate_limit_share,
-        deadline_seconds=config.chunk_deadline_seconds,
-    )
-    creator = BulkRoomCreator(
-        hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
-    )
-    outcomes: dict = {}
-    error: Exception | None = None
-    try:
-        creator.ensure_rooms(specs, outcomes)
-    except Exception as exc:  # an outage past the deadline, a refused key: keep what was done
-        error = exc
-        log.error("Series chunk %d interrupted after %d room request(s): %s", index, len(outcomes), exc)
-    fallback = _fallback_number(hook)
+    ensured = ensure_rooms(specs=specs, config=config, label=f"Series chunk {index}")
+    hook, error = ensured.hook, ensured.error
     for one in series:
         if one.spec is not None:
-            record_series(one, outcomes.get(one.spec.name), error, fallback, config)
+            record_series(one, ensured.outcomes.get(one.spec.name), error, ensured.fallback, config)
     if error is None:
         try:
             delete_own_rooms(hook, series, config)
         except DailyError as exc:  # an outage: the joining rows stay as they were, for the next run
             error = exc
             _undo_joins(series, config, exc)
-    return error, creator.calls
+    return error, ensured.calls
 
 
 def _undo_joins(series: list[Series], config: ProvisioningConfig, exc: Exception) -> None:
@@ -413,10 +395,3 @@ def _undo_joins(series: list[Series], config: ProvisioningConfig, exc: Exception
         for occurrence in own_rooms_to_delete(one, config).values():
             occurrence.provisioned, occurrence.outcome, occurrence.pin_changed = None, None, False
             occurrence.fail(f"not provisioned: {type(exc).__name__}: {exc}", counts=False)
-
-
-def _fallback_number(hook: Any) -> str | None:
-    try:
-        return hook.settings.default_dialin_number
-    except DailyError:
-        return None

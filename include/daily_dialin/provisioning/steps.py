@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_daily.errors import DailyError
 from airflow_provider_daily.models import RoomCreate, dial_string
 from daily_dialin.errors import BadMeetingRow, ProvisioningFailed
 from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.creating import ChunkInterrupted, ensure_rooms
 from daily_dialin.provisioning.handover import (
     LISTED,
     OUTCOMES,
@@ -260,19 +260,6 @@ def _already_done(table: MeetingsTable, selection: Selection, due: set[str]) -> 
 
 
 # -- one chunk ----------------------------------------------------------------------------------
-class ChunkInterrupted(Exception):
-    """A chunk ended early (an outage outlasting its deadline, a refused key, any surprise).
-
-    By then every room made and the reason on every other meeting are written back; ``result``
-    is what the chunk did, ``cause`` why it stopped - the error the task fails with, so its type
-    still decides whether Airflow retries."""
-
-    def __init__(self, *, result: ChunkResult, cause: Exception) -> None:
-        super().__init__(f"chunk {result.index} interrupted: {type(cause).__name__}: {cause}")
-        self.result = result
-        self.cause = cause
-
-
 @dataclass
 class Item:
     """One meeting's way through a chunk: its row, the room it needs, and what became of it."""
@@ -366,38 +353,13 @@ def _send(index: int, items: list[Item], config: ProvisioningConfig, now: dateti
     first = next(specs, None)
     if first is None:
         return _Sent(calls={})
-    from airflow_provider_daily.bulk import BulkRoomCreator
-    from airflow_provider_daily.hooks.daily import DailyHook
-
-    hook = DailyHook(
-        daily_conn_id=config.daily_conn_id,
-        rate_limit_share=config.rate_limit_share,
-        deadline_seconds=config.chunk_deadline_seconds,
-    )
-    creator = BulkRoomCreator(
-        hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
-    )
-    outcomes: dict = {}
-    error: Exception | None = None
-    try:
-        creator.ensure_rooms(itertools.chain([first], specs), outcomes)
-    except Exception as exc:  # an outage past the deadline, a refused key, any surprise: keep what was done
-        error = exc
-        log.error("Chunk %d interrupted after %d room request(s): %s", index, len(outcomes), exc)
+    ensured = ensure_rooms(specs=itertools.chain([first], specs), config=config, label=f"Chunk {index}")
     for item in items:  # the rows the interruption left unread
         _build_spec(item, config, now)
-    fallback = _fallback_number(hook)
     for item in items:
         if item.spec is not None:
-            _record(item, outcomes.get(item.spec.name), error, fallback, config)
-    return _Sent(calls=creator.calls, error=error)
-
-
-def _fallback_number(hook: Any) -> str | None:
-    try:
-        return hook.settings.default_dialin_number
-    except DailyError:  # the connection itself was the problem
-        return None
+            _record(item, ensured.outcomes.get(item.spec.name), ensured.error, ensured.fallback, config)
+    return _Sent(calls=ensured.calls, error=ensured.error)
 
 
 def _fail_shared_names(items: list[Item], config: ProvisioningConfig) -> None:

@@ -1,0 +1,85 @@
+"""Ensure a chunk's rooms through the provider: the one home of how a chunk task calls Daily.
+
+Both chunk kinds - one-off meetings (:mod:`~daily_dialin.provisioning.steps`) and recurring series
+(:mod:`~daily_dialin.provisioning.series`) - build room specs and hand them here. One rule for both:
+the hook gets the chunk's 1/n share of the rate limit and its deadline; an error that ends the calls
+early (an outage outlasting the deadline, a refused key, any surprise) does not lose what was done -
+``outcomes`` keeps every room Daily confirmed, and the error is returned for the caller to write
+back first and raise after (:class:`ChunkInterrupted`).
+
+May import: the provider (lazily: parsing a DAG file imports no HTTP code), the provisioning
+settings and hand-over models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_daily.errors import DailyError
+from airflow_provider_daily.models import RoomCreate
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.handover import ChunkResult
+
+log = logging.getLogger(__name__)
+
+
+class ChunkInterrupted(Exception):
+    """A chunk ended early (an outage outlasting its deadline, a refused key, any surprise).
+
+    By then every room made and the reason on every other meeting are written back; ``result``
+    is what the chunk did, ``cause`` why it stopped - the error the task fails with, so its type
+    still decides whether Airflow retries."""
+
+    def __init__(self, *, result: ChunkResult, cause: Exception) -> None:
+        super().__init__(f"chunk {result.index} interrupted: {type(cause).__name__}: {cause}")
+        self.result = result
+        self.cause = cause
+
+
+@dataclass(kw_only=True)
+class Ensured:
+    """What a chunk's calls to Daily came to: each room's outcome by name, the error that ended
+    the calls (``None``: all done), the API calls made, and the connection's fallback number."""
+
+    hook: Any
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    error: Exception | None = None
+    calls: dict[str, int] = field(default_factory=dict)
+    fallback: str | None = None
+
+
+def ensure_rooms(*, specs: Iterable[RoomCreate], config: ProvisioningConfig, label: str) -> Ensured:
+    """Create or reuse every room of ``specs`` (read lazily: the creator asks for the next spec as
+    it fills a batch, so building batch k+1 overlaps batch k's call). Never raises for Daily's
+    answers: the error that ended the calls is in the result, next to what was done."""
+    from airflow_provider_daily.bulk import BulkRoomCreator
+    from airflow_provider_daily.hooks.daily import DailyHook
+
+    hook = DailyHook(
+        daily_conn_id=config.daily_conn_id,
+        rate_limit_share=config.rate_limit_share,
+        deadline_seconds=config.chunk_deadline_seconds,
+    )
+    creator = BulkRoomCreator(
+        hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
+    )
+    ensured = Ensured(hook=hook)
+    try:
+        creator.ensure_rooms(specs, ensured.outcomes)
+    except Exception as exc:  # an outage past the deadline, a refused key, any surprise: keep what was done
+        ensured.error = exc
+        log.error("%s interrupted after %d room request(s): %s", label, len(ensured.outcomes), exc)
+    ensured.calls = creator.calls
+    ensured.fallback = fallback_number(hook)
+    return ensured
+
+
+def fallback_number(hook: Any) -> str | None:
+    """The connection's fallback dial-in number, for rooms whose config names none."""
+    try:
+        return hook.settings.default_dialin_number
+    except DailyError:  # the connection itself was the problem
+        return None
