@@ -129,19 +129,7 @@ def render_cancellation(entry: ManifestEntry, *, settings: InvitationSettings, h
     (``entry.sequence`` and ``entry.stamp`` are the cancellation's). No PIN, no token."""
     tz = zone(entry.timezone)
     starts_at, ends_at = entry.starts_at.astimezone(tz), entry.ends_at.astimezone(tz)
-    event = Event.new(
-        uid=event_uid(entry.room_name, entry.room_url, settings.uid_domain, host=host),
-        sequence=entry.sequence,
-        stamp=datetime.fromtimestamp(entry.stamp, tz=UTC),
-        start=starts_at,
-        end=ends_at,
-        summary=f"Cancelled: {entry.title}",
-        location=entry.room_url,
-        description=f"Cancelled: {entry.title}\n{when_line(starts_at, ends_at, entry.timezone)}",
-        organizer=_organizer(settings),
-        status="CANCELLED",
-    )
-    return _calendar("CANCEL", [event], [starts_at, ends_at])
+    return _cancel_file(entry, settings, host, "\n" + when_line(starts_at, ends_at, entry.timezone))
 
 
 # -- series ---------------------------------------------------------------------------------------
@@ -246,9 +234,14 @@ def render_series_invite(
 def render_series_cancellation(entry: SeriesEntry, *, settings: InvitationSettings, host: bool = False) -> bytes:
     """The ``METHOD:CANCEL`` file of a whole published series (no ``RECURRENCE-ID``: every
     occurrence), from what the manifest remembers. No PIN, no token."""
+    return _cancel_file(entry, settings, host, f", every meeting of the series ({len(entry.occurrences)} published)")
+
+
+def _cancel_file(entry: ManifestEntry | SeriesEntry, settings: InvitationSettings, host: bool, what: str) -> bytes:
+    """The ``METHOD:CANCEL`` file of a published meeting or series, from what the manifest remembers
+    (its UID, sequence and stamp are the cancellation's); ``what`` follows the title."""
     tz = zone(entry.timezone)
     starts_at, ends_at = entry.starts_at.astimezone(tz), entry.ends_at.astimezone(tz)
-    count = len(entry.occurrences)
     event = Event.new(
         uid=event_uid(entry.room_name, entry.room_url, settings.uid_domain, host=host),
         sequence=entry.sequence,
@@ -257,7 +250,7 @@ def render_series_cancellation(entry: SeriesEntry, *, settings: InvitationSettin
         end=ends_at,
         summary=f"Cancelled: {entry.title}",
         location=entry.room_url,
-        description=f"Cancelled: {entry.title}, every meeting of the series ({count} published)",
+        description=f"Cancelled: {entry.title}{what}",
         organizer=_organizer(settings),
         status="CANCELLED",
     )
