@@ -301,3 +301,23 @@ def test_each_series_is_handled_by_exactly_one_chunk(sqlite_meetings_db, daily_c
     assert daily_conn.admin.counters()["rooms_created"] == 5 + 3
     stored = table_rows(sqlite_meetings_db)
     assert len({r["room_name"] for r in stored.values()}) == 8
+
+
+def test_reconcile_recreates_a_deleted_series_room_once_for_all_its_rows(sqlite_meetings_db, daily_conn):
+    """Deleted in Daily behind our back: one new series room (not one room per occurrence), its new
+    PIN written to every occurrence and reported for each (their invitation must be re-sent)."""
+    from daily_dialin.provisioning.reconcile import reconcile
+
+    insert_rows(sqlite_meetings_db, [*weekly("W5", 3), meeting("M5")])
+    assert run_engine()["verdict"] == "success"
+    old_pin = table_rows(sqlite_meetings_db)["W5-1"]["dialin_pin"]
+    daily_conn.admin.delete_room("mtg_s-W5")
+    created_before = daily_conn.admin.counters()["rooms_created"]
+    report = reconcile()
+    assert report["failed"] == 0, report["failures"]
+    assert daily_conn.admin.counters()["rooms_created"] == created_before + 1, "one room for the whole series"
+    rows = table_rows(sqlite_meetings_db)
+    room = assert_one_room([rows[f"W5-{n}"] for n in (1, 2, 3)], "mtg_s-W5", daily_conn)
+    assert room["config"]["dialin_code"] != old_pin
+    assert set(report["pin_changed"]) == {"W5-1", "W5-2", "W5-3"}
+    assert not [name for name in live_rooms(daily_conn) if name.startswith("mtg-W5")], "no meeting rooms"

@@ -90,7 +90,7 @@ def reconcile(
 
     missing, fixed, exp_fixes = _compare(rows, live)
     failures: list[Failure] = []
-    recreated = _recreate(missing, hook=hook, config=config, now=now, fixed=fixed, failures=failures)
+    recreated = _recreate(missing, hook=hook, table=table, config=config, now=now, fixed=fixed, failures=failures)
     _fix_exp(exp_fixes, hook=hook, fixed=fixed, failures=failures)
 
     provisioned = [_provisioned(row, room, fallback=fallback, config=config) for row, room in fixed.values()]
@@ -144,32 +144,64 @@ def _recreate(
     missing: list[MeetingRow],
     *,
     hook: DailyHook,
+    table: MeetingsTable,
     config: ProvisioningConfig,
     now: datetime,
     fixed: Fixed,
     failures: list[Failure],
 ) -> int:
-    """Create the missing rooms again (same idempotent bulk path); return how many came back."""
+    """Create the missing rooms again (same idempotent bulk path); return how many came back.
+
+    A series' room is one room for all its occurrences: its spec comes from the whole series (the
+    same rule the series chunks use), so it is re-created once, and every occurrence that named it
+    gets the new room - never one meeting room per occurrence."""
     from airflow_provider_daily.bulk import BulkRoomCreator
 
-    specs, by_id = {}, {row.meeting_id: row for row in missing}
+    specs = _series_specs([row for row in missing if row.in_series], table=table, config=config, now=now)
     for row in missing:
+        if row.in_series:
+            continue
         try:
-            specs[row.meeting_id] = row.meeting().room_spec(config, now=now.timestamp())
+            specs[row.meeting_id] = (row.meeting().room_spec(config, now=now.timestamp()), [row])
         except BadMeetingRow as exc:
             failures.append(Failure(meeting_id=row.meeting_id, reason=f"reconcile: {exc.reason}", counts=False))
+    for key, (spec, rows) in list(specs.items()):
+        if spec is None:
+            del specs[key]
+            failures.extend(
+                Failure(meeting_id=row.meeting_id, reason="reconcile: its series has no room to make now", counts=False)
+                for row in rows
+            )
     if not specs:
         return 0
-    outcomes = BulkRoomCreator(hook=hook, batch_size=config.batch_size).ensure_rooms(list(specs.values()))
+    outcomes = BulkRoomCreator(hook=hook, batch_size=config.batch_size).ensure_rooms([s for s, _ in specs.values()])
     recreated = 0
-    for meeting_id, spec in specs.items():
+    for spec, rows in specs.values():
         outcome = outcomes[spec.name]
         if outcome.ok and outcome.room is not None and outcome.room.pin:
-            fixed[meeting_id] = (by_id[meeting_id], outcome.room)
+            fixed.update({row.meeting_id: (row, outcome.room) for row in rows})
             recreated += 1
         else:
-            failures.append(Failure(meeting_id=meeting_id, reason=f"reconcile: {outcome.error}", counts=False))
+            failures.extend(
+                Failure(meeting_id=row.meeting_id, reason=f"reconcile: {outcome.error}", counts=False) for row in rows
+            )
     return recreated
+
+
+def _series_specs(
+    missing: list[MeetingRow], *, table: MeetingsTable, config: ProvisioningConfig, now: datetime
+) -> dict[str, tuple[Any, list[MeetingRow]]]:
+    """``series key -> (the series room's spec or None, the missing rows naming it)``."""
+    from daily_dialin.provisioning.series import plan_series, row_key
+
+    by_key: dict[str, list[MeetingRow]] = {}
+    for row in missing:
+        by_key.setdefault(row_key(row), []).append(row)
+    specs: dict[str, tuple[Any, list[MeetingRow]]] = {}
+    for key, rows in by_key.items():
+        planned = plan_series(key, table.fetch_series(key, key), config, now, True)
+        specs[f"series:{key}"] = (planned.spec, rows)
+    return specs
 
 
 def _fix_exp(
