@@ -15,6 +15,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 class Backend:
     """One database kind: Airflow's metadata DB URL, meetings connections, and SQL against both."""
