@@ -2,8 +2,9 @@
 
 * ``dags/example_daily_room_lifecycle.py`` runs with ``dag.test()`` against the local emulator,
   creating a room and deleting it again;
-* every ``[START howto_...]`` marker of an example has its ``[END ...]``, and every one the docs
-  include exists (the docs build fails on a missing one too; this says which file to fix, sooner);
+* every ``[START howto_...]`` marker of an example (and of the number-assignment factory) has its
+  ``[END ...]``, and every one the docs include exists (the docs build fails on a missing one too;
+  this says which file to fix, sooner);
 * the factory example of the docs (``docs/examples/ops_meetings_dags.py``) imports as a DAG file
   and builds the three DAGs of a second table, watching it.
 """
@@ -16,7 +17,13 @@ import pytest
 
 from tests.support.paths import REPO
 
-EXAMPLES = sorted((REPO / "dags").glob("example_*.py")) + sorted((REPO / "docs" / "examples").glob("*.py"))
+# files with [START howto_...] markers: the example DAGs, the docs' examples, and the factory the
+# operators page includes the number-assignment operator from
+EXAMPLES = [
+    *sorted((REPO / "dags").glob("example_*.py")),
+    *sorted((REPO / "docs" / "examples").glob("*.py")),
+    REPO / "include" / "daily_dialin" / "dags" / "number_assignment.py",
+]
 MARKER = re.compile(r"# \[(START|END) (howto_\w+)\]")
 INCLUDE = re.compile(r':(?:start-after|end-before): "\[(?:START|END) (howto_\w+)\]"')
 

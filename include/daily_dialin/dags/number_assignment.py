@@ -53,6 +53,7 @@ def number_assignment_dag(
         doc_md=doc_md or DOC,
         **options,
     ) as dag:
+        # [START howto_operator_daily_assign_pin_dialin_number]
         DailyAssignPinDialinNumberOperator(
             task_id="assign_pin_dialin_number",
             daily_conn_id=daily_conn_id or DEFAULT_CONN_ID,
@@ -61,4 +62,5 @@ def number_assignment_dag(
             ivr_greeting="{{ params.ivr_greeting or '' }}",
             move="{{ params.move }}",
         )
+        # [END howto_operator_daily_assign_pin_dialin_number]
     return dag
