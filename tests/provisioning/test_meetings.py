@@ -191,3 +191,54 @@ def test_a_title_of_control_characters_only_is_empty():
 def test_lengths_are_checked_after_sanitising():
     meeting = Meeting.from_row(row(dialin_display_name="\x1b[31m" * 50 + "x" * 100))
     assert meeting.display_name == "x" * 100
+
+
+def _fingerprint_before_0_2(row, config):
+    """The fingerprint as 0.1 computed it (and as rows provisioned then store it)."""
+    import hashlib
+
+    from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS
+
+    parts = [
+        *(row.get(column) for column in FINGERPRINT_COLUMNS),
+        config.exp_grace_minutes,
+        config.nbf_lead_minutes,
+        config.eject_at_room_exp,
+        config.privacy,
+    ]
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {
+            "starts_at": "2026-12-02 10:00:00",
+            "ends_at": "2026-12-02 11:00:00",
+            "title": "A",
+            "wait_for_meeting_start": 1,
+        },
+        {
+            "starts_at": None,
+            "ends_at": "x",
+            "title": "Bob\x00\x1b[31m",
+            "dialin_display_name": "é",
+            "requested_phone_number": 1,
+        },
+        {},
+    ],
+)
+@pytest.mark.parametrize("settings", [{}, {"exp_grace_minutes": 5, "nbf_lead_minutes": 10, "privacy": "private"}])
+def test_the_fingerprint_of_a_one_off_meeting_is_what_it_always_was(row, settings):
+    """One implementation for dict rows and the plan's tuple path, equal to 0.1's formula: an
+    upgrade never re-updates every provisioned room."""
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, fingerprint_of, room_fingerprint, settings_part
+
+    config = ProvisioningConfig(**settings)
+    expected = _fingerprint_before_0_2(row, config)
+    assert room_fingerprint(row, config) == expected
+    values = tuple(row.get(column) for column in FINGERPRINT_COLUMNS)
+    assert fingerprint_of(values, None, settings_part(config)) == expected
+    assert room_fingerprint({**row, "series_id": "S"}, config) != expected  # a series member: its own

@@ -29,7 +29,7 @@ import functools
 import hashlib
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -117,17 +117,23 @@ def room_fingerprint(row: Mapping[str, Any], config: ProvisioningConfig) -> str:
     """A short hash of everything a meeting's room is built from: the row's room-relevant values
     as stored (no parsing, so it is cheap enough to check every provisioned row of a run) and the
     settings that shape rooms. A different fingerprint means: update the room."""
-    parts = [
-        *(row.get(column) for column in FINGERPRINT_COLUMNS),
-        config.exp_grace_minutes,
-        config.nbf_lead_minutes,
-        config.eject_at_room_exp,
-        config.privacy,
-    ]
-    series = row.get("series_id")
+    return fingerprint_of(
+        [row.get(column) for column in FINGERPRINT_COLUMNS], row.get("series_id"), settings_part(config)
+    )
+
+
+def settings_part(config: ProvisioningConfig) -> str:
+    """The settings that shape every room, as the fingerprint hashes them (once per run, not per row)."""
+    values = (config.exp_grace_minutes, config.nbf_lead_minutes, config.eject_at_room_exp, config.privacy)
+    return "\x1f".join("" if value is None else str(value) for value in values)
+
+
+def fingerprint_of(values: Sequence[Any], series: Any, settings: str) -> str:
+    """:func:`room_fingerprint` from the :data:`FINGERPRINT_COLUMNS` values in order, the row's
+    ``series_id`` and :func:`settings_part`: the one implementation, also for rows read as tuples."""
+    text = "\x1f".join(["" if value is None else str(value) for value in values]) + "\x1f" + settings
     if series is not None:  # only then: the fingerprints of one-off meetings are as they always were
-        parts += ["series", series]
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
+        text += f"\x1fseries\x1f{series}"
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 

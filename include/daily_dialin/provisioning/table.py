@@ -48,7 +48,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_daily.errors import DailyConfigError
 from daily_dialin.provisioning.config import OPTIONAL_COLUMNS, SOURCE_COLUMNS, ProvisioningConfig, check_identifier
-from daily_dialin.provisioning.meetings import FINGERPRINT_COLUMNS, id_text, needs_room, room_fingerprint
+from daily_dialin.provisioning.meetings import (
+    FINGERPRINT_COLUMNS,
+    fingerprint_of,
+    id_text,
+    needs_room,
+    room_fingerprint,
+    settings_part,
+)
 from daily_dialin.provisioning.window import Selection
 from daily_dialin.rows import MeetingRow
 
@@ -460,9 +467,14 @@ class MeetingsTable:
         an unprovisioned row is due (the first clause of :func:`.meetings.needs_room`) without
         a dict; every provisioned row of the window is checked with ``needs_room`` itself (the
         rule MeetingRow applies too). The ids are text already (``_selectable``)."""
-        c, config, force = self.c, self.config, selection.force
+        c, force = self.c, selection.force
         columns = ("meeting_id", *FINGERPRINT_COLUMNS, "provisioned_at", "room_fingerprint")
-        provisioned = columns.index("provisioned_at")
+        provisioned, stored, values = (
+            columns.index("provisioned_at"),
+            columns.index("room_fingerprint"),
+            slice(1, 1 + len(FINGERPRINT_COLUMNS)),
+        )
+        settings = settings_part(self.config)  # once per run; a one-off row has no series_id
         query = sa.select(*(c[name] for name in columns)).where(*self._where(selection), *self._one_off())
         query = query.order_by(c.meeting_id)
         due: list[str] = []
@@ -471,7 +483,7 @@ class MeetingsTable:
                 if (
                     force
                     or record[provisioned] in (None, "")
-                    or needs_room(dict(zip(columns, record, strict=True)), config)
+                    or record[stored] != fingerprint_of(record[values], None, settings)  # needs_room, on a tuple
                 ):
                     due.append(record[0])
         return due
