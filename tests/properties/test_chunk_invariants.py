@@ -54,6 +54,7 @@ from airflow_provider_daily.errors import DailyError
 from daily_dialin.errors import ProvisioningFailed
 from daily_dialin.provisioning import steps
 from daily_dialin.provisioning.config import SOURCE_COLUMNS, ProvisioningConfig
+from daily_dialin.provisioning.handover import RetireResult
 from daily_dialin.provisioning.meetings import room_name_for, series_key
 from daily_dialin.provisioning.table import schema_sql
 from daily_emulator.faults import FAULT_KINDS
@@ -361,12 +362,18 @@ class Engine:
             except Exception as exc:
                 report.errors.append(exc)
                 results.append(None)
-        retired = None
+        # as the DAG hands it over: without ``retire`` no deletion was asked for (an empty result,
+        # not a lost one); an interrupted deletion still hands over what it deleted
+        retired: dict[str, Any] | None = xcom(RetireResult().to_xcom())
         if retire:
             try:
                 retired = xcom(steps.retire_cancelled(run=run))
-            except Exception as exc:
+            except steps.RetireInterrupted as exc:
+                report.retire_errors.append(exc.cause)
+                retired = xcom(exc.result.to_xcom())
+            except Exception as exc:  # handed over nothing: the verdict must fail
                 report.retire_errors.append(exc)
+                retired = None
         report.summary = steps.summarize(run=run, chunk_results=results, retired=retired)
         try:
             steps.verify(report.summary)

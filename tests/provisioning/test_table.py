@@ -383,3 +383,19 @@ def test_missed_meetings_are_reported_once(meetings_db):
     assert row_of(meetings_db, "Z2").get("last_error").startswith(MISSED_PREFIX)
     assert row_of(meetings_db, "Z3").get("last_error") is None
     assert meetings_db.mark_missed(now=now(), limit=10) == (0, []), "reported once"
+
+
+def test_a_reinstated_meeting_reports_its_new_pin(sqlite_meetings_db, daily_conn):
+    """Cancelled (room deleted, PIN cleared), then scheduled again: one new room with a new PIN -
+    reported as a PIN change, so its invitation is re-sent with the PIN that works."""
+    insert_rows(sqlite_meetings_db, [meeting("R1"), meeting("R2")])
+    run_engine()
+    old = table_rows(sqlite_meetings_db)["R1"]["dialin_pin"]
+    set_columns(sqlite_meetings_db, "R1", status="cancelled")
+    run_engine()
+    assert table_rows(sqlite_meetings_db)["R1"]["dialin_pin"] is None
+    set_columns(sqlite_meetings_db, "R1", status="scheduled")
+    summary = run_engine()
+    assert summary["verdict"] == "success", summary["verdict"]
+    assert table_rows(sqlite_meetings_db)["R1"]["dialin_pin"] not in (None, old)
+    assert summary["pin_changed"]["ids"] == ["R1"], summary["pin_changed"]

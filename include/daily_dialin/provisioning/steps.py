@@ -408,8 +408,7 @@ def _record(
     room = outcome.room if outcome is not None else None
     if outcome is not None and outcome.ok and room is not None and room.pin:
         number = room.dialin_number(fallback=fallback)
-        old_pin = item.row.pin
-        item.pin_changed = old_pin is not None and old_pin != room.pin
+        item.pin_changed = _pin_changed(item.row, room.pin)
         item.outcome = outcome.outcome or "created"
         item.provisioned = Provisioned(
             meeting_id=item.meeting_id,
@@ -427,6 +426,15 @@ def _record(
         # not reached: the chunk ended early. Not this meeting's fault: not an attempt.
         reason = f"not provisioned: {type(error).__name__}: {error}" if error else "not provisioned: no room returned"
         item.fail(reason, counts=False)
+
+
+def _pin_changed(row: MeetingRow, pin: str) -> bool:
+    """Whether the row's invitation must be re-sent: it held another PIN, or it held a room that was
+    deleted when the meeting was cancelled (``clear_rooms`` keeps ``room_name``, clears the PIN and
+    ``provisioned_at``) and is scheduled again - the new room has a new PIN."""
+    if row.pin is not None:
+        return row.pin != pin
+    return bool(row.get("room_name")) and not row.is_provisioned
 
 
 def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
