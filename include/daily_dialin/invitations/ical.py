@@ -237,7 +237,7 @@ def render_series_cancellation(entry: SeriesEntry, *, settings: InvitationSettin
     return _cancel_file(entry, settings, host, f", every meeting of the series ({len(entry.occurrences)} published)")
 
 
-def _cancel_file(entry: ManifestEntry | SeriesEntry, settings: InvitationSettings, host: bool, what: str) -> bytes:
+def _cancel_file(entry: ManifestEntry, settings: InvitationSettings, host: bool, what: str) -> bytes:
     """The ``METHOD:CANCEL`` file of a published meeting or series, from what the manifest remembers
     (its UID, sequence and stamp are the cancellation's); ``what`` follows the title."""
     tz = zone(entry.timezone)

@@ -55,26 +55,13 @@ class OccurrenceEntry(BaseModel):
     title: str
 
 
-class SeriesEntry(BaseModel):
+class SeriesEntry(ManifestEntry):
     """The published version of one series' files (named by the series' room).
 
     ``starts_at``/``ends_at`` are the master event's ``DTSTART``/``DTEND``; ``fingerprint`` covers
     what every occurrence shares (room, numbers, PIN, zone, room ``exp``); the occurrences carry
-    the rest."""
+    the rest. Every field of a meeting's entry, plus the occurrences."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    room_name: str
-    state: Literal["active", "cancelled"]
-    fingerprint: str
-    sequence: int = Field(ge=0)
-    stamp: int = Field(description="unix seconds: DTSTAMP of this version, iat of its host token")
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    room_url: str
-    host_file: bool = False
     occurrences: dict[str, OccurrenceEntry] = Field(default_factory=dict, description="by meeting id")
 
     @property
