@@ -16,6 +16,10 @@ runs, each in its own subprocess against the same emulator settings:
     run above ``max_map_length`` - tried once above it to record how it fails;
 (e) the floors: N / rate limit, and the sequential server time of ceil(N/1000) batch calls.
 
+At the largest N, (a) also runs on a table of the same N rows in weekly series
+(``--series-size`` occurrences each, 50 by default: 2,000 series at 100,000 rows), then idle
+again: issue 15's row, printed side by side with the one-off meetings.
+
 Also: DAG-file parse time cold/warm (fresh interpreters), the idle re-run's planning time, and the
 hand-over per chunk (XCom bytes a chunk task reads). Results: ``<out>.json`` after every step,
 ``<out>.md`` and ``<out>.png`` at the end. Nothing is asserted; timings are reported as measured.
@@ -63,6 +67,8 @@ VARIANTS = {
     "a": "a: our DAG end to end (airflow dags test)",
     "a-idle": "a: idle re-run (same DAG, nothing due)",
     "a-var": "a': our DAG with --a-variable settings",
+    "a-series": "a: our DAG, the N rows in weekly series",
+    "a-series-idle": "a: idle re-run of the series table",
     "b": "b: our engine, batching off (per_room mode)",
     "c": "c: naive POST /rooms loop (requests, no pacing)",
     "d": "d: plain Airflow, a task mapped per meeting",
@@ -95,6 +101,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--a-variable",
         type=json.loads,
         help="also run (a) with this daily_provisioning Variable, e.g. '{\"chunk_size\": 10000}' (row a')",
+    )
+    parser.add_argument(
+        "--series-size",
+        type=int,
+        default=50,
+        help="occurrences per weekly series in the series row at the largest N (default 50; 0: no series row)",
     )
     parser.add_argument("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
     parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
@@ -260,20 +272,23 @@ class Bench:
         if not measured.ok:
             raise RuntimeError(f"airflow db migrate failed on {name} (see {log})")
 
-    def seed(self, backend: Backend, n: int) -> None:
-        db = f"meetings_{n}"
+    def seed(self, backend: Backend, n: int, *, series_size: int = 0) -> None:
+        """The table of N one-off meetings (``meetings_<n>``), or with ``series_size`` of N rows in
+        weekly series (``meetings_<n>_series``)."""
+        db = f"meetings_{n}_series" if series_size else f"meetings_{n}"
         backend.prepare_empty(db)
-        out = backend.workdir / f"seed-{n}.json"
+        out = backend.workdir / f"seed-{db}.json"
         cmd = [self.python, "-m", "bench.scale.worker", "seed", "--n", str(n), "--out", str(out)]
-        measured = self.run(f"{backend.name} N={n:,}: seeding", cmd, self.env(backend, db), timeout=1800,
+        cmd += ["--series-size", str(series_size)]
+        measured = self.run(f"{backend.name} N={n:,}: seeding {db}", cmd, self.env(backend, db), timeout=1800,
                             log=backend.workdir / "seed.log")  # fmt: skip
         if not measured.ok:
-            raise RuntimeError(f"seeding {n} meetings failed on {backend.name}")
+            raise RuntimeError(f"seeding {db} failed on {backend.name}")
 
-    def fresh_meetings(self, backend: Backend, n: int, variant: str) -> str:
+    def fresh_meetings(self, backend: Backend, n: int, variant: str, *, template: str | None = None) -> str:
         db = f"meetings_{n}_{variant.replace('-', '_')}"
         backend.drop_meetings(db)
-        backend.copy_meetings(f"meetings_{n}", db)
+        backend.copy_meetings(template or f"meetings_{n}", db)
         return db
 
     def timings_file(self, tag: str) -> Path:
@@ -291,6 +306,20 @@ class Bench:
 
     def provisioned(self, backend: Backend, db: str) -> int:
         return backend.meetings_query(db, "SELECT COUNT(*) FROM daily_meetings WHERE provisioned_at IS NOT NULL")[0][0]
+
+    def written_back(self, backend: Backend, db: str) -> dict[str, int]:
+        """What the table holds after a run: distinct rooms among the provisioned rows, and the
+        series not on exactly one room with one PIN on every row (0 is the guarantee)."""
+        rooms = backend.meetings_query(
+            db, "SELECT COUNT(DISTINCT room_name) FROM daily_meetings WHERE provisioned_at IS NOT NULL"
+        )[0][0]
+        split = backend.meetings_query(
+            db,
+            "SELECT COUNT(*) FROM (SELECT series_id FROM daily_meetings WHERE series_id IS NOT NULL "
+            "GROUP BY series_id HAVING COUNT(DISTINCT room_name) <> 1 OR COUNT(DISTINCT dialin_pin) <> 1 "
+            "OR COUNT(dialin_pin) < COUNT(*)) AS s",
+        )[0][0]
+        return {"distinct_rooms": int(rooms), "series_not_on_one_room_and_pin": int(split)}
 
     def row(self, backend: str, variant: str, n: int, **fields: Any) -> dict[str, Any]:
         row = {"backend": backend, "variant": variant, "label": VARIANTS[variant], "n": n, **fields}
@@ -316,14 +345,22 @@ class Bench:
         }
 
     def airflow_run(
-        self, backend: Backend, n: int, *, idle: bool = False, db: str | None = None, variable: dict | None = None
+        self,
+        backend: Backend,
+        n: int,
+        *,
+        idle: bool = False,
+        db: str | None = None,
+        variable: dict | None = None,
+        series: bool = False,
     ) -> str:
-        """Variant (a), its idle re-run on ``db``, or (a') with ``variable``. Returns the meetings DB it used."""
+        """Variant (a), its idle re-run on ``db``, (a') with ``variable``, or (a) on the table of
+        weekly series (``series``). Returns the meetings DB it used."""
         assert self.emu is not None
-        variant = "a-idle" if idle else ("a-var" if variable is not None else "a")
+        variant = _variant_a(idle=idle, series=series, variable=variable)
         if not idle:
             self.emu.reset()
-            db = self.fresh_meetings(backend, n, variant)
+            db = self.fresh_meetings(backend, n, variant, template=f"meetings_{n}_series" if series else None)
         assert db is not None
         tag = f"{backend.name}-{n}-{variant}"
         timings = self.timings_file(tag)
@@ -349,6 +386,7 @@ class Bench:
             "status": "ok" if succeeded else ("timeout" if measured.timed_out else "failed"),
             "wall_s": measured.seconds,
             "rooms": self.provisioned(backend, db),
+            **self.written_back(backend, db),
             "peak_rss_mib": measured.peak_rss_mib,
             "peak_tree_mib": measured.peak_tree_mib,
             "engine_s": engine,
@@ -376,6 +414,7 @@ class Bench:
                 {
                     "backend": backend.name,
                     "n": n,
+                    "shape": "series" if series else "one-off",
                     "wall_s": row["wall_s"],
                     "plan_s": row["plan_s"],
                     "plan_task_s": tasks["summary"].get("plan", {}).get("sum_s"),
@@ -562,6 +601,14 @@ class Bench:
             self.save()
 
 
+def _variant_a(*, idle: bool, series: bool, variable: dict | None) -> str:
+    if series:
+        return "a-series-idle" if idle else "a-series"
+    if idle:
+        return "a-idle"
+    return "a-var" if variable is not None else "a"
+
+
 def _plan_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
     args = bench.args
     steps: list[tuple[str, Callable[[], None]]] = [
@@ -605,6 +652,16 @@ def _variant_a_steps(
         steps.append(
             (f"{name} N={n:,}: a idle re-run", lambda: bench.airflow_run(backend(), n, idle=True, db=f"meetings_{n}_a"))
         )
+    size = bench.args.series_size
+    if n == bench.args.n[-1] and size > 0:  # issue 15: the same N rows in weekly series, side by side
+        steps += [
+            (f"{name} N={n:,}: seed series", lambda: bench.seed(backend(), n, series_size=size)),
+            (f"{name} N={n:,}: a on series", lambda: bench.airflow_run(backend(), n, series=True)),
+            (
+                f"{name} N={n:,}: a series idle re-run",
+                lambda: bench.airflow_run(backend(), n, idle=True, series=True, db=f"meetings_{n}_a_series"),
+            ),
+        ]
     if bench.args.a_variable is not None:
         variable = bench.args.a_variable
         steps.append((f"{name} N={n:,}: a'", lambda: bench.airflow_run(backend(), n, variable=variable)))

@@ -1,8 +1,9 @@
 """Reading what a run left behind (timing probes, the metadata DB) and writing the report.
 
 ``write(results, prefix)`` produces ``<prefix>.json`` (everything), ``<prefix>.md`` (the table,
-issue 8's targets met or missed with figures, parse times, idle re-run, hand-over, per-task
-durations) and ``<prefix>.png`` (wall time vs N, log-log, one line per variant and backend).
+issue 8's targets met or missed with figures, parse times, idle re-run, issue 15's series row
+beside the one-off meetings, hand-over, per-task durations) and ``<prefix>.png`` (wall time vs
+N, log-log, one line per variant and backend).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PER_ROOM_TARGET = 0.95
 IDLE_PLAN_BUDGET_S = 1.0
 RSS_BUDGET_MIB = 300.0
 TARGET_N = 100_000
+SERIES_ROOMS_BUDGET = 2_000  # issue 15: 100,000 rows in 2,000 series of 50 make at most 2,000 rooms
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -167,7 +169,8 @@ def _table(headers: list[str], rows: list[list[str]], align: str | None = None) 
     return "\n".join(lines)
 
 
-ORDER = {"a": 0, "a-idle": 1, "a-var": 2, "b": 3, "c": 4, "d": 5, "e1": 6, "e2": 7}
+ORDER = {"a": 0, "a-idle": 1, "a-series": 2, "a-series-idle": 3, "a-var": 4, "b": 5, "c": 6, "d": 7, "e1": 8, "e2": 9}
+IDLE_VARIANTS = ("a-idle", "a-series-idle")
 BACKEND_ORDER = {"sqlite": 0, "postgres": 1, "-": 2}
 
 
@@ -281,8 +284,9 @@ def targets(results: dict[str, Any]) -> str:
         lines.extend(_backend_targets(results, backend))
     for idle in results.get("idle", []):
         ok = (idle["plan_s"] <= IDLE_PLAN_BUDGET_S and idle["calls_total"] == 0) if idle["n"] == TARGET_N else None
+        shape = " (rows in weekly series)" if idle.get("shape") == "series" else ""
         lines.append(
-            f"- {idle['backend']}, idle re-run at N={idle['n']:,}: planning ≤ {IDLE_PLAN_BUDGET_S:g} s, "
+            f"- {idle['backend']}, idle re-run{shape} at N={idle['n']:,}: planning ≤ {IDLE_PLAN_BUDGET_S:g} s, "
             f"0 API calls: {_verdict(ok)} - `steps.plan` **{idle['plan_s']:.2f} s** "
             f"(plan task {_num(idle.get('plan_task_s'), 2)} s), "
             f"**{idle['calls_total']} API calls**, whole re-run {idle['wall_s']:,.1f} s"
@@ -330,7 +334,7 @@ def targets(results: dict[str, Any]) -> str:
 def breakdown_table(results: dict[str, Any]) -> str:
     """Where the wall time of (a) goes, from the probes and the metadata DB."""
     rows = []
-    runs = [*_rows(results, "a"), *_rows(results, "a-var")]
+    runs = [*_rows(results, "a"), *_rows(results, "a-series"), *_rows(results, "a-var")]
     for r in sorted(runs, key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["variant"], r["n"])):
         tasks = r.get("tasks") or {}
         chunk_tasks = tasks.get("provision_chunk", {}).get("sum_s", 0.0)
@@ -399,6 +403,7 @@ def idle_table(results: dict[str, Any]) -> str:
         [
             i["backend"],
             f"{i['n']:,}",
+            i.get("shape", "one-off"),
             i["status"],
             _num(i["wall_s"]),
             f"{i['plan_s']:.3f}",
@@ -407,8 +412,134 @@ def idle_table(results: dict[str, Any]) -> str:
         ]
         for i in results.get("idle", [])
     ]
-    headers = ["DB", "N", "status", "wall s", "steps.plan s", "plan task s", "API calls"]
-    return _table(headers, rows, align="lrlrrrr")
+    headers = ["DB", "N", "meetings", "status", "wall s", "steps.plan s", "plan task s", "API calls"]
+    return _table(headers, rows, align="lrllrrrr")
+
+
+# -- issue 15: the same N rows in weekly series -----------------------------------------------------
+def _beyond_server(r: dict[str, Any]) -> float | None:
+    busy = r.get("api_busy_s")
+    return None if busy is None else r["wall_s"] - busy
+
+
+def _series_pairs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """(backend, series run, the one-off run at the same N and backend) for every series run."""
+    pairs = []
+    for r in sorted(_rows(results, "a-series"), key=lambda r: BACKEND_ORDER.get(r["backend"], 9)):
+        one_off = [o for o in _rows(results, "a", r["backend"]) if o["n"] == r["n"]]
+        pairs.append((r["backend"], r, one_off[0] if one_off else None))
+    return pairs
+
+
+def _idle_of(results: dict[str, Any], backend: str, n: int, shape: str) -> dict[str, Any] | None:
+    found = [
+        i
+        for i in results.get("idle", [])
+        if i["backend"] == backend and i["n"] == n and i.get("shape", "one-off") == shape
+    ]
+    return found[0] if found else None
+
+
+def series_table(results: dict[str, Any]) -> str:
+    """One-off meetings and the same number of rows in weekly series, side by side."""
+    series_size = results["meta"]["args"].get("series_size") or 0
+    rows = []
+    for backend, series, one_off in _series_pairs(results):
+        for shape, r in (("one-off", one_off), (_series_label(series, series_size), series)):
+            if r is None:
+                continue
+            idle = _idle_of(results, backend, r["n"], "series" if r is series else "one-off")
+            rows.append(
+                [
+                    backend,
+                    f"{r['n']:,}",
+                    shape,
+                    r.get("status", "-"),
+                    _num(r["wall_s"]),
+                    _num(r.get("rooms_created_api"), 0),
+                    _num(r.get("rooms"), 0),
+                    _num(r.get("distinct_rooms"), 0),
+                    _num(r.get("series_not_on_one_room_and_pin"), 0) if r is series else "-",
+                    _calls(r.get("calls")),
+                    _num(r.get("peak_rss_mib"), 0),
+                    _num(_beyond_server(r)),
+                    _num(r.get("airflow_share_s")),
+                    f"{r.get('plan_s', 0):.2f}",
+                    f"{idle['plan_s']:.2f}" if idle else "-",
+                    _num(idle["wall_s"]) if idle else "-",
+                ]
+            )
+    headers = [
+        "DB",
+        "rows",
+        "meetings",
+        "status",
+        "wall s",
+        "rooms created (API)",
+        "rows written back",
+        "distinct rooms in the table",
+        "series not on one room + PIN",
+        "API calls by endpoint",
+        "peak RSS MiB",
+        "beyond server time s",
+        "Airflow's share s",
+        "steps.plan s",
+        "idle steps.plan s",
+        "idle wall s",
+    ]
+    return _table(headers, rows, align="lrllrrrrrlrrrrrr")
+
+
+def _series_label(r: dict[str, Any], series_size: int) -> str:
+    return f"{r['n'] // series_size:,} weekly series of {series_size}" if series_size else "series"
+
+
+def series_targets(results: dict[str, Any]) -> str:
+    """Issue 15's performance row: at most one room per series, and within the one-off figures."""
+    lines = []
+    size = results["meta"]["args"].get("series_size") or 0
+    for backend, series, one_off in _series_pairs(results):
+        count = series["n"] // max(size, 1)
+        created = series.get("rooms_created_api")
+        ok = None
+        if series["status"] == "ok" and created is not None:
+            ok = (
+                created <= count
+                and series.get("series_not_on_one_room_and_pin") == 0
+                and series["rooms"] == series["n"]
+            )
+        lines.append(
+            f"- {backend}, {series['n']:,} rows in {count:,} series: ≤ {count:,} room creations, "
+            f"every row written back, every series on one room with one PIN: {_verdict(ok)} - "
+            f"**{_num(created, 0)} rooms created**, {_num(series['rooms'], 0)} rows written back, "
+            f"{_num(series.get('series_not_on_one_room_and_pin'), 0)} series split"
+        )
+        if one_off is None:
+            lines.append(f"- {backend}: no one-off run at N={series['n']:,} to compare with: not measured")
+            continue
+        for label, key, value in (
+            ("wall", "wall_s", lambda r: r["wall_s"]),
+            ("time beyond the API's server time", "beyond", _beyond_server),
+            ("peak RSS", "peak_rss_mib", lambda r: r.get("peak_rss_mib")),
+        ):
+            mine, theirs = value(series), value(one_off)
+            unit, digits = (" MiB", 0) if key == "peak_rss_mib" else (" s", 1)
+            ok = None if mine is None or theirs is None or series["status"] != "ok" else mine <= theirs
+            lines.append(
+                f"- {backend}, series {label} ≤ the one-off meetings': {_verdict(ok)} - **{_num(mine, digits)}{unit}** "
+                f"vs {_num(theirs, digits)}{unit}"
+            )
+        idle_series = _idle_of(results, backend, series["n"], "series")
+        idle_one = _idle_of(results, backend, series["n"], "one-off")
+        if idle_series and idle_one:
+            budget = max(idle_one["plan_s"], IDLE_PLAN_BUDGET_S)
+            ok = idle_series["plan_s"] <= budget and idle_series["calls_total"] == 0
+            lines.append(
+                f"- {backend}, idle series re-run: planning ≤ the one-off's (or {IDLE_PLAN_BUDGET_S:g} s), "
+                f"0 API calls: {_verdict(ok)} - `steps.plan` **{idle_series['plan_s']:.2f} s** "
+                f"vs {idle_one['plan_s']:.2f} s, {idle_series['calls_total']} API calls"
+            )
+    return "\n".join(lines)
 
 
 def _rows_per_chunk(h: dict[str, Any]) -> float | None:
@@ -541,6 +672,19 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         idle_table(results),
         "",
+        "## Recurring series (issue 15)",
+        "",
+        "The largest N again, as rows of weekly series (`daily_demo.sample.sample_series_set`: each series' "
+        "first occurrence in the coming week, one a week after it, all within Daily's 365 days), on a fresh "
+        "emulator, then idle again; beside the one-off meetings of the same run. *rooms created* = the "
+        "emulator's count; *series not on one room + PIN* = series whose rows name more than one room or PIN, "
+        "or have a row without one (the guarantee: 0); *beyond server time* = wall - time with a Daily API call "
+        "in flight.",
+        "",
+        series_table(results) if _series_pairs(results) else "(no series run)",
+        "",
+        series_targets(results),
+        "",
         "## Hand-over per chunk",
         "",
         "XCom bytes a `provision_chunk` task reads (the plan's return value, its `chunk_<i>` key, the mapped "
@@ -569,11 +713,11 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
         return None
     lines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results["rows"]:
-        if r.get("wall_s") and r["variant"] != "a-idle":
+        if r.get("wall_s") and r["variant"] not in IDLE_VARIANTS:
             lines[(r["variant"], r["backend"])].append(r)
     fig, ax = plt.subplots(figsize=(9, 6))
     styles = {"sqlite": "-", "postgres": "--", "-": "-"}
-    colors = {"a": "C0", "a-var": "C4", "b": "C1", "c": "C2", "d": "C3", "e1": "black", "e2": "grey"}
+    colors = {"a": "C0", "a-series": "C5", "a-var": "C4", "b": "C1", "c": "C2", "d": "C3", "e1": "black", "e2": "grey"}
     for (variant, backend), rows in sorted(lines.items(), key=lambda kv: ORDER[kv[0][0]]):
         rows.sort(key=lambda r: r["n"])
         xs, ys = [r["n"] for r in rows], [r["wall_s"] for r in rows]

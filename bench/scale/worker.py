@@ -5,7 +5,9 @@ Runs with the environment the orchestrator gives it (``AIRFLOW_HOME``, the ``dai
 JSON result. Commands:
 
 ``seed``      create the shipped meetings table and insert N sample meetings (all ``scheduled``,
-              starting over the next 28 days, nine time zones: ``daily_demo.sample``).
+              starting over the next 28 days, nine time zones: ``daily_demo.sample``); with
+              ``--series-size S``, N // S weekly series of S occurrences each instead
+              (``sample_series_set``: every row has a ``series_id``).
 ``per-room``  variant (b), our engine with batching off: the provisioning steps as the DAG runs
               them (``plan``, then ``provision_chunk`` for every chunk: read rows, validate, create,
               write back) with the engine's ``per_room`` setting on (one ``POST /rooms`` per
@@ -49,18 +51,23 @@ def _write(out: Path, result: dict[str, Any]) -> None:
 
 # -- seed ------------------------------------------------------------------------------------
 def seed(args: argparse.Namespace) -> dict[str, Any]:
-    from daily_demo.sample import insert_meetings, sample_meetings
+    from daily_demo.sample import insert_meetings, sample_meetings, sample_series_set
     from daily_dialin.provisioning.config import ProvisioningConfig
     from daily_dialin.provisioning.table import MeetingsTable
 
     started = time.perf_counter()
     table = MeetingsTable.from_config(ProvisioningConfig())
     table.create_schema()
-    meetings = sample_meetings(count=args.n, pin_number=None)
-    for meeting in meetings:
-        meeting["status"] = "scheduled"  # every meeting gets a room: N rooms per run
+    if args.series_size:
+        series = args.n // args.series_size
+        meetings = sample_series_set(series=series, occurrences=args.series_size)
+    else:
+        series = 0
+        meetings = sample_meetings(count=args.n, pin_number=None)
+        for meeting in meetings:
+            meeting["status"] = "scheduled"  # every meeting gets a room: N rooms per run
     inserted = insert_meetings(table, meetings)
-    return {"inserted": inserted, "seconds": time.perf_counter() - started}
+    return {"inserted": inserted, "series": series, "seconds": time.perf_counter() - started}
 
 
 # -- (b) our engine, batching off ------------------------------------------------------------
@@ -214,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--n", type=int, default=0)
+    parser.add_argument("--series-size", type=int, default=0)
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--file")
     parser.add_argument("--warm-repeats", type=int, default=5)

@@ -1,6 +1,6 @@
 """Realistic sample meetings over the coming weeks, for the demo and the tests: one-off meetings
 (:func:`sample_meetings`) and a weekly series whose occurrences share one room and PIN
-(:func:`sample_series`).
+(:func:`sample_series`); many weekly series at once for the scale benchmark (:func:`sample_series_set`).
 
 Deterministic for a given ``seed`` and ``now``: the same rows every time, relative to today.
 """
@@ -86,6 +86,41 @@ def sample_series(
         }
         for index in range(occurrences)
     ]
+
+
+def sample_series_set(
+    *, series: int, occurrences: int, now: datetime | None = None, seed: int = 7
+) -> list[dict[str, Any]]:
+    """``series`` weekly series of ``occurrences`` each (series ``SERIES-<k>``, ids
+    ``W<k>-<n>``), spread over the weekdays, the business hours and the templates; the first
+    occurrence of each within the coming week, so 50 weekly occurrences end within 351 days
+    (inside Daily's 365)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rng = random.Random(seed)
+    meetings = []
+    for k in range(series):
+        title, tz, minutes = TEMPLATES[k % len(TEMPLATES)]
+        day = now + timedelta(days=1 + k % 7)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        first = day.replace(hour=rng.choice((9, 11, 13, 14, 15, 16, 17)), minute=rng.choice((0, 30)))
+        for n in range(occurrences):
+            start = first + timedelta(weeks=n)
+            meetings.append(
+                {
+                    "meeting_id": f"W{k:05d}-{n:03d}",
+                    "title": title,
+                    "starts_at": start,
+                    "ends_at": start + timedelta(minutes=minutes),
+                    "timezone": tz,
+                    "dialin_display_name": title if k % 3 else None,
+                    "wait_for_meeting_start": k % 4 != 3,
+                    "requested_phone_number": None,
+                    "status": "scheduled",
+                    "series_id": f"SERIES-{k:05d}",
+                }
+            )
+    return meetings
 
 
 def insert_meetings(table: MeetingsTable, meetings: Sequence[dict[str, Any]]) -> int:
