@@ -343,7 +343,7 @@ def breakdown_table(results: dict[str, Any]) -> str:
         server = r.get("server_s") or 0.0
         rows.append(
             [
-                r["backend"] + ("" if r["variant"] == "a" else " (a')"),
+                r["backend"] + {"a": "", "a-series": " (series)"}.get(r["variant"], " (a')"),
                 f"{r['n']:,}",
                 _num(r["wall_s"]),
                 _num(server),

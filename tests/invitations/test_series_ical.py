@@ -528,7 +528,9 @@ def test_series_read_from_a_meetings_table(sqlite_meetings_db, invites_dir):
 def test_a_table_without_the_series_column_has_one_offs_only(sqlite_meetings_db, invites_dir):
     table = sqlite_meetings_db
     if "series_id" in _table_columns(table):
-        _ddl(table, "DROP INDEX IF EXISTS daily_meetings_series", "ALTER TABLE daily_meetings DROP COLUMN series_id")
+        _ddl(
+            table, "DROP INDEX IF EXISTS daily_meetings_series_key", "ALTER TABLE daily_meetings DROP COLUMN series_id"
+        )
     _insert(table, [row("M1"), row("M2", start=START + timedelta(hours=3))])
     plan_result, written = _run_invitations(invites_dir)
     assert (sorted(plan_result["meeting_ids"]), plan_result["series_ids"]) == (["M1", "M2"], [])

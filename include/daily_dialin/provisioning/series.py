@@ -211,8 +211,9 @@ def record_series(
     fitting = [o for o in series.live if o.failure is None and o.meeting is not None]
     if outcome is not None and outcome.ok and room is not None and room.pin:
         number = room.dialin_number(fallback=fallback)
+        dialled = dial_string(number, room.pin)  # one room, one PIN: one dial string for every occurrence
         for occurrence in fitting:
-            _written(occurrence, spec, room, number, outcome.outcome or "created", config)
+            _written(occurrence, spec, room, (number, dialled), outcome.outcome or "created", config)
         return
     for occurrence in fitting:
         if outcome is not None and outcome.error:
@@ -225,25 +226,32 @@ def record_series(
 
 
 def _written(
-    occurrence: Occurrence, spec: RoomCreate, room: Any, number: str, outcome: str, config: ProvisioningConfig
+    occurrence: Occurrence,
+    spec: RoomCreate,
+    room: Any,
+    dialled: tuple[str, str],
+    outcome: str,
+    config: ProvisioningConfig,
 ) -> None:
+    """Record one occurrence on the series room; ``dialled`` is the room's (number, dial string)."""
     row, exp = occurrence.row, int(spec.properties.exp or 0)
+    number, dial = dialled
     provisioned = Provisioned(
         meeting_id=occurrence.meeting_id,
         room_name=spec.name,
         room_url=room.url,
         pin=room.pin,
         number=number,
-        dial_string=dial_string(number, room.pin),
+        dial_string=dial,
         room_exp=exp,
         fingerprint=row.fingerprint(config),
     )
-    unchanged = (
-        not row.needs_room(config)
-        and row.get("room_name") == spec.name
+    unchanged = (  # the cheap comparisons first: a row new to the room stops at the first
+        row.get("room_name") == spec.name
         and row.pin == room.pin
         and row.get("room_url") == room.url
-        and row.get("dial_string") == provisioned.dial_string
+        and row.get("dial_string") == dial
+        and not row.needs_room(config)
     )
     if unchanged:
         occurrence.unchanged = True
@@ -318,12 +326,7 @@ def load_series(table: MeetingsTable, planned: RunPlan, bounds: Sequence[str], n
     """The due series of the chunk's key range (due re-checked now), each planned."""
     config, selection = planned.config, planned.selection
     first, last = bounds[0], bounds[1]
-    due = {
-        key
-        for key, _ in table.due_series(
-            selection, now=now, cap_ends_by=cap_ends_by(now, config), key_range=(first, last)
-        )
-    }
+    due = table.due_series_keys(selection, now=now, cap_ends_by=cap_ends_by(now, config), key_range=(first, last))
     groups: dict[str, list[tuple[MeetingRow, bool]]] = {}
     for row, selectable in table.fetch_series(first, last):
         groups.setdefault(row_key(row), []).append((row, selectable))

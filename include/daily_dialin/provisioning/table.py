@@ -35,6 +35,7 @@ import fnmatch
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -378,7 +379,7 @@ class MeetingsTable:
         lacking = set(self._missing(OPTIONAL_COLUMNS) or ())
         with self.engine.begin() as conn:
             for statement in statements[1:]:
-                if not any(f"({column})" in statement for column in lacking):
+                if not any(re.search(rf"\b{column}\b", statement) for column in lacking):
                     conn.exec_driver_sql(statement)
         self.__dict__.pop("meetings", None)  # reflect the optional columns again
 
@@ -532,20 +533,29 @@ class MeetingsTable:
         c = self.c
         return sa.select(self._series_key()).where(c.meeting_id.in_(list(meeting_ids)), c.series_id.is_not(None))
 
-    def due_series(
-        self, selection: Selection, *, now: datetime, cap_ends_by: datetime, key_range: Sequence[str] | None = None
-    ) -> list[tuple[str, int]]:
+    def due_series(self, selection: Selection, *, now: datetime, cap_ends_by: datetime) -> list[tuple[str, int]]:
         """The series a run must provision, in the database's order of their keys, each with its
         number of rows: a series is due when one of its occurrences is due as a one-off meeting
         would be (the selection's window: new, or its room fingerprint changed), when it has an
         occurrence without a room that now fits Daily's 365 days (``ends_at <= cap_ends_by``,
         whatever the window: so the room's exp rolls forward before it could lapse), or when it
         has a cancelled occurrence that still holds the room (its exp is recomputed). A
-        selection naming meeting ids covers the series of those ids. ``key_range``: only series
-        keys within ``[first, last]`` (a chunk re-checks its own range)."""
-        c, config = self.c, self.config
+        selection naming meeting ids covers the series of those ids."""
         if not self.has_series:
             return []
+        due = self.due_series_keys(selection, now=now, cap_ends_by=cap_ends_by)
+        key = self._series_key().label("series_key")
+        sizes = sa.select(key, sa.func.count()).where(*self._series_terms(selection, None)).group_by(key).order_by(key)
+        return [(series, int(count)) for series, count in self._records(sizes) if series in due]
+
+    def due_series_keys(
+        self, selection: Selection, *, now: datetime, cap_ends_by: datetime, key_range: Sequence[str] | None = None
+    ) -> set[str]:
+        """The keys of :meth:`due_series` (the rule is here), without their sizes; ``key_range``:
+        only series keys within ``[first, last]`` (a chunk re-checks its own range)."""
+        c, config = self.c, self.config
+        if not self.has_series:
+            return set()
         terms = self._series_terms(selection, key_range)
         key = self._series_key().label("series_key")
         columns = ("meeting_id", *self._fingerprint_columns(), "provisioned_at", "room_fingerprint")
@@ -557,11 +567,10 @@ class MeetingsTable:
         fits = [*self._selectable(), c.provisioned_at.is_(None), self._under_attempts()]
         fits += [c.ends_at > self.ts(now), c.ends_at <= self.ts(cap_ends_by)]
         cancelled = [*self._cancelled_terms()]
-        sizes = sa.select(key, sa.func.count()).where(*terms).group_by(key).order_by(key)
         with self.engine.connect() as conn:
             for condition in (fits, cancelled):
                 due.update(record[0] for record in conn.execute(sa.select(key).where(*condition, *terms).distinct()))
-            return [(series, int(count)) for series, count in conn.execute(sizes) if series in due]
+        return due
 
     def fetch_series(self, first_key: str, last_key: str) -> list[tuple[MeetingRow, bool]]:
         """Every row (any status) of the series with keys in ``[first_key, last_key]``, earliest
