@@ -389,6 +389,7 @@ class Bench:
             **self.written_back(backend, db),
             "peak_rss_mib": measured.peak_rss_mib,
             "peak_tree_mib": measured.peak_tree_mib,
+            "cpu_s": measured.cpu_s,
             "engine_s": engine,
             "plan_s": sum(probes.get("plan", [])),
             "api_s": sum(probes.get("api", [])),

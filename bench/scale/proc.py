@@ -25,13 +25,15 @@ MIB = 1024 * 1024
 
 @dataclass
 class Measured:
-    """What one subprocess did: exit code (None if it was killed at the time limit), wall seconds, memory."""
+    """What one subprocess did: exit code (None if it was killed at the time limit), wall seconds, memory,
+    and the CPU seconds (user + system) of the child and the children it waited for (``None`` if killed)."""
 
     returncode: int | None
     seconds: float
     peak_rss_mib: float
     peak_tree_mib: float
     timed_out: bool
+    cpu_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,10 +97,12 @@ def run_measured(
     timed_out = False
     status = None
     maxrss = 0.0
+    cpu = None
     while True:
         pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             status, maxrss = wait_status, usage.ru_maxrss * 1024.0
+            cpu = usage.ru_utime + usage.ru_stime
             break
         biggest, total = _tree_rss(root)
         peak, peak_tree = max(peak, biggest), max(peak_tree, total)
@@ -121,4 +125,5 @@ def run_measured(
         peak_rss_mib=max(peak, maxrss) / MIB,
         peak_tree_mib=max(peak_tree, maxrss) / MIB,
         timed_out=timed_out,
+        cpu_s=cpu,
     )
