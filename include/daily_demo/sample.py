@@ -91,31 +91,20 @@ def sample_series(
 def sample_series_set(
     *, series: int, occurrences: int, now: datetime | None = None, seed: int = 7
 ) -> list[dict[str, Any]]:
-    """``series`` weekly series of ``occurrences`` each (series ``SERIES-<k>``, ids
-    ``W<k>-<n>``), spread over the weekdays, the business hours and the templates; the first
-    occurrence of each within the coming week, so 50 weekly occurrences end within 351 days
-    (inside Daily's 365)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    rng = random.Random(seed)
+    """``series`` weekly series of ``occurrences`` each (series ``SERIES-<k>``, ids ``W<k>-<n>``):
+    the first occurrences are :func:`sample_meetings` spread over the coming week (all
+    ``scheduled``, the default number), each repeated a week apart, so 50 weekly occurrences end
+    within 353 days (inside Daily's 365)."""
     meetings = []
-    for k in range(series):
-        title, tz, minutes = TEMPLATES[k % len(TEMPLATES)]
-        day = now + timedelta(days=1 + k % 7)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-        first = day.replace(hour=rng.choice((9, 11, 13, 14, 15, 16, 17)), minute=rng.choice((0, 30)))
+    for k, first in enumerate(sample_meetings(count=series, now=now, days=7, seed=seed)):
         for n in range(occurrences):
-            start = first + timedelta(weeks=n)
+            shift = timedelta(weeks=n)
             meetings.append(
                 {
+                    **first,
                     "meeting_id": f"W{k:05d}-{n:03d}",
-                    "title": title,
-                    "starts_at": start,
-                    "ends_at": start + timedelta(minutes=minutes),
-                    "timezone": tz,
-                    "dialin_display_name": title if k % 3 else None,
-                    "wait_for_meeting_start": k % 4 != 3,
-                    "requested_phone_number": None,
+                    "starts_at": first["starts_at"] + shift,
+                    "ends_at": first["ends_at"] + shift,
                     "status": "scheduled",
                     "series_id": f"SERIES-{k:05d}",
                 }
