@@ -141,6 +141,67 @@ def test_cancelled_status_rule_agrees_with_normalize_status(meetings_db):
     assert pending(meetings_db).cancelled == len(python)
 
 
+def _cancelled_rows() -> list[dict[str, Any]]:
+    return [
+        meeting(mid, status=status, room_name=f"mtg-{mid}", dialin_pin="1") for mid, status in TRICKY_CANCELLED.items()
+    ]
+
+
+def _statements_of(table: MeetingsTable, call) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    sa.event.listen(table.engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        sa.event.remove(table.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_sqlite_looks_cancelled_rows_up_in_the_status_index(sqlite_meetings_db):
+    """The watcher polls for cancelled rooms every few seconds: on SQLite that is a search of the
+    shipped status index, also after ANALYZE counted one status on nearly every row (where SQLite
+    scans for a plain status equality; measured at 100,000 rows: 15-24 ms a scan, 0.02 ms the
+    searches), with the same rows as the rule in Python."""
+    table = sqlite_meetings_db
+    insert_rows(table, [*_cancelled_rows(), *(meeting(f"B{n:04d}") for n in range(300))])
+    with closing(table.hook.get_conn()) as conn:
+        conn.execute("ANALYZE")
+        conn.commit()
+    found: dict[str, Any] = {}
+    statements = _statements_of(
+        table,
+        lambda: found.update(rows=table.cancelled_with_rooms(limit=100), work=pending(table)),
+    )
+    assert {r["meeting_id"] for r in found["rows"]} == {"X01", "X02", "X03", "X04", "X05"}
+    assert found["work"].cancelled == 5
+    lookups = [(st, params) for st, params in statements if "unlikely(" in st]
+    assert len(lookups) == 2  # cancelled_with_rooms and the poll's cancelled part
+    with closing(table.hook.get_conn()) as conn:
+        for statement, params in lookups:
+            plan = [str(step[-1]) for step in conn.execute(f"EXPLAIN QUERY PLAN {statement}", params)]
+            reads = [step for step in plan if step.startswith(("SCAN", "SEARCH"))]
+            assert reads and all("USING INDEX daily_meetings_status" in step for step in reads), [
+                r for r in reads if "daily_meetings_status" not in r
+            ]
+
+
+def test_a_sqlite_table_without_the_status_index_finds_the_same_cancelled_rows(sqlite_meetings_db):
+    table = sqlite_meetings_db
+    with closing(table.hook.get_conn()) as conn:  # a table made before the index was shipped
+        conn.execute("DROP INDEX daily_meetings_status")
+        conn.commit()
+    table = MeetingsTable.from_config(table.config)
+    insert_rows(table, _cancelled_rows())
+    statements = _statements_of(table, lambda: table.cancelled_with_rooms(limit=100))
+    assert not any("unlikely(" in st for st, _ in statements)  # one statement, no union of scans
+    assert {r["meeting_id"] for r in table.cancelled_with_rooms(limit=100)} == {"X01", "X02", "X03", "X04", "X05"}
+    assert pending(table).cancelled == 5
+
+
 # -- the table's shape --------------------------------------------------------------------------
 def test_reserved_table_and_column_names(tmp_path, monkeypatch, request):
     """``main.user`` with columns ``order``, ``select`` and ``end``: quoted by the dialect."""

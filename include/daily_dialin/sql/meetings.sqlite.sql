@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS daily_meetings (
 CREATE INDEX IF NOT EXISTS daily_meetings_starts_at ON daily_meetings (starts_at);
 -- rows without a room: what the freshness trigger's poll (and the alerts) look up every few seconds
 CREATE INDEX IF NOT EXISTS daily_meetings_unprovisioned ON daily_meetings (starts_at) WHERE provisioned_at IS NULL;
+-- the few cancelled rows among many scheduled ones, looked up instead of scanned (the watcher's poll)
+CREATE INDEX IF NOT EXISTS daily_meetings_status ON daily_meetings (status);
 -- the occurrences of a series, read together by their key as text: the order chunks of series are
 -- cut in (SQLite uses an index for CAST(series_id AS TEXT) only if it is on that expression; a
 -- table without series_id skips this index)
