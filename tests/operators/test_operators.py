@@ -212,3 +212,18 @@ def test_assign_unpurchased_number_is_refused(assignment_dag, daily_conn, caplog
 def test_assign_operator_normalizes_number(daily_conn):
     operator = DailyAssignPinDialinNumberOperator(task_id="x", phone_number="1 (209) 555-0100")
     assert operator.execute(context={})["action"] == "unchanged"
+
+
+@pytest.mark.parametrize("operator_class", [DailyCreateDialinRoomOperator, DailyAssignPinDialinNumberOperator])
+def test_daily_conn_id_is_templated(operator_class):
+    assert "daily_conn_id" in operator_class.template_fields
+    assert "daily_conn_id" in DailyDeleteRoomOperator.template_fields
+
+
+def test_templated_daily_conn_id_picks_the_connection(daily_conn):
+    """A DAG picks the Daily account per run: the rendered id is the one the hook uses."""
+    operator = DailyDeleteRoomOperator(task_id="delete", room_name="never-made", daily_conn_id="{{ params.account }}")
+    operator.render_template_fields(context={"params": {"account": "daily_default"}})
+    assert operator.daily_conn_id == "daily_default"
+    assert operator.hook.daily_conn_id == "daily_default"
+    assert operator.execute(context={}) is False  # the room never existed: done, through that connection

@@ -28,6 +28,8 @@ from airflow_provider_daily.models import (
 )
 
 if TYPE_CHECKING:  # the hook (and the HTTP provider under it) loads when a task runs, not when a DAG parses
+    from airflow.sdk import Context
+
     from airflow_provider_daily.hooks.daily import DailyHook
 
 PIN_FLOW = "pin_dialin"
@@ -50,6 +52,11 @@ def _to_unix(value: Any, field: str) -> int | None:
 
 
 class _DailyOperator(BaseOperator):
+    """What every Daily operator shares: the connection id (templated, so a DAG can pick the Daily
+    account per run, e.g. ``"{{ params.daily_conn_id }}"``) and the hook built from it."""
+
+    template_fields: Sequence[str] = ("daily_conn_id",)
+
     def __init__(self, *, daily_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.daily_conn_id = daily_conn_id
@@ -82,6 +89,7 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
     """
 
     template_fields: Sequence[str] = (
+        *_DailyOperator.template_fields,
         "room_name",
         "exp",
         "nbf",
@@ -144,7 +152,7 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
         )
         return RoomCreate(name=self.room_name, privacy=self.privacy, properties=props)
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         spec = self.build_spec()
         ensured = self.hook.ensure_room(spec)
         room = ensured.room
@@ -174,7 +182,13 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
     the domain -> a clear error. Returns ``{"config_id", "phone_number", "action"}``.
     """
 
-    template_fields: Sequence[str] = ("phone_number", "name_prefix", "ivr_greeting", "move")
+    template_fields: Sequence[str] = (
+        *_DailyOperator.template_fields,
+        "phone_number",
+        "name_prefix",
+        "ivr_greeting",
+        "move",
+    )
 
     def __init__(
         self,
@@ -206,7 +220,7 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
             or (self.ivr_greeting and have_greeting != self.ivr_greeting)
         )
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         number = self._purchased_number()
         action = "created"
         for config in [c for c in self.hook.iter_dialin_configs() if c.config.phone_number == number]:
@@ -256,13 +270,13 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
 class DailyDeleteRoomOperator(_DailyOperator):
     """Delete a room; a room that is already gone (404) counts as done. Returns whether it existed."""
 
-    template_fields: Sequence[str] = ("room_name",)
+    template_fields: Sequence[str] = (*_DailyOperator.template_fields, "room_name")
 
     def __init__(self, *, room_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.room_name = room_name
 
-    def execute(self, context: Any) -> bool:
+    def execute(self, context: Context) -> bool:
         deleted = self.hook.delete_room(self.room_name, missing_ok=True)
         self.log.info("Room %s %s", self.room_name, "deleted" if deleted else "was already gone")
         return deleted
