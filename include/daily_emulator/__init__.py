@@ -3,8 +3,10 @@ rate limits and injectable faults.
 
 ``/v1``: ``GET /`` (domain configuration), rooms (``/rooms``, ``/rooms/:name``, ``/batch/rooms``) with PIN
 dial-in, ``/meeting-tokens`` (mint and validate HS256 tokens, self-signed ones too),
-``/domain-dialin-config`` and ``/purchased-phone-numbers``. ``/_emulator``: state, counters, reset,
-runtime settings, scripted faults, the clock, and rooms read, changed or deleted behind the client's back.
+``/domain-dialin-config`` and ``/purchased-phone-numbers``; room life (``/presence``,
+``/rooms/:name/presence``, ``/meetings``, ``/rooms/:name/eject``) and ``/webhooks`` with signed deliveries.
+``/_emulator``: state, counters, reset, runtime settings, scripted faults, the clock, rooms read, changed or
+deleted behind the client's back, participants joining and leaving, phone calls by PIN, webhook counters.
 
 Dev/test only (not in the wheel). May import: FastAPI, uvicorn, pydantic, pyjwt; never the provider or
 the application, so it stays an independent stand-in for Daily.

@@ -7,6 +7,7 @@ scripted faults, the clock, and rooms changed or deleted "behind the client's ba
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -117,3 +118,73 @@ async def update_room(request: Request, name: str) -> Any:
 @router.delete("/rooms/{name}")
 async def delete_room(request: Request, name: str) -> Any:
     return _emulator(request).store.admin_delete_room(name)
+
+
+# ------------------------------------------------------------------ room life
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"{key} must be a string")
+    return value
+
+
+@router.post("/rooms/{name}/participants")
+async def join_room(request: Request, name: str) -> Any:
+    body = require_object(await read_json(request))
+    user_name = _optional_str(body, "user_name")
+    user_id = _optional_str(body, "user_id")
+    return _emulator(request).store.life.join(name, user_name=user_name, user_id=user_id)
+
+
+@router.delete("/rooms/{name}/participants/{participant_id}")
+async def leave_room(request: Request, name: str, participant_id: str) -> Any:
+    _emulator(request).store.life.leave(name, participant_id)
+    return {"left": True, "id": participant_id, "room": name}
+
+
+@router.post("/calls")
+async def dial(request: Request) -> Any:
+    body = require_object(await read_json(request))
+    missing = [key for key in ("number", "pin", "caller") if body.get(key) is None]
+    if missing:
+        raise invalid(f"missing fields {missing}")
+    return _emulator(request).store.life.dial(number=body["number"], pin=body["pin"], caller=body["caller"])
+
+
+@router.delete("/calls/{session_id}")
+async def hang_up(request: Request, session_id: str) -> Any:
+    _emulator(request).store.life.hang_up(session_id)
+    return {"hung_up": True, "session_id": session_id}
+
+
+@router.post("/calls/{session_id}/error")
+async def call_error(request: Request, session_id: str) -> Any:
+    body = require_object(await read_json(request))
+    message = body.get("message")
+    if not isinstance(message, str) or not message:
+        raise invalid("message must be a non-empty string")
+    warning = body.get("warning", False)
+    if not isinstance(warning, bool):
+        raise invalid("warning must be a boolean")
+    return _emulator(request).store.life.call_error(session_id, message=message, warning=warning)
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+@router.get("/webhooks")
+async def webhook_stats(request: Request) -> Any:
+    return _emulator(request).webhooks.stats()
+
+
+@router.post("/webhooks/wait")
+async def wait_webhooks(request: Request) -> Any:
+    body = require_object(await read_json(request))
+    timeout = body.get("timeout", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise invalid("timeout must be a number of seconds")
+    webhooks = _emulator(request).webhooks
+    idle = await asyncio.to_thread(webhooks.wait_idle, float(timeout))
+    return {"idle": idle, **webhooks.stats()}

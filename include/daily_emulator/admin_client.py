@@ -87,5 +87,48 @@ class AdminClient:
         """Set the room's ``exp`` (``None``: no exp), without the 365-day rule of dial-in rooms."""
         return self.update_room(name, properties={"exp": exp})
 
+    # ------------------------------------------------------------------ room life
+
+    def join(self, room: str, *, user_name: str = "Guest", user_id: str | None = None) -> str:
+        """A web participant joins ``room``; returns the participant id (404 unknown/expired, 400 full)."""
+        body: dict[str, Any] = {"user_name": user_name}
+        if user_id is not None:
+            body["user_id"] = user_id
+        return self._call("POST", f"/rooms/{room}/participants", body)["id"]
+
+    def leave(self, room: str, participant_id: str) -> None:
+        """The participant (web or phone: a caller's id is its session id) leaves ``room``."""
+        self._call("DELETE", f"/rooms/{room}/participants/{participant_id}")
+
+    def dial(self, *, number: str, pin: str, caller: str) -> dict[str, Any]:
+        """A phone call to ``number`` entering ``pin``: ``{session_id, status, room, reason?}``.
+
+        ``status``: ``connected`` (in the meeting), ``waiting`` (hold music until someone joins) or
+        ``disconnected`` (``reason`` says why: wrong PIN, number not on the PIN flow, ...).
+        """
+        return self._call("POST", "/calls", {"number": number, "pin": pin, "caller": caller})
+
+    def hang_up(self, session_id: str) -> None:
+        """The caller hangs up (404 for an unknown session; an ended call stays ended)."""
+        self._call("DELETE", f"/calls/{session_id}")
+
+    def call_error(self, session_id: str, message: str, *, warning: bool = False) -> dict[str, Any]:
+        """Make Daily report ``dialin.error`` (``warning=True``: ``dialin.warning``) for this session."""
+        return self._call("POST", f"/calls/{session_id}/error", {"message": message, "warning": warning})
+
+    # ------------------------------------------------------------------ webhooks
+
+    def webhook_stats(self) -> dict[str, Any]:
+        """Delivery counters, ``delivered_by_type``, ``pending``, ``in_flight`` and the ``recent`` attempts."""
+        return self._call("GET", "/webhooks")
+
+    def wait_webhooks(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until no webhook message is queued or in flight (retries included); ``idle`` False on timeout."""
+        response = self._session.post(
+            f"{self.url}/_emulator/webhooks/wait", json={"timeout": timeout}, timeout=self.timeout + timeout
+        )
+        response.raise_for_status()
+        return response.json()
+
     def close(self) -> None:
         self._session.close()

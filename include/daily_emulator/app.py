@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from daily_emulator import admin, api
+from daily_emulator import admin, api, life_api, webhooks_api
 from daily_emulator.errors import ApiError, error_response
 from daily_emulator.middleware import ApiPipeline, silence_deliberate_disconnects
 from daily_emulator.runtime import Emulator
@@ -42,6 +42,8 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     )
     app.state.emulator = emulator
     app.include_router(api.router, prefix="/v1")
+    app.include_router(life_api.router, prefix="/v1")
+    app.include_router(webhooks_api.router, prefix="/v1")
     app.include_router(admin.router, prefix="/_emulator")
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -15,6 +15,7 @@ from daily_emulator.faults import FaultInjector
 from daily_emulator.ratelimit import RateLimiter
 from daily_emulator.settings import RUNTIME_SETTINGS, EmulatorSettings
 from daily_emulator.state import Store
+from daily_emulator.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class Emulator:
         self.store = Store(settings=settings, clock=self.clock)
         self.limiter = RateLimiter(limits=settings.rate_limits, clock=self.clock)
         self.faults = FaultInjector(settings=settings.faults)
+        self.webhooks = Webhooks(settings=lambda: self.settings, clock=self.clock, tick=self.store.life.sweep)
+        self.store.life.subscribe(self.webhooks.on_event)
         self._shutting_down = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -67,12 +70,15 @@ class Emulator:
             self.limiter = RateLimiter(limits=settings.rate_limits, clock=self.clock)
         if "faults" in patch:
             self.faults.configure(settings=settings.faults)
+        if "webhook_workers" in patch:
+            self.webhooks.resize()
         log.info("Emulator settings changed: %s", sorted(patch))
         return settings
 
     def reset(self) -> None:
-        """Clear rooms, counters, queued faults and the clock offset; re-seed dial-in configs."""
+        """Clear rooms, room life, webhooks, counters, queued faults and the clock offset; re-seed dial-in configs."""
         self.clock.reset()
+        self.webhooks.reset()
         self.store.reset()
         self.counters.reset()
         self.faults.clear()

@@ -134,6 +134,7 @@ class EmulatorServer:
         if server is None or thread is None:
             return
         self.emulator.begin_shutdown()
+        self.emulator.webhooks.stop()
         server.should_exit = True
         thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 2)
         if thread.is_alive():

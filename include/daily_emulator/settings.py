@@ -108,6 +108,20 @@ class EmulatorSettings(BaseModel):
       whole (404 ``not-found``, nothing deleted) - whether Daily does is undocumented; False counts it as gone.
     - ``undeletable_rooms``: names both delete endpoints refuse (400 ``invalid-request-error``; a batch naming
       one fails whole), to test how a client isolates a room Daily will not delete.
+    - Room life (``docs/emulator.md``): ``default_max_participants`` (a room without ``max_participants``;
+      Daily's default is 200 [doc]); ``max_sip_pstn_sessions_per_room`` (5 [doc]);
+      ``presence_lag_seconds`` (presence shows a join/leave this much later; Daily lags ~15 s [doc], 0 here
+      so tests need not wait); ``waiting_callers_in_presence`` (a caller on hold music shows in presence;
+      False by default [assumed: the meeting has not started, so nobody is in it]);
+      ``meetings_min_participation_seconds`` (``/meetings`` leaves out a finished attendance shorter than
+      this; Daily does not record joins under 10 s [doc]; 0 here).
+    - Webhooks (``docs/emulator.md``): ``webhook_workers`` (threads sending deliveries; order across them is
+      not guaranteed), ``webhook_timeout_seconds`` (per request, the test ping included),
+      ``webhook_retry_scale`` (multiplies the retry delays: 1.0 = Daily's ~15 minutes, tests use ~0.001),
+      ``webhook_max_pending`` (queued messages beyond it are dropped and counted), and the receiver fault
+      switch: ``webhook_fail_rate`` (an attempt fails as if the receiver answered 5xx) and
+      ``webhook_delay_ms`` (a slow receiver: added before each request; at or over the timeout the attempt
+      times out).
     - ``state_file``: loaded at start if it exists, saved after every change.
     - ``seed``: seed for room ids, random names and PINs (None: drawn from the OS).
     """
@@ -129,6 +143,17 @@ class EmulatorSettings(BaseModel):
     resend_dialin_new_pin: bool = False
     batch_delete_unknown_is_error: bool = False
     undeletable_rooms: list[str] = Field(default_factory=list)
+    default_max_participants: int = Field(default=200, ge=1)
+    max_sip_pstn_sessions_per_room: int = Field(default=5, ge=0)
+    presence_lag_seconds: float = Field(default=0.0, ge=0.0)
+    waiting_callers_in_presence: bool = False
+    meetings_min_participation_seconds: float = Field(default=0.0, ge=0.0)
+    webhook_workers: int = Field(default=2, ge=1, le=32)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_scale: float = Field(default=1.0, ge=0)
+    webhook_max_pending: int = Field(default=100_000, ge=1)
+    webhook_fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    webhook_delay_ms: float = Field(default=0.0, ge=0.0)
     state_file: Path | None = None
     seed: int | None = None
 
@@ -196,4 +221,15 @@ RUNTIME_SETTINGS = (
     "resend_dialin_new_pin",
     "batch_delete_unknown_is_error",
     "undeletable_rooms",
+    "default_max_participants",
+    "max_sip_pstn_sessions_per_room",
+    "presence_lag_seconds",
+    "waiting_callers_in_presence",
+    "meetings_min_participation_seconds",
+    "webhook_workers",
+    "webhook_timeout_seconds",
+    "webhook_retry_scale",
+    "webhook_max_pending",
+    "webhook_fail_rate",
+    "webhook_delay_ms",
 )

@@ -14,6 +14,7 @@ from typing import Any
 from daily_emulator.clock import Clock
 from daily_emulator.defaults import visible_config
 from daily_emulator.errors import ApiError, invalid, not_found
+from daily_emulator.life import RoomLife
 from daily_emulator.pagination import paginate
 from daily_emulator.persistence import load_json, save_json_atomic
 from daily_emulator.records import (
@@ -72,6 +73,15 @@ class Store:
         self._lock = threading.RLock()
         self._rng: random.Random = random.Random(settings.seed) if settings.seed is not None else random.SystemRandom()
         self.purchased = build_purchased_numbers(settings)
+        self.life = RoomLife(
+            lock=self._lock,
+            clock=clock,
+            settings=lambda: self.settings,
+            new_id=self._new_id,
+            stored_room=self._rooms_get,
+            room_by_pin=self._room_by_pin,
+            pin_numbers=self._pin_numbers,
+        )
         self._clear()
         self._seed_dialin_configs()
         if settings.state_file is not None:
@@ -114,6 +124,21 @@ class Store:
         if room is None or room.is_expired(now):
             return None
         return room
+
+    def _rooms_get(self, name: str) -> RoomRecord | None:
+        return self._rooms.get(name)
+
+    def _room_by_pin(self, pin: str, now: float) -> RoomRecord | None:
+        """The live room with this PIN (an expired or deleted room's PIN is free [doc])."""
+        for room in self._rooms.values():
+            if room.dialin_code == pin and not room.is_expired(now):
+                return room
+        return None
+
+    def _end_sessions(self, name: str) -> None:
+        """Deleting (or replacing) a room ends every session in it, video and phone [doc: delete-room]."""
+        if name in self._rooms:
+            self.life.end_room(name, reason="room deleted")
 
     def _purchased_set(self) -> set[str]:
         return {number.number for number in self.purchased}
@@ -242,6 +267,7 @@ class Store:
             created = []
             for spec in specs:
                 name = spec.name if spec.name is not None else self._random_name(taken_names)
+                self._end_sessions(name)  # [assumed] people left in an expired room of that name are gone
                 self._rooms.pop(name, None)  # an expired room of the same name is gone for good
                 room = RoomRecord(
                     id=self._new_id(),
@@ -346,6 +372,7 @@ class Store:
         with self._lock:
             self._refuse_undeletable([name])
             room = self._rooms.get(name)
+            self._end_sessions(name)
             if room is None or room.is_expired(self._now()):
                 if room is not None:
                     del self._rooms[name]
@@ -366,6 +393,7 @@ class Store:
                     raise not_found(f"room {unknown[0]} was not found")
             deleted = 0
             for name in dict.fromkeys(names):
+                self._end_sessions(name)
                 room = self._rooms.pop(name, None)
                 if room is not None and not room.is_expired(now):
                     deleted += 1
@@ -478,6 +506,7 @@ class Store:
         """Forget a stored room, live or expired (no rate limit, not counted); frees its name and PIN."""
         with self._lock:
             self._stored_room(name)
+            self._end_sessions(name)
             del self._rooms[name]
             self._persist()
             return {"deleted": True, "name": name}
@@ -520,6 +549,7 @@ class Store:
                 "rooms": [self._admin_render(room, now) for room in self._rooms.values()],
                 "dialin_configs": [config.render() for config in self._configs.values()],
                 "purchased_numbers": [number.render() for number in self.purchased],
+                **self.life.snapshot(),
             }
 
     def reset(self) -> None:
@@ -528,6 +558,7 @@ class Store:
             if self.settings.seed is not None:
                 self._rng = random.Random(self.settings.seed)
             self._clear()
+            self.life.clear()
             self._seed_dialin_configs()
             self._persist()
 

@@ -81,7 +81,15 @@ def test_admin_snapshot_counters_reset(emu, api):
     api.get("/rooms/missing")
     api.post("/batch/rooms", {"rooms": [{"name": "b1"}, {"name": "b2"}]})
     snapshot = emu.admin.snapshot()
-    assert set(snapshot) == {"rooms", "dialin_configs", "purchased_numbers", "counters"}
+    assert set(snapshot) == {
+        "rooms",
+        "dialin_configs",
+        "purchased_numbers",
+        "participants",
+        "calls",
+        "meetings",
+        "counters",
+    }
     room = snapshot["rooms"][0]
     assert room["name"] == "snap"
     assert room["expired"] is False
