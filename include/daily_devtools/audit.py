@@ -19,7 +19,6 @@ Messages name rows and fields, never PIN values.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +32,7 @@ PROVISIONABLE = ("scheduled",)
 CANCELLED = ("cancelled", "canceled")
 IGNORED = ("draft", "tentative", "completed", "done", "archived")
 SQLITE_TS = "%Y-%m-%d %H:%M:%S"
-# the documented SQLite text (the table's GLOBs): 'YYYY-MM-DD HH:MM:SS', optionally '.<anything>'
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_DOCUMENTED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\..*)?", re.DOTALL)
 
 __all__ = [
     "SOURCE_COLUMNS",
@@ -69,12 +66,27 @@ def _bad_id(meeting_id: Any) -> bool:
     return not isinstance(meeting_id, str) or not meeting_id.strip(" ")
 
 
+def _documented(text: str) -> bool:
+    """The documented SQLite text: a real UTC instant ``YYYY-MM-DD HH:MM:SS``, optionally ``.`` and
+    1-6 digits, nothing else. Decided here by Python's own calendar - ``strptime`` reads it and
+    ``strftime`` writes it back unchanged - not by the table's rule (its GLOBs and SQL round
+    trip), so the property tests check that rule instead of sharing it."""
+    head, dot, fraction = text.partition(".")
+    if dot and not (fraction.isascii() and fraction.isdigit() and 1 <= len(fraction) <= 6):
+        return False
+    try:
+        moment = datetime.strptime(head, SQLITE_TS)
+    except ValueError:  # month 13, 30 February, 24:61, year 0, an offset, a zone, other text
+        return False
+    return moment.strftime(SQLITE_TS) == head
+
+
 def _when(value: Any) -> datetime | str | None:
     """A comparable start/end: an aware datetime (PostgreSQL), the documented text (SQLite, compared
     as text, as the table documents), or None when the table cannot compare it."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and _DOCUMENTED.fullmatch(value):
+    if isinstance(value, str) and _documented(value):
         return value
     return None
 

@@ -10,7 +10,13 @@ Every consumer of the meetings table (provisioning, reconcile, invitations) sees
 * the room fingerprint and the moved-meeting rule: :func:`.meetings.room_fingerprint`,
   :func:`.meetings.needs_room`;
 * parsing to a :class:`.meetings.Meeting` (:meth:`MeetingRow.meeting`);
-* the series a row belongs to (optional column ``series_id``): :meth:`MeetingRow.series`.
+* the series a row belongs to (optional column ``series_id``): :meth:`MeetingRow.series`;
+* what a time stored as text must be for the table to compare it (SQLite):
+  :func:`stored_time_problem`, the Python mirror of the table's SQL rule (``table.py``,
+  ``_SqliteRules``): the documented UTC text ``YYYY-MM-DD HH:MM:SS`` (optionally ``.`` and 1-6
+  digits) naming a real instant. Text with an offset or a zone is refused, in SQL and here alike:
+  SQL compares the text as it is (an index range), so it could not honour the offset that
+  :func:`.meetings.parse_utc` honours - the row is reported instead of read two ways.
 
 The PIN (and any other written secret, such as a host token) stays out of ``repr``.
 
@@ -20,15 +26,38 @@ May import: ``daily_dialin.provisioning.meetings`` and ``.config`` (and the stan
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.meetings import Meeting, id_text, needs_room, room_fingerprint, series_key
 
-__all__ = ["MeetingRow", "StatusKind", "as_row", "normalize_status", "status_kind"]
+__all__ = ["MeetingRow", "StatusKind", "as_row", "normalize_status", "status_kind", "stored_time_problem"]
+
+# the documented text, optionally with a fraction of 1-6 digits; nothing after it (no offset, no zone)
+_STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?")
+_LOOKS_OFFSET = re.compile(r".*(?:[+-][0-9]{2}:?[0-9]{2}|Z|[ ]?[A-Za-z][A-Za-z_/+-]*)", re.DOTALL)
+
+
+def stored_time_problem(value: object) -> str | None:
+    """Why a time stored as text cannot be compared by the table (``None``: it can). The rule the
+    SQL of ``_SqliteRules.valid_time`` applies: the documented format, and a real instant - its
+    first 19 characters read back unchanged (no month 13, no 30 February, no 24:61)."""
+    if not isinstance(value, str):
+        return f"is {type(value).__name__}, not text"
+    if not _STORED_TIME.fullmatch(value):
+        if value[:19] and _STORED_TIME.fullmatch(value[:19]) and _LOOKS_OFFSET.fullmatch(value[19:]):
+            return "carries an offset or a time zone: store the UTC time as 'YYYY-MM-DD HH:MM:SS'"
+        return "is not in the format 'YYYY-MM-DD HH:MM:SS' (UTC)"
+    try:
+        datetime.fromisoformat(value[:19])  # the format is checked above: this checks the calendar
+    except ValueError:
+        return "is no real date and time (a month, day, hour, minute or second out of range)"
+    return None
 
 
 class StatusKind(StrEnum):

@@ -125,6 +125,11 @@ BAD_TIMES = (
     "2027-02-30 10:00:00",
     "2026-12-01 25:61:00",
     "2026-12-01 10:00:00.xyz",
+    # issue 21: well-patterned but no real instant, or an offset behind a fraction
+    "2026-13-05 10:00:00",
+    "2026-12-01 24:61:00",
+    "2026-12-01 10:00:00.000000-05:00",
+    "2026-12-01 10:00:00.5+09:00",
     "tomorrow 9am",
 )
 wild_time = st.one_of(

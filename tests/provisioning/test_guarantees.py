@@ -93,9 +93,15 @@ def test_ids_with_spaces_are_their_own_meetings(sqlite_meetings_db, daily_conn):
 
 
 # -- 3. one row can stop its whole chunk ----------------------------------------------------------
-@pytest.mark.parametrize("bad_end", ["9999-12-31 23:59:59", "P1D", "2026-13-45 10:00:00", "12:00"])
+# a month 13 of last year and of next year: text sorting before and after now, on any date (the
+# literal "2026-13-45" sorted after now until 2027 only, and was then not reported - issue 21)
+@pytest.mark.parametrize(
+    "bad_end", ["9999-12-31 23:59:59", "P1D", "{last_year}-13-45 10:00:00", "{next_year}-13-45 10:00:00", "12:00"]
+)
 def test_one_bad_value_fails_only_its_own_meeting(sqlite_meetings_db, daily_conn, monkeypatch, bad_end):
     monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", settings_env(chunk_size=1000))
+    year = datetime.now(UTC).year
+    bad_end = bad_end.format(last_year=year - 1, next_year=year + 1)
     good = [meeting(f"G{i:03d}") for i in range(100)]
     bad = meeting("BAD", ends_at=bad_end)
     insert_rows(sqlite_meetings_db, [*good, bad])

@@ -242,3 +242,32 @@ def test_the_fingerprint_of_a_one_off_meeting_is_what_it_always_was(row, setting
     values = tuple(row.get(column) for column in FINGERPRINT_COLUMNS)
     assert fingerprint_of(values, None, settings_part(config)) == expected
     assert room_fingerprint({**row, "series_id": "S"}, config) != expected  # a series member: its own
+
+
+# -- issue 21: beyond Daily's 365 days a meeting waits; one that lasts that long is a bad row -------
+@pytest.mark.parametrize(
+    ("start_days", "length_days", "expected"),
+    [
+        (400, 0.05, "wait"),  # too early: a later run provisions it
+        (364.9, 0.05, "wait"),  # its end (plus grace) passes the 365 days
+        (300, 0.05, "room"),
+        (10, 400, "bad"),  # lasts over a year: no moment before its start fits
+        (-30, 380, "room"),  # in progress, its end within 365 days of now
+    ],
+)
+def test_a_meeting_beyond_the_365_days_waits_unless_it_could_never_fit(start_days, length_days, expected):
+    from daily_dialin.provisioning.meetings import WAITING_PREFIX, WaitingForDailyWindow
+
+    now = datetime(2027, 3, 12, 23, 30, tzinfo=UTC)  # an explicit now: no wall clock
+    start = now + timedelta(days=start_days)
+    end = start + timedelta(days=length_days)
+    meeting = Meeting.from_row(row(starts_at=f"{start:%Y-%m-%d %H:%M:%S}", ends_at=f"{end:%Y-%m-%d %H:%M:%S}"))
+    config = ProvisioningConfig()
+    if expected == "room":
+        assert meeting.room_spec(config, now=now.timestamp()).properties.exp
+        return
+    with pytest.raises(BadMeetingRow) as raised:
+        meeting.room_spec(config, now=now.timestamp())
+    waiting = isinstance(raised.value, WaitingForDailyWindow)
+    assert waiting == (expected == "wait"), raised.value.reason
+    assert raised.value.reason.startswith(WAITING_PREFIX) == waiting

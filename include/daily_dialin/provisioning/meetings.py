@@ -48,8 +48,11 @@ from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
 
 __all__ = [
+    "WAITING_PREFIX",
     "BadMeetingRow",
     "Meeting",
+    "WaitingForDailyWindow",
+    "beyond_daily_window",
     "clean_text",
     "id_text",
     "needs_room",
@@ -100,6 +103,23 @@ def id_text(raw: Any) -> str:
 def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:
     """The room's ``exp`` (unix seconds): the meeting's end plus the grace period."""
     return int(ends_at.timestamp()) + 60 * config.exp_grace_minutes
+
+
+# the reason (last_error) of a meeting whose room Daily would refuse for now: it waits, never fails
+WAITING_PREFIX = "waiting: beyond Daily's 365 days: "
+
+
+class WaitingForDailyWindow(BadMeetingRow):
+    """The meeting's room would expire 365 days or more from now (:func:`beyond_daily_window`):
+    nothing is wrong with the row, it is too early. Whichever run selects it records the reason
+    without counting an attempt, and a later run provisions it once it is within reach."""
+
+
+def beyond_daily_window(exp: int, now: float) -> bool:
+    """Whether a room with ``exp`` is beyond what Daily allows now (its 365 days,
+    :func:`~airflow_provider_daily.rooms.latest_allowed_exp`): the one rule of one-off meetings,
+    the same bound series occurrences wait for (:func:`.series.cap_ends_by`)."""
+    return exp > latest_allowed_exp(now)
 
 
 # the columns a room is built from, in the order the fingerprint hashes them
@@ -325,11 +345,18 @@ class Meeting:
         exp = room_exp_for(self.ends_at, config)
         if exp <= now:
             raise BadMeetingRow(self.meeting_id, "the meeting (plus grace) is already over")
-        if exp > latest_allowed_exp(now):
+        if beyond_daily_window(exp, now) and beyond_daily_window(exp, self.starts_at.timestamp()):
+            # not even at its start: it would wait into its own meeting - a wrong end, not too early
             raise BadMeetingRow(
                 self.meeting_id,
-                f"room would expire {self.ends_at:%Y-%m-%d %H:%M} UTC (+ grace), 365 days or more from now; "
-                "Daily dial-in rooms must expire within 365 days (provision it later)",
+                f"the meeting ends {self.ends_at:%Y-%m-%d %H:%M} UTC, 365 days or more after it starts: "
+                "Daily dial-in rooms must expire within 365 days of being made",
+            )
+        if beyond_daily_window(exp, now):
+            raise WaitingForDailyWindow(
+                self.meeting_id,
+                f"{WAITING_PREFIX}the room would expire {self.ends_at:%Y-%m-%d %H:%M} UTC (+ grace), 365 days "
+                "or more from now; a later run provisions it once it is within reach (not an attempt)",
             )
         nbf = None
         if config.nbf_lead_minutes is not None:

@@ -5,10 +5,14 @@ case-insensitive like unquoted SQL names; the table may be ``schema.table``). Th
 :class:`sqlalchemy.Table`, so the dialect quotes whatever needs quoting (a table named
 ``select``, a column named ``end``) and every value travels as a bound parameter.
 
-Timestamps are bound as aware datetimes, except on SQLite, which stores them as UTC text
-``YYYY-MM-DD HH:MM:SS`` (the documented format, compared as text: rows in any other format are
-reported by :meth:`MeetingsTable.problem_rows`, never silently skipped). Every SQLite difference
-lives in :class:`_SqliteRules`.
+Timestamps are bound as aware datetimes, except on SQLite (and PostgreSQL tables whose times are
+text columns), which store them as UTC text ``YYYY-MM-DD HH:MM:SS`` (the documented format,
+compared as text: rows in any other format, with an offset or a zone, or naming no real instant -
+month 13, 30 February - are reported by :meth:`MeetingsTable.problem_rows` with their value, never
+silently skipped nor "missed"). Two checks of a time: ``comparable_time`` (the pattern, cheap: the
+watcher's poll) and ``valid_time`` (a round trip through the calendar: everything else); the same
+rule in Python is :func:`daily_dialin.rows.stored_time_problem`. Every SQLite difference lives in
+:class:`_SqliteRules`, the text columns of PostgreSQL in :class:`_PgTextRules`.
 
 Statuses are compared with the SQL mirror of :func:`daily_dialin.rows.normalize_status`
 (``LOWER(TRIM(status))``, trimming the whitespace ``str.strip`` trims). Meeting ids are compared
@@ -31,7 +35,6 @@ May import: SQLAlchemy, common-sql's ``DbApiHook``, the provider's errors and
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import hashlib
 import logging
@@ -60,7 +63,7 @@ from daily_dialin.provisioning.meetings import (
     settings_part,
 )
 from daily_dialin.provisioning.window import Selection
-from daily_dialin.rows import MeetingRow
+from daily_dialin.rows import MeetingRow, stored_time_problem
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,11 @@ IN_LIST_LIMIT = 500  # stay under old SQLite's 999 bound-variable limit
 STREAM_BATCH = 5000
 MISSED_PREFIX = "missed: "  # last_error of a meeting that started without a room (mark_missed)
 _DIGIT = "[0-9]"
-# the documented SQLite timestamp text, optionally with fractional seconds
-_SQLITE_TS_GLOBS = (
-    f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}",
-    f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}.*",
-)
+_SQLITE_TS_GLOB = f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}"
+# the documented SQLite timestamp text, optionally with a fraction of 1-6 digits - and nothing
+# after it: text with an offset or a zone is refused (compared as text, its offset would be
+# ignored; rows.stored_time_problem is the same rule in Python). The most common form first.
+_SQLITE_TS_GLOBS = (_SQLITE_TS_GLOB, *(f"{_SQLITE_TS_GLOB}.{_DIGIT * n}" for n in range(1, 7)))
 # what str.strip() strips (every whitespace character is below U+3001): SQL's TRIM, given these,
 # trims a status exactly as rows.normalize_status does
 _WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
@@ -106,6 +109,20 @@ class Failure:
     meeting_id: str
     reason: str
     counts: bool
+    # a row problem no run can fix (a time that is no real instant): not an attempt, but its
+    # problem digest is stored like a counted failure's, so pending_work sees it as reported
+    reported: bool = False
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Which meetings a run's alerts may name (:meth:`MeetingsTable.alert_candidates`, taken by
+    its plan): ``ids`` - all of them when ``complete``; otherwise every meeting starting before
+    ``reach`` (the plan's now plus the alert window) is taken as seen."""
+
+    ids: tuple[str, ...]
+    complete: bool
+    reach: datetime
 
 
 @dataclass(frozen=True)
@@ -167,8 +184,12 @@ class _Rules:
         return value.astimezone(UTC)
 
     def comparable_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
-        """SQL true when a time column can be compared."""
+        """SQL true when a time column can be compared: cheap, for the watcher's poll."""
         return col.is_not(None)
+
+    def valid_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """SQL true when a time column holds a real instant (a timestamp column holds nothing else)."""
+        return self.comparable_time(col)
 
     def text_id(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
         """SQL true when an id is stored as text (an XCom-safe key)."""
@@ -176,6 +197,10 @@ class _Rules:
 
     def well_formed(self, value: Any) -> bool:
         return value is not None
+
+    def time_problem(self, value: Any) -> str:
+        """Why ``value`` is no time the table can compare (for a value :meth:`well_formed` refuses)."""
+        return "is empty"
 
 
 class _SqliteRules(_Rules):
@@ -195,19 +220,77 @@ class _SqliteRules(_Rules):
         return value.astimezone(UTC).strftime(SQLITE_TS)
 
     def comparable_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """The documented text, by its digit pattern: cheap enough for the poll's indexed paths,
+        but blind to the calendar (month 13 passes): :meth:`valid_time` adds that."""
         return sa.and_(
             col.is_not(None),
             sa.func.typeof(col) == "text",
             sa.or_(*(col.op("GLOB")(sa.literal(glob, sa.String)) for glob in _SQLITE_TS_GLOBS)),
         )
 
+    def valid_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """The documented text naming a real instant, by round trip: its first 19 characters,
+        read as a time and written back (``strftime(julianday(...))`` normalizes 30 February to 2
+        March, 24:00 to the next day; month 13, minute 61 read as NULL), must come back unchanged.
+        Year 0 is refused too (Python has none). Per-row date functions: for the plan, the chunks,
+        the alerts and the problem report - never for the watcher's poll."""
+        head = sa.func.substr(col, 1, 19)
+        again = sa.func.strftime(SQLITE_TS, sa.func.julianday(head))
+        return sa.and_(
+            self.comparable_time(col), sa.func.coalesce(again == head, False), sa.func.substr(col, 1, 4) != "0000"
+        )
+
     def text_id(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
         return sa.func.typeof(col) == "text"
 
     def well_formed(self, value: Any) -> bool:
-        return isinstance(value, str) and any(
-            fnmatch.fnmatchcase(value, g.replace("[0-9]", "[0123456789]")) for g in _SQLITE_TS_GLOBS
+        """:meth:`valid_time` in Python (the same decision): :func:`daily_dialin.rows.stored_time_problem`."""
+        return stored_time_problem(value) is None
+
+    def time_problem(self, value: Any) -> str:
+        return stored_time_problem(value) or "cannot be compared"
+
+
+class _PgTextRules(_Rules):
+    """PostgreSQL with ``starts_at``/``ends_at`` stored as text: the documented UTC text, compared
+    as text (as on SQLite; the same rule, :func:`daily_dialin.rows.stored_time_problem`). Text
+    with an offset or a zone is refused, not cast: a cast of a bad value would fail the whole
+    statement, and text compared as text cannot honour an offset."""
+
+    _PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$"
+
+    def ts(self, value: datetime) -> Any:
+        return value.astimezone(UTC).strftime(SQLITE_TS)
+
+    def comparable_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return sa.and_(col.is_not(None), col.regexp_match(self._PATTERN))
+
+    def valid_time(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        """The pattern, then the calendar by arithmetic on its digits (no cast of the whole value
+        that could raise): CASE evaluates the digits only where the pattern matched."""
+
+        def part(start: int, length: int) -> ColumnElement[Any]:
+            return sa.cast(sa.func.substr(col, start, length), sa.Integer)
+
+        year, month, day = part(1, 4), part(6, 2), part(9, 2)
+        leap = sa.or_(sa.and_(year % 4 == 0, year % 100 != 0), year % 400 == 0)
+        days = sa.case((month.in_([4, 6, 9, 11]), 30), (month == 2, sa.case((leap, 29), else_=28)), else_=31)
+        calendar = sa.and_(
+            year >= 1,
+            month.between(1, 12),
+            day >= 1,
+            day <= days,
+            part(12, 2) < 24,
+            part(15, 2) < 60,
+            part(18, 2) < 60,
         )
+        return sa.case((self.comparable_time(col), calendar), else_=sa.false())
+
+    def well_formed(self, value: Any) -> bool:
+        return stored_time_problem(value) is None
+
+    def time_problem(self, value: Any) -> str:
+        return stored_time_problem(value) or "cannot be compared"
 
 
 def _table_object(config: ProvisioningConfig, *, absent: Iterable[str] = ()) -> sa.Table:
@@ -238,9 +321,26 @@ class MeetingsTable:
         self.hook = hook
         self.config = config
         self.is_sqlite = getattr(hook, "conn_type", None) == "sqlite"
-        self.rules: _Rules = _SqliteRules() if self.is_sqlite else _Rules()
         self.ph = hook.placeholder
         self._fingerprints: dict[tuple[Any, ...], str] = {}
+
+    @functools.cached_property
+    def rules(self) -> _Rules:
+        """The dialect's rules; on PostgreSQL those of text time columns where ``starts_at`` is
+        text (looked up once, by reflection)."""
+        if self.is_sqlite:
+            return _SqliteRules()
+        return _PgTextRules() if self._text_times() else _Rules()
+
+    def _text_times(self) -> bool:
+        """Whether the table stores ``starts_at`` as text (not a timestamp type)."""
+        schema, _, name = self.config.table.lower().rpartition(".")
+        inspector = sa.inspect(self.engine)
+        if not inspector.has_table(name, schema=schema or None):
+            return False
+        column = self.config.column_map()["starts_at"].lower()
+        types = {info["name"].lower(): info["type"] for info in inspector.get_columns(name, schema=schema or None)}
+        return isinstance(types.get(column), sa.String)
 
     @functools.cached_property
     def meetings(self) -> sa.Table:
@@ -375,16 +475,22 @@ class MeetingsTable:
             return sa.union_all(*(sa.select(*columns).where(sa.func.unlikely(term), *where) for term in terms))
         return sa.select(*columns).where(self._status_in(statuses, rare=True), *where)
 
-    def _selectable(self) -> list[ColumnElement[bool]]:
-        """A provisionable row with a usable id and comparable times (others: problem_rows)."""
-        c = self.c
+    def _selectable(self, *, strict: bool = True) -> list[ColumnElement[bool]]:
+        """A provisionable row with a usable id and valid times (others: problem_rows).
+
+        ``strict=False`` (the watcher's poll only): times checked by their pattern alone, no
+        per-row date function. A row whose time is well-patterned but no real instant (month 13)
+        may then look like work; its problem report stores the problem digest
+        (:attr:`Failure.reported`), so the poll sees it as reported until the row changes."""
+        c, rules = self.c, self.rules
+        time = rules.valid_time if strict else rules.comparable_time
         return [
             self._status_in(self.config.provisionable_statuses),
             c.meeting_id.is_not(None),
             sa.func.trim(c.meeting_id) != "",
-            self.rules.text_id(c.meeting_id),
-            self.rules.comparable_time(c.starts_at),
-            self.rules.comparable_time(c.ends_at),
+            rules.text_id(c.meeting_id),
+            time(c.starts_at),
+            time(c.ends_at),
         ]
 
     def _under_attempts(self) -> ColumnElement[bool]:
@@ -674,9 +780,11 @@ class MeetingsTable:
         provisionable = self._status_in(config.provisionable_statuses)
         known = self._status_in([*config.provisionable_statuses, *config.cancelled_statuses, *config.ignored_statuses])
         bad_id = sa.or_(c.meeting_id.is_(None), sa.func.trim(c.meeting_id) == "", sa.not_(rules.text_id(c.meeting_id)))
-        malformed = sa.or_(sa.not_(rules.comparable_time(c.starts_at)), sa.not_(rules.comparable_time(c.ends_at)))
+        # the round trip (valid_time), not the digit pattern: a month 13 is reported with its value on
+        # the first run, whatever its text sorts as (before: "missed" for text sorting before now)
+        malformed = sa.or_(sa.not_(rules.valid_time(c.starts_at)), sa.not_(rules.valid_time(c.ends_at)))
         unknown = sa.or_(sa.not_(known), c.status.is_(None))
-        not_over = sa.or_(sa.not_(rules.comparable_time(c.ends_at)), c.ends_at > self.ts(now))
+        not_over = sa.or_(sa.not_(rules.valid_time(c.ends_at)), c.ends_at > self.ts(now))
         problem = sa.case(
             (sa.and_(provisionable, bad_id), "id"), (sa.and_(provisionable, malformed), "time"), (unknown, "status")
         )
@@ -695,12 +803,12 @@ class MeetingsTable:
             return "meeting_id is empty: the row cannot be provisioned or written to by id"
         if kind == "time":
             bad = [
-                f"{name} {value!r}"
+                f"{name} {value!r} {self.rules.time_problem(value)}"
                 for name, value in zip(("starts_at", "ends_at"), times, strict=True)
                 if not self.rules.well_formed(value)
             ]
             return (
-                f"{' and '.join(bad) or 'a time'} is not a timestamp the table can compare "
+                f"{'; '.join(bad) or 'a time'}: not a timestamp the table can compare "
                 "(store UTC text 'YYYY-MM-DD HH:MM:SS')"
             )
         config = self.config
@@ -842,13 +950,13 @@ class MeetingsTable:
             c.starts_at < self.ts(now + timedelta(days=horizon_days)),
             c.ends_at > self.ts(now),
             self._under_attempts(),
-            *self._selectable(),
+            *self._selectable(strict=False),
         )
         columns = ("room_fingerprint", *self._digest_columns())
         changed = sa.select(*(c[name] for name in columns)).where(
             c.starts_at < self.ts(now + look_ahead), c.ends_at > self.ts(now), c.provisioned_at.is_not(None)
         )
-        changed = changed.where(*self._selectable())
+        changed = changed.where(*self._selectable(strict=False))
         work: list[tuple[str, str, str]] = []
         with self.engine.connect() as conn:
             reported = []
@@ -904,14 +1012,47 @@ class MeetingsTable:
         return changed
 
     def _unready(self) -> list[ColumnElement[bool]]:
+        """Provisionable rows without a room whose times are real instants (a month 13 is a row
+        problem, reported by problem_rows with its value - never "missed")."""
         return [*self._selectable(), self.c.provisioned_at.is_(None)]
 
-    def not_ready_soon(self, *, now: datetime, within: timedelta, limit: int) -> tuple[int, list[str]]:
-        """Provisionable meetings starting in ``[now, now + within)`` without a room: their count
-        and the first ``limit`` ids, earliest first."""
+    def _not_marked(self) -> ColumnElement[bool]:
+        last_error = self.c.last_error
+        return sa.or_(last_error.is_(None), sa.not_(last_error.startswith(MISSED_PREFIX)))
+
+    def alert_candidates(self, *, now: datetime, within: timedelta, limit: int) -> tuple[int, list[str]]:
+        """The meetings a run's alerts may name, as its plan sees them at ``now``: without a room,
+        started (and not reported as missed yet) or starting before ``now + within``. Their count
+        and the first ``limit`` ids (started first). Taken before the plan selects its meetings, so
+        every meeting seen here was there to be selected."""
+        c = self.c
+        soon = sa.or_(c.starts_at >= self.ts(now), self._not_marked())
+        return self._count_and_ids([*self._unready(), c.starts_at < self.ts(now + within), soon], limit)
+
+    def _seen(self, seen: Seen | None) -> list[ColumnElement[bool]]:
+        """The rows an alert may name: those the plan saw (``seen``; ``None``: every row).
+
+        Why: the table has no insertion time, and the alerts are read after the chunks, so a
+        meeting booked meanwhile - starting soon, or already in progress - would fail this run
+        (and be written "missed") though no task of it could have provisioned it; the queued next
+        run does, seconds later. Every meeting this run could have provisioned was in the table
+        when its plan ran: the plan lists those in reach of an alert, and only they are named. If
+        there were more than it can carry, every meeting starting before the plan's reach counts
+        as seen (a booking in that range may then be named too: the run fails anyway)."""
+        if seen is None:
+            return []
+        if not seen.complete:
+            return [self.c.starts_at < self.ts(seen.reach)]
+        return [self.c.meeting_id.in_(list(seen.ids))] if seen.ids else [sa.false()]
+
+    def not_ready_soon(
+        self, *, now: datetime, within: timedelta, limit: int, seen: Seen | None = None
+    ) -> tuple[int, list[str]]:
+        """Provisionable meetings starting in ``[now, now + within)`` without a room (of those the
+        plan saw, :meth:`_seen`): their count and the first ``limit`` ids, earliest first."""
         c = self.c
         where = [*self._unready(), c.starts_at >= self.ts(now), c.starts_at < self.ts(now + within)]
-        return self._count_and_ids(where, limit)
+        return self._count_and_ids([*where, *self._seen(seen)], limit)
 
     def _count_and_ids(self, where: Sequence[ColumnElement[bool]], limit: int) -> tuple[int, list[str]]:
         c = self.c
@@ -920,14 +1061,16 @@ class MeetingsTable:
         with self.engine.connect() as conn:
             return int(conn.execute(count).scalar_one()), [record[0] for record in conn.execute(ids)]
 
-    def mark_missed(self, *, now: datetime, limit: int) -> tuple[int, list[str]]:
+    def mark_missed(self, *, now: datetime, limit: int, seen: Seen | None = None) -> tuple[int, list[str]]:
         """Provisionable meetings that started (``starts_at <= now``) without ever having had a
         room and are not reported yet: write ``last_error`` = :data:`MISSED_PREFIX` ... (keeping
         the earlier error in the text) and return their count and the first ``limit`` ids. Each
-        is reported once (until a later failure overwrites ``last_error``); ``attempts`` stay."""
+        is reported once (until a later failure overwrites ``last_error``); ``attempts`` stay.
+
+        Only meetings the plan saw (:meth:`_seen`): one booked while already in progress, after
+        the plan, is no miss - the next run provisions it."""
         c = self.c
-        not_marked = sa.or_(c.last_error.is_(None), sa.not_(c.last_error.startswith(MISSED_PREFIX)))
-        where = [*self._unready(), c.starts_at <= self.ts(now), not_marked]
+        where = [*self._unready(), c.starts_at <= self.ts(now), self._not_marked(), *self._seen(seen)]
         earlier = sa.literal(" (last error: ", sa.String).op("||")(c.last_error).op("||")(")")
         text = sa.literal(f"{MISSED_PREFIX}the meeting started without a room", sa.String).op("||")(
             sa.func.coalesce(earlier, "")
@@ -983,17 +1126,22 @@ class MeetingsTable:
         stores the row's :func:`problem_digest` (see :meth:`pending_work`)."""
         c = self.c
         counted = [f for f in failed if f.counts and f.meeting_id is not None]
-        digests = self._problem_digests([f.meeting_id for f in counted])
+        remembered = [f for f in failed if f.reported and not f.counts and f.meeting_id is not None]
+        digests = self._problem_digests([f.meeting_id for f in (*counted, *remembered)])
+        digest = sa.case((c.provisioned_at.is_(None), sa.bindparam("k_digest")), else_=c.room_fingerprint)
         count = (
             sa.update(self.meetings)
             .where(self._by_id())
             .values(
                 last_error=sa.bindparam("k_error"),
                 attempts=sa.func.coalesce(c.attempts, 0) + 1,
-                room_fingerprint=sa.case(
-                    (c.provisioned_at.is_(None), sa.bindparam("k_digest")), else_=c.room_fingerprint
-                ),
+                room_fingerprint=digest,
             )
+        )
+        remember = (
+            sa.update(self.meetings)
+            .where(self._by_id())
+            .values(last_error=sa.bindparam("k_error"), room_fingerprint=digest)
         )
         record = sa.update(self.meetings).where(self._by_id()).values(last_error=sa.bindparam("k_error"))
         null_id = (
@@ -1011,11 +1159,18 @@ class MeetingsTable:
                 ],
             ),
             (
+                remember,
+                [
+                    {"k_error": f.reason[:2000], "k_id": f.meeting_id, "k_digest": digests.get(f.meeting_id)}
+                    for f in remembered
+                ],
+            ),
+            (
                 record,
                 [
                     {"k_error": f.reason[:2000], "k_id": f.meeting_id}
                     for f in failed
-                    if not f.counts and f.meeting_id is not None
+                    if not f.counts and not f.reported and f.meeting_id is not None
                 ],
             ),
             (null_id, [{"k_error": first_null.reason[:2000]}] if first_null else []),
