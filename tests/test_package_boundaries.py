@@ -38,6 +38,14 @@ def test_installed_packages_never_import_what_they_must_not(package, forbidden):
     assert {module: names for module, names in offenders.items() if names} == {}
 
 
+def test_the_provider_never_imports_fastapi():
+    """The receiver belongs to the application: a provider-only user loads no web framework."""
+    offenders = {
+        module for module, names in _imports("airflow_provider_daily").items() if names & {"fastapi", "starlette"}
+    }
+    assert offenders == set()
+
+
 def test_every_package_says_what_it_may_import():
     for package in ("airflow_provider_daily", "daily_dialin", *DEV_ONLY):
         init = INCLUDE / package / "__init__.py"
@@ -58,10 +66,13 @@ def test_the_wheel_holds_the_provider_and_the_application_only(tmp_path):
     assert "daily_dialin/sql/meetings.sqlite.sql" in names
     assert "daily_dialin/airflow_settings/connections.json" in names
     assert "airflow_provider_daily/plugins/macros.py" in names
+    assert "daily_dialin/calls/plugin.py" in names
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     metadata = zipfile.ZipFile(wheel).read(meta).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert not any(word in line for line in requires for word in ("fastapi", "uvicorn")), requires
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "daily_emulator" not in zipfile.ZipFile(wheel).read(entry_points).decode()
+    registered = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "daily_emulator" not in registered
+    assert "daily_dialin_calls = daily_dialin.calls.plugin:DailyCallsPlugin" in registered
     assert Path(wheel).name.startswith("airflow_provider_daily-")

@@ -1,5 +1,6 @@
 """The provider's macros plugin is registered through the provider (no plugins/ file needed) and
-its macros compute the right values."""
+its macros compute the right values; the application's plugin (the webhook receiver) through the
+package's second entry point."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from airflow_provider_daily.get_provider_info import get_provider_info
@@ -25,14 +27,30 @@ def test_airflow_loads_the_macros_plugin_from_the_provider(tmp_path):
         "airflow_provider_daily.plugins.macros.room_name",
         "airflow_provider_daily.models.dial_string",
     ]
+    # the application's plugin: the webhook receiver, mounted on the API server at /daily
+    (app,) = plugins["daily_dialin_calls"]["fastapi_apps"]
+    assert app["url_prefix"] == "/daily"
 
 
 def test_the_package_registers_the_plugin_through_its_entry_point():
-    from importlib.metadata import entry_points
-
     (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "daily_dialin"]
     assert entry.load() is macros.DailyDialinMacrosPlugin
     assert "plugins" not in get_provider_info()  # one registration, or Airflow reports a duplicate
+
+
+def test_the_application_registers_the_webhook_receiver_through_its_entry_point():
+    from fastapi.testclient import TestClient
+
+    from daily_dialin.calls.plugin import DailyCallsPlugin
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "daily_dialin_calls"]
+    assert entry.load() is DailyCallsPlugin
+    (app,) = DailyCallsPlugin.fastapi_apps
+    assert app["url_prefix"] == "/daily"
+    routes = [(route.path, sorted(route.methods)) for route in app["app"].routes]
+    assert routes == [("/webhooks", ["POST"])], "nothing but the signed route is reachable on the app"
+    client = TestClient(app["app"])
+    assert client.get("/openapi.json").status_code == 404 and client.get("/docs").status_code == 404
 
 
 def test_macros():

@@ -1,0 +1,112 @@
+"""The calls DAG factory: ``calls_dag(dag_id="daily_dialin_calls") -> DAG``.
+
+Started by the events-table watcher (:class:`~daily_dialin.calls.trigger.CallEventsTrigger` on
+the asset ``daily_dialin_call_events``: why a watcher and not an asset event from the receiver is
+in its docstring and ``docs/calls.md``), or by a safety cron (``@hourly``) as a backstop. Two tasks:
+``fold_events`` (the calls table, the meetings table's figure columns) and ``alert_dialin_errors``
+(fails, naming the meetings, when the folded events held dial-in errors; no retries, so notifiers
+attached to the DAG fire once).
+
+Parse time imports only ``airflow.sdk``, this package and the trigger module; the tasks import
+:mod:`daily_dialin.calls.process` when they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, task
+
+from daily_dialin.dags.defaults import START_DATE, dag_defaults
+
+TAGS = ("daily", "dial-in", "calls")
+ASSET_NAME = "daily_dialin_call_events"
+
+DOC = """
+### Daily dial-in calls
+
+Daily posts webhook events (`dialin.connected`/`stopped`/`error`/`warning`, `meeting.ended`, ...)
+to Airflow's API server at `/daily/webhooks`; the receiver checks their signature and stores them.
+A watcher sees stored events not folded in yet and starts this DAG within seconds
+(and `{safety}` as a backstop). It writes:
+
+* `daily_calls`: one row per phone call - room, meeting, session, **masked** caller number
+  (country code and last two digits), joined, left, duration, error;
+* the meetings table's figure columns, where the table has them: `phone_callers`,
+  `phone_minutes`, `first_dialin_at`, `last_dialin_error`, `actual_end_at`.
+
+`alert_dialin_errors` fails, naming the meetings, when a `dialin.error` (or `dialin.warning`)
+arrived: attach your notifiers to this DAG. Settings: Variable `daily_calls`. See docs/calls.md.
+"""
+
+
+def calls_schedule(*, poll_seconds: float = 5.0, safety_schedule: str | None = "@hourly") -> Any:
+    """The watched asset (and the safety cron, UTC) for ``DAG(schedule=...)``."""
+    from daily_dialin.calls.trigger import CallEventsTrigger
+
+    watcher = AssetWatcher(name=f"{ASSET_NAME}_watcher", trigger=CallEventsTrigger(poll_seconds=poll_seconds))
+    asset = Asset(ASSET_NAME, watchers=[watcher])
+    if not safety_schedule:
+        return asset
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(safety_schedule, timezone="UTC"), assets=asset)
+
+
+def calls_dag(
+    *,
+    dag_id: str,
+    poll_seconds: float = 5.0,
+    safety_schedule: str | None = "@hourly",
+    settings: Mapping[str, Any] | None = None,
+    start_date: datetime = START_DATE,
+    tags: Sequence[str] = TAGS,
+    default_args: Mapping[str, Any] | None = None,
+    doc_md: str | None = None,
+    **dag_kwargs: Any,
+) -> DAG:
+    """Build the calls DAG.
+
+    :param poll_seconds: how often the watcher looks for stored events.
+    :param safety_schedule: a cron run as a backstop (None: the watcher only).
+    :param settings: :class:`~daily_dialin.calls.settings.CallsSettings` fields on top of the
+        Variable ``daily_calls`` (like a run's overrides).
+    :param dag_kwargs: anything else ``DAG`` takes (e.g. ``schedule`` instead of the watcher).
+    """
+    overrides = dict(settings or {})
+    if overrides:
+        from daily_dialin.calls.settings import CallsSettings
+
+        CallsSettings(**overrides)  # a typo is an import error, not a failed run
+    options = {
+        "schedule": calls_schedule(poll_seconds=poll_seconds, safety_schedule=safety_schedule),
+        "catchup": False,
+        "max_active_runs": 1,
+        **dag_kwargs,
+    }
+    with DAG(
+        dag_id=dag_id,
+        start_date=start_date,
+        default_args=dag_defaults(default_args),
+        tags=list(tags),
+        doc_md=doc_md or DOC.format(safety=safety_schedule or "no cron"),
+        **options,
+    ) as dag:
+        _wire(overrides)
+    return dag
+
+
+def _wire(overrides: dict[str, Any]) -> None:
+    @task(multiple_outputs=False)
+    def fold_events() -> dict:
+        from daily_dialin.calls import process
+
+        return process.fold_events(settings_overrides=overrides)
+
+    @task(retries=0)
+    def alert_dialin_errors(summary: dict) -> None:
+        from daily_dialin.calls import process
+
+        process.raise_alerts(summary)
+
+    alert_dialin_errors(fold_events())
