@@ -15,7 +15,11 @@ What it adds to ``HttpHook``:
   finds its name taken fetches the room, checks it, updates it if its settings drifted, and
   makes sure it has a PIN. A lost response can therefore never produce a second room.
   :meth:`reconcile_room` is that reuse step alone, also for a room the caller already holds
-  (the bulk path's listing), which it does not fetch again.
+  (the bulk path's listing), which it does not fetch again;
+* presence (:meth:`get_presence`, :meth:`get_room_presence`) and the rule of :mod:`..presence` on
+  the one update path: :meth:`reconcile_room` never moves a room's ``exp`` earlier to before now +
+  ``live_exp_margin_seconds`` while anyone is in it (or presence cannot say) - it keeps the room's
+  ``exp`` and reports that as :attr:`EnsuredRoom.deferred`.
 """
 
 from __future__ import annotations
@@ -51,14 +55,17 @@ from airflow_provider_daily.models import (
     DialinConfigList,
     DomainConfig,
     MeetingTokenProperties,
+    Participant,
     PurchasedPhoneNumber,
     PurchasedPhoneNumberList,
     Room,
     RoomCreate,
     RoomList,
+    RoomPresence,
     RoomProperties,
 )
 from airflow_provider_daily.pacing import shared_pacer
+from airflow_provider_daily.presence import room_check
 from airflow_provider_daily.rooms import (
     room_differences,
     update_properties,
@@ -70,6 +77,8 @@ from airflow_provider_daily.rooms import (
 DAILY_API_URL = "https://api.daily.co/v1"
 ROOMS_PAGE_LIMIT = 100
 NUMBERS_PAGE_LIMIT = 50
+# An exp moved earlier to less than this from now is kept while the room is live (or presence cannot say).
+DEFAULT_LIVE_EXP_MARGIN_SECONDS = 15 * 60
 
 Outcome = Literal["created", "reused", "updated"]
 __all__ = ["BATCH_LIMIT", "DAILY_API_URL", "DailyHook", "EnsuredRoom", "Outcome"]
@@ -81,6 +90,9 @@ class EnsuredRoom:
 
     room: Room
     outcome: Outcome
+    # why the room's exp was not moved as far as requested: "deferred: live (N participants, M on
+    # the phone)" or "deferred: presence unknown (...)"; None when the spec was applied as it is
+    deferred: str | None = None
 
 
 def _walk_pages(fetch: Callable[[str | None], list[Any]], page_size: int) -> Iterator[Any]:
@@ -104,6 +116,22 @@ def _batch_rooms_in_order(body: Any, specs: list[RoomCreate]) -> list[Room]:
     if missing:
         raise DailyError(f"POST /batch/rooms did not return {len(missing)} of the requested rooms")
     return [by_name[s.name] for s in specs]
+
+
+def _presence_by_room(body: Any) -> dict[str, list[Participant]]:
+    """``GET /presence``'s ``{<room>: [participant, ...]}`` [doc], typed; an unreadable answer raises."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict) or not all(isinstance(items, list) for items in body.values()):
+        raise DailyError("GET /presence answered without a map of rooms to participants")
+    try:
+        return {str(room): [Participant.model_validate(item) for item in items] for room, items in body.items()}
+    except ValueError:
+        raise DailyError("GET /presence answered with unreadable participants") from None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min"
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -141,6 +169,8 @@ class DailyHook(HttpHook):
         (e.g. one chunk of a provisioning run): once spent, a retryable failure is raised instead
         of retried and every request's timeout is cut to what is left. ``None``: no budget beyond
         the per-request ``retry_deadline``.
+    :param live_exp_margin_seconds: :meth:`reconcile_room` never moves a room's ``exp`` earlier to
+        before now + this while anyone is in the room (or presence cannot say): it keeps its ``exp``.
 
     Example::
 
@@ -161,10 +191,14 @@ class DailyHook(HttpHook):
         daily_conn_id: str = default_conn_name,
         rate_limit_share: float = 1.0,
         deadline_seconds: float | None = None,
+        live_exp_margin_seconds: float = DEFAULT_LIVE_EXP_MARGIN_SECONDS,
     ) -> None:
         super().__init__(method="GET", http_conn_id=daily_conn_id)
         if not 0 < rate_limit_share <= 1:
             raise ValueError("rate_limit_share must be in (0, 1]")
+        if live_exp_margin_seconds < 0:
+            raise ValueError("live_exp_margin_seconds must not be negative")
+        self.live_exp_margin_seconds = live_exp_margin_seconds
         self.daily_conn_id = daily_conn_id
         self.rate_limit_share = rate_limit_share
         self._deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
@@ -213,9 +247,9 @@ class DailyHook(HttpHook):
         return session
 
     def _configure_session_from_extra(self, session, connection, extra_options):
-        """HttpHook turns unknown extras into headers: keep our settings out of them."""
+        """HttpHook turns unknown extras into headers: keep our settings (and the webhook secret) out of them."""
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in DailyClientSettings.extra_keys():
+        for key in (*DailyClientSettings.extra_keys(), "webhook_secret"):
             session.headers.pop(key, None)
             session.headers.pop(f"extra__daily__{key}", None)
         return session
@@ -437,13 +471,54 @@ class DailyHook(HttpHook):
         return self._reconcile(spec, room)
 
     def _reconcile(self, spec: RoomCreate, room: Room | None) -> EnsuredRoom:
+        requested, deferred = spec, None
         try:
             room = self.get_room(spec.name) if room is None else room
+            spec, deferred = self.guard_exp(room, spec)
             room, outcome = self._converge(room, spec)
         except DailyNotFoundError:
             # it expired or was deleted since the create, the listing or the fetch: make it again
+            spec, deferred = requested, None
             room, outcome = self._post_room(spec), "created"
-        return EnsuredRoom(room=self.ensure_pin(room, spec), outcome=outcome)
+        return EnsuredRoom(room=self.ensure_pin(room, spec), outcome=outcome, deferred=deferred)
+
+    def guard_exp(self, room: Room, spec: RoomCreate) -> tuple[RoomCreate, str | None]:
+        """``spec``, with its ``exp`` raised to what :meth:`live_exp` allows for ``room``, and the
+        reason when it had to be raised (``None``: ``spec`` as it is). Asks Daily only when the
+        ``exp`` moves earlier, to before now + ``live_exp_margin_seconds``."""
+        wanted = spec.properties.exp
+        if wanted is None:
+            return spec, None
+        exp, deferred = self.live_exp(room.name, wanted=wanted, current=room.config.exp)
+        if deferred is None:
+            return spec, None
+        properties = spec.properties.model_copy(update={"exp": exp})
+        return spec.model_copy(update={"properties": properties}), deferred
+
+    def live_exp(self, name: str, *, wanted: float, current: float | None) -> tuple[float, str | None]:
+        """The ``exp`` room ``name`` may get instead of ``wanted`` (its ``exp`` now: ``current``),
+        and why it differs (``"deferred: live (...)"``; ``None``: ``wanted`` is fine).
+
+        The rule: an ``exp`` is never moved earlier to before now + ``live_exp_margin_seconds``
+        while anyone is in the room, nor when presence cannot say (:func:`..presence.room_check`,
+        one ``GET /rooms/:name/presence``, made only for such a move): the room keeps ``current``
+        until a later call finds it empty. Keeping it, rather than setting now + the margin, means
+        a meeting that outlasts the margin is not cut when the next retry comes late. A room that is
+        empty, and a move that stays beyond the margin, get ``wanted``."""
+        floor = time.time() + self.live_exp_margin_seconds
+        if current is None or wanted >= current or wanted >= floor:
+            return wanted, None
+        presence = room_check(self, name)
+        reason = presence.reason(name)
+        if reason is None:
+            return wanted, None
+        self.log.warning(
+            "Room %s: exp kept, the new one is less than %d s away (%s)",
+            name,
+            int(self.live_exp_margin_seconds),
+            reason,
+        )
+        return current, f"{reason}: exp kept, the new one is less than {_minutes(self.live_exp_margin_seconds)} away"
 
     def _converge(self, room: Room, spec: RoomCreate) -> tuple[Room, Outcome]:
         """Update ``room`` where it differs from ``spec``; raises :class:`DailyNotFoundError` if it is gone."""
@@ -469,6 +544,29 @@ class DailyHook(HttpHook):
         if not room.pin:
             raise DailyError(f"room {spec.name}: Daily returned no PIN after enabling dial-in")
         return room
+
+    # -- presence ---------------------------------------------------------------------------------
+    # Daily's presence lags by about 15 s and polling it more often is pointless [doc]; these
+    # calls are made once per run (GET /presence) and once per room right before a destructive act.
+    def get_presence(self) -> dict[str, list[Participant]]:
+        """``GET /presence``: every room with anyone in it -> its participants [doc]. A room
+        nobody is in is not listed. An answer of another shape raises :class:`DailyError`."""
+        return _presence_by_room(self.request("GET", "/presence"))
+
+    def room_presence(self, name: str, *, limit: int | None = None) -> RoomPresence:
+        """``GET /rooms/:name/presence``: ``{total_count, data}`` [doc], typed."""
+        params = {"limit": limit} if limit else None
+        body = self.request("GET", f"/rooms/{quote(validate_room_name(name))}/presence", params=params)
+        if not isinstance(body, dict):
+            raise DailyError(f"GET /rooms/{name}/presence answered without an object")
+        try:
+            return RoomPresence.model_validate(body)
+        except ValueError:
+            raise DailyError(f"GET /rooms/{name}/presence answered with unreadable participants") from None
+
+    def get_room_presence(self, name: str) -> list[Participant]:
+        """The participants in room ``name`` now (``GET /rooms/:name/presence``'s ``data``)."""
+        return self.room_presence(name).data
 
     # -- dial-in configs and phone numbers ----------------------------------------------------
     def list_dialin_configs(
@@ -528,14 +626,35 @@ class DailyHook(HttpHook):
 
     # -- connection test ----------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
-        """Used by the UI's "Test" button: one cheap authenticated call."""
+        """Used by the UI's "Test" button: the key and its domain (``GET /``), then the numbers on the
+        PIN flow (the connection's fallback number must be one unless it is Daily's global number);
+        the message says which part failed. ``python -m daily_dialin doctor`` checks the rest."""
         try:
+            domain = self.get_domain()
             page = self.list_rooms(limit=1)
         except DailyApiError as exc:
-            return False, f"Daily refused the request: {exc}"
+            return False, f"key: Daily refused the request: {exc}"
         except DailyError as exc:
-            return False, str(exc)
-        return True, f"Connected to Daily at {self.base_url} ({page.total_count} live rooms)"
+            return False, f"key: {exc}"
+        name = domain.domain_name or domain.domain_id
+        found = f"key: ok, domain {name!r} at {self.base_url} ({page.total_count} live rooms)"
+        ok, numbers = self._test_pin_numbers()
+        return ok, f"{found}; numbers: {numbers}"
+
+    def _test_pin_numbers(self) -> tuple[bool, str]:
+        """Part of :meth:`test_connection`: which purchased numbers are on a ``pin_dialin`` config."""
+        from airflow_provider_daily.models import US_GLOBAL_DIALIN_NUMBER
+
+        try:
+            pin = sorted({str(c.config.phone_number) for c in self.iter_dialin_configs() if c.type == "pin_dialin"})
+            fallback = self.settings.default_dialin_number
+        except DailyError as exc:
+            return False, f"cannot list the dial-in configs ({exc})"
+        if not pin:
+            return False, "no number is on the PIN flow: create a pin_dialin config (POST /domain-dialin-config)"
+        if fallback != US_GLOBAL_DIALIN_NUMBER and fallback not in pin:
+            return False, f"the fallback default_dialin_number {fallback} is not on the PIN flow ({', '.join(pin)} are)"
+        return True, f"{', '.join(pin)} on the PIN flow"
 
     # -- domain and meeting tokens --------------------------------------------------------------
     def get_domain(self) -> DomainConfig:
@@ -576,3 +695,40 @@ class DailyHook(HttpHook):
                 retry_after=exc.retry_after,
             ) from None
         return MeetingTokenProperties.model_validate(body)
+
+    # -- webhooks (the calls loop; Daily posts events to the application's receiver) ------------------
+    # Answers are plain dicts ({uuid, url, hmac, state, failedCount, eventTypes, ...} [doc]): ``hmac``
+    # is the webhook's secret - never log or return it to XCom.
+    @staticmethod
+    def _webhook_list(body: Any) -> list[dict[str, Any]]:
+        items = body.get("data", body.get("webhooks")) if isinstance(body, dict) else body
+        return [item for item in items or [] if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """``GET /webhooks``: the domain's webhooks (a list, or one under ``data``: both are read)."""
+        return self._webhook_list(self.request("GET", "/webhooks"))
+
+    def create_webhook(
+        self,
+        *,
+        url: str,
+        event_types: list[str],
+        hmac_secret: str | None = None,
+        retry_type: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /webhooks``. Sent once, not retried (a retried create could make a second hook):
+        list first and reuse one with the same URL (what the bootstrap does)."""
+        body: dict[str, Any] = {"url": url, "eventTypes": event_types}
+        if hmac_secret:
+            body["hmac"] = hmac_secret
+        if retry_type:
+            body["retryType"] = retry_type
+        return dict(self._send("POST", "/webhooks", params=None, json=body, endpoint_class="default") or {})
+
+    def update_webhook(self, uuid: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``POST /webhooks/:uuid``: change a webhook; on a FAILED one this re-arms it [doc]."""
+        return dict(self.request("POST", f"/webhooks/{quote(uuid, safe='')}", json=fields) or {})
+
+    def delete_webhook(self, uuid: str) -> None:
+        """``DELETE /webhooks/:uuid``."""
+        self.request("DELETE", f"/webhooks/{quote(uuid, safe='')}")

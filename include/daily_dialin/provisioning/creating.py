@@ -7,6 +7,12 @@ early (an outage outlasting the deadline, a refused key, any surprise) does not 
 ``outcomes`` keeps every room Daily confirmed, and the error is returned for the caller to write
 back first and raise after (:class:`ChunkInterrupted`).
 
+Live rooms: a room reused with its ``exp`` moved earlier, to less than ``live_exp_margin_minutes``
+from now, keeps its ``exp`` while anyone is in it (the hook's rule, one ``GET /rooms/:name/presence``
+for such a room only). Such a room's outcome is turned into a failure that is not an attempt,
+*"deferred: live (N participants, M on the phone): ..."*, so its row keeps what it had (its old
+``room_exp`` and fingerprint) and the next run tries again, until the room is empty.
+
 May import: the provider (lazily: parsing a DAG file imports no HTTP code), the provisioning
 settings and hand-over models.
 """
@@ -62,6 +68,7 @@ def ensure_rooms(*, specs: Iterable[RoomCreate], config: ProvisioningConfig, lab
         daily_conn_id=config.daily_conn_id,
         rate_limit_share=config.rate_limit_share,
         deadline_seconds=config.chunk_deadline_seconds,
+        live_exp_margin_seconds=config.live_exp_margin_minutes * 60,
     )
     creator = BulkRoomCreator(
         hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
@@ -74,7 +81,24 @@ def ensure_rooms(*, specs: Iterable[RoomCreate], config: ProvisioningConfig, lab
         log.error("%s interrupted after %d room request(s): %s", label, len(ensured.outcomes), exc)
     ensured.calls = creator.calls
     ensured.fallback = fallback_number(hook)
+    defer_live(ensured.outcomes, label=label)
     return ensured
+
+
+def defer_live(outcomes: dict[str, Any], *, label: str) -> int:
+    """Turn each outcome whose ``exp`` was held back for a live room into a failure that is not an
+    attempt, with the reason: the row keeps its old values and is tried again next run. Returns how many."""
+    deferred = [outcome for outcome in outcomes.values() if getattr(outcome, "deferred", None) and not outcome.error]
+    for outcome in deferred:
+        outcome.error, outcome.counts = outcome.deferred, False
+    if deferred:
+        log.warning(
+            "%s: %d room(s) live, their exp kept (next run tries again): %s",
+            label,
+            len(deferred),
+            "; ".join(f"{o.name}: {o.deferred}" for o in deferred[:20]),
+        )
+    return len(deferred)
 
 
 def fallback_number(hook: Any) -> str | None:
