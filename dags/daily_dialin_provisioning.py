@@ -1,7 +1,9 @@
 """The Airflow DAG ``daily_dialin_provisioning``: the provisioning factory with the shipped defaults.
 
 Only wiring (tasks, Params form and docs are in :mod:`daily_dialin.dags.provisioning`); imports only
-the factory. The table and connections come from the Variable ``daily_provisioning`` or the defaults.
+the factory. The factory also builds, from this file, the approval DAG
+``daily_dialin_provisioning_deletions`` (deletions over the budget wait for a person there, never in
+a provisioning run). The table and connections come from the Variable ``daily_provisioning`` or the defaults.
 Environment knobs, read when the file is parsed:
 
 * ``DAILY_PROVISIONING_SCHEDULE`` (default ``@daily``): the clock; with the watch, the daily safety

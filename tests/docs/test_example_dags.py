@@ -69,7 +69,8 @@ def test_factory_example_builds_the_dags_of_a_second_table(airflow_db):
 
     bag = DagBag(dag_folder=str(REPO / "docs" / "examples" / "ops_meetings_dags.py"))
     assert not bag.import_errors
-    assert set(bag.dag_ids) == {"ops_provisioning", "ops_reconcile", "ops_invitations"}
+    approvals = {"ops_provisioning_deletions", "ops_reconcile_deletions"}  # each factory's approval DAG
+    assert set(bag.dag_ids) == {"ops_provisioning", "ops_reconcile", "ops_invitations", *approvals}
     provisioning = bag.dags["ops_provisioning"]
     assert [a.name for a in provisioning.get_task("summarize").outlets] == ["daily_dialin_meetings.ops_db.ops_meetings"]
     watched = provisioning.timetable.asset_condition  # the watcher's asset (or the safety cron)

@@ -13,6 +13,10 @@ sweep (a clock the rounds advance, so the grace period passes or not). After eve
 
 After two quiet rounds a grace period apart: no room under the prefix is left without an owning row.
 
+And the budget over time (pure, no emulator): whatever slices arrive, whatever a person answers, and
+a budget ledger garbled now and then, the rooms deleted without a person within any window never
+pass the limit, and at most one approval waits per reason.
+
 Deterministic unless ``PROPERTY_RANDOM=1``; ``PROPERTY_EXAMPLES`` (default 12) sets the examples.
 """
 
@@ -171,3 +175,55 @@ def _assert_converged(rows, rooms) -> None:
             assert name not in rooms, f"cancelled {meeting_id} keeps its room"
     pins = [room["config"].get("dialin_code") for room in rooms.values()]
     assert len(pins) == len(set(pins)), "two rooms share a PIN"
+
+
+# -- the budget over time ------------------------------------------------------------------------
+slices = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=6 * 60),  # minutes since the previous slice
+        st.integers(min_value=0, max_value=30),  # rooms the slice would delete
+        st.sampled_from(["cancelled", "orphan"]),
+        st.sampled_from(["none", "approve", "reject", "timeout", "garble"]),  # what happens next
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=max(EXAMPLES * 8, 50), derandomize=os.environ.get("PROPERTY_RANDOM") != "1", deadline=None)
+@given(steps=slices, limit=st.integers(min_value=0, max_value=25), hours=st.integers(min_value=1, max_value=48))
+def test_automatic_deletions_never_pass_the_budget_in_any_window(steps: list, limit: int, hours: int) -> None:
+    """Whatever the slices, the answers and a ledger garbled now and then: the rooms deleted without
+    a person within any window of ``deletion_budget_window_hours`` never pass the limit; a rejected
+    set is never deleted automatically; at most one approval waits per reason."""
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.deletions import Candidate, DeletionPlan, rejection, settle
+    from daily_dialin.provisioning.ledger import DeletionLedger, MemoryStore
+
+    config = ProvisioningConfig(max_deletions_without_approval=limit, deletion_budget_window_hours=hours)
+    store = MemoryStore()
+    ledger = DeletionLedger.for_config(config, store)
+    now, automatic, rejected = datetime(2030, 1, 1, tzinfo=UTC), [], {}
+    for n, (minutes, count, reason, then) in enumerate(steps):
+        now += timedelta(minutes=minutes)
+        rooms = [Candidate(room_name=f"mtg-{reason}-{n}-{i}") for i in range(count)]
+        plan = settle(DeletionPlan.build(reason=reason, rooms=rooms, live=10_000, config=config), ledger, now=now)
+        note(f"{now:%d %H:%M} {reason} {count} -> {plan.verdict}")
+        if plan.verdict == "auto":
+            automatic.append((now, plan.count))
+            assert not set(plan.names()) & rejected.get(reason, set()), "a rejected room deleted automatically"
+        since = now - timedelta(hours=hours)
+        assert sum(c for when, c in automatic if when > since) <= limit, "the budget was passed"
+        pending = ledger.decisions(reason).pending
+        if plan.verdict == "ask":
+            assert pending is not None and pending.digest == plan.digest
+        if pending is not None and then in ("approve", "reject", "timeout"):
+            user = None if then == "timeout" else {"name": "ops"}
+            answer = {"chosen_options": ["Approve" if then == "approve" else "Reject"], "responded_by_user": user}
+            handed = DeletionPlan.from_xcom(pending.plan)
+            remembered = rejection(handed, answer, now=now)
+            ledger.settle(reason, rejected=remembered)
+            if remembered is not None:
+                rejected[reason] = set(remembered.rooms)
+        if then == "garble":
+            store.set(ledger.key("budget", reason), "{not json", "")

@@ -10,7 +10,11 @@ import pytest
 
 from airflow_provider_daily.hooks.daily import DailyHook
 from daily_dialin.errors import ProvisioningFailed
-from daily_dialin.provisioning.deletions import DeletionPlan
+from daily_dialin.provisioning.approvals import delete_approved, pending_plan
+from daily_dialin.provisioning.approvals import verify as approvals_verify
+from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.provisioning.deletions import DeletionPlan, settle
+from daily_dialin.provisioning.ledger import DeletionLedger, MemoryStore
 from daily_dialin.provisioning.reconcile import MemoryLedger, is_ours, reconcile, sweep_orphans, verify
 from tests.hooks.helpers import dialin_spec
 from tests.provisioning.test_guarantees import live_rooms, update_row
@@ -125,22 +129,43 @@ def test_delete_orphans_off_only_reports(sqlite_meetings_db, daily_conn, monkeyp
     assert "mtg-lost" in live_rooms(daily_conn)
 
 
-def test_a_mass_sweep_waits_for_approval(sqlite_meetings_db, daily_conn, monkeypatch):
+def test_a_mass_sweep_is_handed_to_a_person_and_a_reject_is_remembered(sqlite_meetings_db, daily_conn, monkeypatch):
+    """Over the limit the reconcile run keeps the orphans (``waiting``, not a failure) and hands the
+    plan to the approval DAG; a person's Reject there keeps them, fails that run, and is remembered:
+    the next reconcile asks nobody about the same rooms. Approved: deleted."""
     monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", settings_env(max_deletions_without_approval=2))
     make_rooms("mtg-o1", "mtg-o2", "mtg-o3")
-    ledger = MemoryLedger()
+    ledger, store = MemoryLedger(), MemoryStore()
+    budget = DeletionLedger.for_config(ProvisioningConfig.load(), store)
     now = datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert DeletionPlan.from_xcom(report["deletions"]).gated
-    held = sweep(report, ledger=ledger)
-    assert held["held"] == 3 and held["deleted"] == 0
-    with pytest.raises(ProvisioningFailed, match="3 orphaned room\\(s\\) of prefix 'mtg' kept"):
-        verify(report, held)
-    rejected = sweep(report, ledger=ledger, approval={"chosen_options": ["Reject"], "responded_by_user": None})
-    assert "timed out" in rejected["approval"] and len(live_rooms(daily_conn)) == 3
-    approved = sweep(
-        report, ledger=ledger, approval={"chosen_options": ["Approve"], "responded_by_user": {"name": "ops"}}
+    plan = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now, approval_dag="r_deletions")
+    assert plan.verdict == "ask"
+    kept = sweep_orphans(deletions=plan.to_xcom(), ledger=ledger)
+    assert kept["waiting"] == 3 and kept["held"] == 0 and kept["deleted"] == 0
+    verify(report, kept)  # the reconcile run completes: the approval DAG decides
+
+    handed = pending_plan(reason="orphan", store=store)
+    reject = {"chosen_options": ["Reject"], "responded_by_user": {"name": "ops"}}
+    rejected = delete_approved(reason="orphan", deletions=handed, approval=reject, store=store, orphan_ledger=ledger)
+    assert rejected["held"] == 3 and len(live_rooms(daily_conn)) == 3
+    with pytest.raises(ProvisioningFailed, match="3 room"):
+        approvals_verify(rejected)
+    again = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now + GRACE)
+    assert again.verdict == "rejected" and "rejected by ops" in sweep_orphans(deletions=again.to_xcom())["approval"]
+
+    timed_out = sweep(report, ledger=ledger, approval={"chosen_options": ["Reject"], "responded_by_user": None})
+    assert timed_out["waiting"] == 3, "the reconcile run itself never deletes over the limit"
+    plan = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now + GRACE, redecide=True)
+    assert plan.verdict == "ask"
+    approve = {"chosen_options": ["Approve"], "responded_by_user": {"name": "ops"}}
+    approved = delete_approved(
+        reason="orphan",
+        deletions=pending_plan(reason="orphan", store=store),
+        approval=approve,
+        store=store,
+        orphan_ledger=ledger,
     )
     assert approved["deleted"] == 3 and live_rooms(daily_conn) == {}
 

@@ -242,6 +242,76 @@ def test_a_meeting_joining_a_series_moves_to_its_room_and_one_leaving_gets_its_o
     assert_one_room([rows["J1-2"], rows["J1-3"]], "mtg_s-J1", daily_conn)
 
 
+def test_with_the_limit_0_a_one_off_joining_a_series_waits_for_approval(sqlite_meetings_db, daily_conn, monkeypatch):
+    """Joining a series deletes the meeting's own room and changes its PIN: a deletion like any other,
+    through the gate. ``max_deletions_without_approval: 0`` ("every deletion waits"): the old room
+    and PIN stay, the row says why, the run does not fail; approved in the approval DAG, the room
+    goes, and the next run puts the meeting in the series room and reports its new PIN."""
+    from daily_dialin.provisioning.approvals import delete_approved, pending_plan
+    from daily_dialin.provisioning.deletions import DeletionPlan, settle
+    from daily_dialin.provisioning.ledger import DeletionLedger, MemoryStore
+
+    table = sqlite_meetings_db
+    insert_rows(table, [*weekly("Z1", 2), meeting("Z1-3", days=16), meeting("Z1-4", days=23)])
+    assert run_engine()["verdict"] == "success"
+    alone_pin = table_rows(table)["Z1-3"]["dialin_pin"]
+    monkeypatch.setenv("AIRFLOW_VAR_DAILY_PROVISIONING", settings_env(max_deletions_without_approval=0))
+    update(table, "Z1-3", series_id="Z1")
+
+    summary = run_engine()
+    assert summary["verdict"] == "success", summary
+    rows = table_rows(table)
+    assert rows["Z1-3"]["room_name"] == "mtg-Z1-3" and rows["Z1-3"]["dialin_pin"] == alone_pin
+    assert "mtg-Z1-3" in live_rooms(daily_conn), "its old room stays until approved"
+    assert "keeps its own room mtg-Z1-3 for now" in rows["Z1-3"]["last_error"]
+    assert summary["pin_changed"]["count"] == 0
+
+    # the DAG's way: the run's plan holds the join, the chunk reads the verdict, the approval DAG asks
+    store = MemoryStore()
+    run = summary["run"]
+    plan = settle(
+        DeletionPlan.from_xcom(steps.plan_cancelled(run=run)),
+        DeletionLedger.for_config(ProvisioningConfig.load(), store),
+        now=datetime.now(UTC),
+    )
+    assert plan.verdict == "ask" and [(r.room_name, r.joined) for r in plan.rooms] == [("mtg-Z1-3", True)]
+    bounds = [b for b in steps.plan(params={}, run_type="manual", logical_date=None)["bounds"] if b[-1] == "series"]
+    held = steps.provision_chunk(index=0, bounds=bounds[0], run=run, deletions=plan.to_xcom())
+    assert held["counts"]["failed"] == 0 and "mtg-Z1-3" in live_rooms(daily_conn)
+    approve = {"chosen_options": ["Approve"], "responded_by_user": {"name": "admin"}}
+    result = delete_approved(
+        reason="cancelled", deletions=pending_plan(reason="cancelled", store=store), approval=approve, store=store
+    )
+    assert result["deleted"] == 1 and "mtg-Z1-3" not in live_rooms(daily_conn)
+
+    summary = run_engine()
+    assert summary["verdict"] == "success", summary
+    assert summary["pin_changed"]["ids"] == ["Z1-3"], "its invitation follows the new PIN"
+    rows = table_rows(table)
+    room = assert_one_room([rows[i] for i in ("Z1-1", "Z1-2", "Z1-3")], "mtg_s-Z1", daily_conn)
+    assert room["config"]["dialin_code"] != alone_pin
+    assert rows["Z1-4"]["room_name"] == "mtg-Z1-4", "the other one-off is untouched"
+
+
+def test_a_reinstated_series_is_reported_in_pin_changed(sqlite_meetings_db, daily_conn):
+    """Every occurrence cancelled: the series room is deleted and the PINs cleared; scheduled again,
+    the new room has a new PIN - each occurrence's invitation must be re-sent (as the one-off path does)."""
+    table = sqlite_meetings_db
+    insert_rows(table, weekly("RS", 2))
+    assert run_engine()["verdict"] == "success"
+    for meeting_id in ("RS-1", "RS-2"):
+        update(table, meeting_id, status="cancelled")
+    assert run_engine()["verdict"] == "success"
+    assert "mtg_s-RS" not in live_rooms(daily_conn)
+    for meeting_id in ("RS-1", "RS-2"):
+        update(table, meeting_id, status="scheduled")
+    summary = run_engine()
+    assert summary["verdict"] == "success", summary
+    assert sorted(summary["pin_changed"]["ids"]) == ["RS-1", "RS-2"]
+    rows = table_rows(table)
+    assert_one_room([rows["RS-1"], rows["RS-2"]], "mtg_s-RS", daily_conn)
+
+
 # -- bad input ---------------------------------------------------------------------------------------
 def test_bad_series_ids_fail_alone(sqlite_meetings_db, daily_conn):
     long_id = "L" * 200

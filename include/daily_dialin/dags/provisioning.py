@@ -34,12 +34,19 @@ due meeting, and writes the room URL, PIN, number and `tel:` dial string back.
   14-16 December: `airflow backfill create --dag-id {dag_id}
   --from-date 2026-11-14 --to-date 2026-11-16`.
 
-`plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `{pool}`) and `deletions_plan` ->
-`retire_cancelled` (rooms of cancelled meetings; a run deleting more than `max_deletions_without_approval`
-rooms, or that share of the live rooms, waits in `approve_deletions` for a person: Reject or no answer
-deletes nothing and fails the run) -> `summarize` (true totals even when tasks failed; emits the asset
-`{asset}`) -> `verify` (fails the run if any meeting is left without a room, after every result and
-each failure's reason, in `last_error`, is written back).
+`plan` -> `deletions_plan` -> `chunks_of` -> `provision_chunk` (mapped, one per chunk, pool `{pool}`)
+and `retire_cancelled` (rooms of cancelled meetings) -> `summarize` (true totals even when tasks
+failed; emits the asset `{asset}`) -> `verify` (fails the run if any meeting is left without a room,
+after every result and each failure's reason, in `last_error`, is written back).
+
+**The gate on deletions** (`deletions_plan`): rooms deleted without approval are counted over
+`deletion_budget_window_hours`; deletions that would take that count past
+`max_deletions_without_approval` (or that share of the live rooms) are not made by this DAG: they
+are handed to the DAG `{approval_dag}` (`request_approval` emits `{requested}`), where a person
+approves or rejects them, and this run completes - a waiting decision never stalls provisioning.
+Their rooms live on, and their rows say why in `last_error`. A Reject is remembered (nobody is asked
+about the same rooms again) until more rooms are to be deleted, or a run is triggered with
+`redecide_deletions`. The own rooms of one-off meetings joining a series go through the same gate.
 
 Settings: {settings}.
 """
@@ -100,7 +107,15 @@ def provisioning_dag(
     pool = pool or pool_name()
     asset = Asset(asset_name or meetings_asset_name(meetings_conn_id=meetings_conn_id, table=table))
     options = {"catchup": False, "max_active_runs": 1, **dag_kwargs}
-    doc = doc_md or DOC.format(dag_id=dag_id, pool=pool, asset=asset.name, settings=describe(layers))
+    requested, _ = gate.assets(dag_id)
+    doc = doc_md or DOC.format(
+        dag_id=dag_id,
+        pool=pool,
+        asset=asset.name,
+        settings=describe(layers),
+        approval_dag=gate.approval_dag_id(dag_id),
+        requested=requested.uri,
+    )
     if watch:
         from daily_dialin.freshness.schedule import provisioning_schedule, watch_asset_name
 
@@ -124,12 +139,23 @@ def provisioning_dag(
         doc_md=doc,
         **options,
     ) as dag:
-        _wire(layers=layers, pool=pool, asset=asset)
+        _wire(layers=layers, pool=pool, asset=asset, dag_id=dag_id)
+    # the approval DAG (<dag_id>_deletions): registered with the DAG file like this one
+    gate.approval_dag(
+        parent_dag_id=dag_id,
+        reason="cancelled",
+        layers=layers,
+        pool=pool,
+        start_date=start_date,
+        tags=tags,
+        default_args=dag_defaults(default_args),
+    )
     return dag
 
 
-def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
-    """The tasks: plan -> chunks_of -> provision_chunk[] and retire_cancelled -> summarize -> verify."""
+def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
+    """The tasks: plan -> deletions_plan -> chunks_of -> provision_chunk[] and retire_cancelled
+    (and request_approval) -> summarize -> verify."""
 
     # multiple_outputs=False throughout: a "-> dict" annotation alone makes Airflow push every key
     # as an XCom of its own, several writes per task where one is read
@@ -149,7 +175,8 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
         )
         return steps.publish_plan(result, push=lambda key, value: context["ti"].xcom_push(key=key, value=value))
 
-    @task(retries=1, retry_delay=timedelta(seconds=5))
+    # all_done: a failed deletions_plan never stops provisioning (the chunks then hold every join)
+    @task(retries=1, retry_delay=timedelta(seconds=5), trigger_rule="all_done")
     def chunks_of(run: dict) -> list[int]:
         from daily_dialin.provisioning import steps
 
@@ -161,22 +188,33 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
 
         return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
 
-    # the gate on mass deletion (daily_dialin.dags.gate): deletions_plan -> [approve_deletions] -> retire_cancelled
+    # the gate on mass deletion (daily_dialin.dags.gate): deletions_plan -> retire_cancelled,
+    # and -> request_approval (the approval DAG) when a person must decide
     @task.branch(task_id=gate.PLAN_TASK)
     def deletions_plan(run: dict) -> list[str]:
         from daily_dialin.provisioning import steps
+        from daily_dialin.provisioning.handover import RunPlan
 
+        context = get_current_context()
         plan_json = steps.plan_cancelled(run=run)
-        return gate.branch(get_current_context()["ti"], plan_json, delete_task="retire_cancelled")
+        return gate.branch(
+            context["ti"],
+            plan_json,
+            config=RunPlan.from_xcom(run).config,
+            delete_task="retire_cancelled",
+            approval_dag=gate.approval_dag_id(dag_id),
+            redecide=bool(context["params"].get("redecide_deletions")),
+            also=("chunks_of",),
+        )
 
     @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
     def retire_cancelled(run: dict) -> dict:
         from daily_dialin.provisioning import steps
 
         ti = get_current_context()["ti"]
-        deletions, approval = gate.gate_inputs(ti)
+        deletions = gate.plan_of(ti) or {}
         try:
-            return steps.retire_cancelled(run=run, deletions=deletions, approval=approval)
+            return steps.retire_cancelled(run=run, deletions=deletions or None)
         except steps.RetireInterrupted as interrupted:  # summarize still gets what was deleted
             ti.xcom_push(key="return_value", value=interrupted.result.to_xcom())
             cause = interrupted.cause
@@ -195,9 +233,10 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
         steps.verify(summary)
 
     run = plan()
-    chunks = provision_chunk.partial(run=run).expand(index=chunks_of(run))
     gated = deletions_plan(run)
+    numbers = chunks_of(run)
+    gated >> numbers  # the chunks read the judged plan (may a one-off leave its room for a series?)
+    chunks = provision_chunk.partial(run=run).expand(index=numbers)
     retired = retire_cancelled(run)
-    gated >> gate.DeletionApproval() >> retired
-    gated >> retired
+    gated >> [retired, gate.request_task(dag_id)]
     verify(summarize(run, chunks, retired))

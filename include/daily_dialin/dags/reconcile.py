@@ -6,6 +6,7 @@ Parse time imports only ``airflow.sdk`` and this package; the task imports
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from daily_dialin.dags import gate
 from daily_dialin.dags.defaults import START_DATE, dag_defaults, meetings_asset_name, pool_name
 from daily_dialin.dags.layers import Layers, given, provisioning_layers
 from daily_dialin.dags.provisioning import describe
+from daily_dialin.provisioning.params import RECONCILE_PARAMS
 
 TAGS = ("daily", "dial-in", "provisioning")
 DEFAULT_ARGS: Mapping[str, Any] = {"retries": 1}
@@ -32,9 +34,11 @@ when a meeting could not be repaired, after the rest was written back.
 
 Rooms of this deployment's prefix that no row names (orphans) are reported by name and deleted
 after `orphan_grace_minutes` (`delete_orphans: false`: reported only): `deletions_plan` ->
-`approve_deletions` (only when a run would delete more than `max_deletions_without_approval`
-rooms or that share of the live rooms: a person approves in the UI; Reject or no answer deletes
-nothing and fails the run) -> `delete_orphans` -> `verify`.
+`delete_orphans` -> `verify`. Deletions that would take the rooms deleted without approval within
+`deletion_budget_window_hours` past `max_deletions_without_approval` (or that share of the live
+rooms) are handed to the DAG `{approval_dag}` instead (`request_approval`), where a person
+approves or rejects them; this run completes. A Reject is remembered until more rooms are to be
+deleted, or a run is triggered with `redecide_deletions`.
 
 Settings: {settings}.
 """
@@ -70,15 +74,27 @@ def reconcile_dag(
         start_date=start_date,
         default_args=dag_defaults(default_args, DEFAULT_ARGS),
         tags=list(tags),
-        doc_md=doc_md or DOC.format(asset=asset.name, settings=describe(layers)),
+        params=copy.deepcopy(RECONCILE_PARAMS),  # force_live_deletions (DAGs never share Param objects)
+        doc_md=doc_md
+        or DOC.format(asset=asset.name, settings=describe(layers), approval_dag=gate.approval_dag_id(dag_id)),
         **options,
     ) as dag:
-        _wire(layers=layers, pool=pool or pool_name(), asset=asset)
+        _wire(layers=layers, pool=pool or pool_name(), asset=asset, dag_id=dag_id)
+    # the approval DAG (<dag_id>_deletions): registered with the DAG file like this one
+    gate.approval_dag(
+        parent_dag_id=dag_id,
+        reason="orphan",
+        layers=layers,
+        pool=pool or pool_name(),
+        start_date=start_date,
+        tags=tags,
+        default_args=dag_defaults(default_args, DEFAULT_ARGS),
+    )
     return dag
 
 
-def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
-    """reconcile -> deletions_plan -> [approve_deletions] -> delete_orphans -> verify (the gate: :mod:`.gate`)."""
+def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
+    """reconcile -> deletions_plan -> delete_orphans (and request_approval) -> verify (the gate: :mod:`.gate`)."""
 
     @task(pool=pool, outlets=[asset], multiple_outputs=False)
     def reconcile() -> dict:
@@ -91,17 +107,31 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
 
     @task.branch(task_id=gate.PLAN_TASK)
     def deletions_plan(report: dict) -> list[str]:
-        return gate.branch(get_current_context()["ti"], report["deletions"], delete_task="delete_orphans")
+        from daily_dialin.provisioning.config import ProvisioningConfig
+
+        context = get_current_context()
+        return gate.branch(
+            context["ti"],
+            report["deletions"],
+            config=ProvisioningConfig.load(layers.overrides()),
+            delete_task="delete_orphans",
+            approval_dag=gate.approval_dag_id(dag_id),
+            redecide=bool(context["params"].get("redecide_deletions")),
+        )
 
     @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
     def delete_orphans() -> dict:
         from daily_dialin.provisioning.config import ProvisioningConfig
         from daily_dialin.provisioning.reconcile import VariableLedger, sweep_orphans
 
-        deletions, approval = gate.gate_inputs(get_current_context()["ti"])
+        context = get_current_context()
+        deletions, approval = gate.gate_inputs(context["ti"])
         overrides = layers.overrides()
         ledger = VariableLedger.for_config(ProvisioningConfig.load(overrides))
-        return sweep_orphans(deletions=deletions, approval=approval, config_overrides=overrides, ledger=ledger)
+        force_live = bool(context["params"].get("force_live_deletions"))  # only a person sets it
+        return sweep_orphans(
+            deletions=deletions, approval=approval, config_overrides=overrides, ledger=ledger, force_live=force_live
+        )
 
     @task(retries=0)
     def verify(report: dict, swept: dict) -> None:
@@ -112,6 +142,5 @@ def _wire(*, layers: Layers, pool: str, asset: Asset) -> None:
     report = reconcile()
     gated = deletions_plan(report)
     swept = delete_orphans()
-    gated >> gate.DeletionApproval() >> swept
-    gated >> swept
+    gated >> [swept, gate.request_task(dag_id)]  # no approval in this DAG: it is <dag_id>_deletions'
     verify(report, swept)

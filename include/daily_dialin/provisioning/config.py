@@ -137,13 +137,30 @@ class ProvisioningConfig(BaseModel):
         "room yet (0: no such alert). Meetings that started without ever having had a room are reported "
         "once, by the first run after their start.",
     )
+    revoke_after_minutes: int | None = Field(
+        default=15,
+        ge=0,
+        le=7 * 24 * 60,
+        description="A one-off meeting's room is deleted (its PIN stops working) this many minutes after Daily "
+        "reported meeting.ended and the scheduled end passed, once nobody is in it (the calls DAG, task "
+        "revoke_ended; docs/calls.md). Series rooms are kept. null or 0: off (the PIN lives until the room's exp).",
+    )
+    live_exp_margin_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="A room's exp moved earlier (an end edited to earlier, a cancellation) to less than this "
+        "many minutes from now is kept as it is while anyone is in the room; the meeting is retried on the next "
+        "runs until the room is empty (docs/reconcile.md, live meetings).",
+    )
     # -- deletions (daily_dialin.provisioning.deletions) -------------------------------------------
     max_deletions_without_approval: int = Field(
         default=25,
         ge=0,
-        description="A run deletes more rooms than this (or than max_deletion_share_without_approval of the "
-        "live rooms, whichever is smaller, but never fewer than 3) only after a person approves it in the "
-        "Airflow UI (task approve_deletions). 0: every deletion waits for approval.",
+        description="Deletions that would take the rooms deleted without approval within "
+        "deletion_budget_window_hours past this (or past max_deletion_share_without_approval of the live "
+        "rooms, whichever is smaller, but never fewer than 3) wait for a person in the Airflow UI (task "
+        "approve_deletions of the DAG <dag_id>_deletions). 0: every deletion waits for approval.",
     )
     max_deletion_share_without_approval: float = Field(
         default=0.10,
@@ -156,7 +173,15 @@ class ProvisioningConfig(BaseModel):
         ge=1,
         le=30 * 24 * 60,
         description="How long a mass deletion waits for approval; then it counts as rejected: nothing is "
-        "deleted and the run fails.",
+        "deleted and the approval DAG's run fails (a later run asks again).",
+    )
+    deletion_budget_window_hours: int = Field(
+        default=24,
+        ge=1,
+        le=30 * 24,
+        description="The rolling window the deletion limit counts over: rooms deleted without approval within "
+        "this many hours add up, so runs that each stay under the limit still ask a person once their sum "
+        "passes it.",
     )
     delete_orphans: bool = Field(
         default=True,

@@ -17,6 +17,7 @@ May import: pydantic, :mod:`.config` and :mod:`.window` (and the standard librar
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,7 @@ from daily_dialin.provisioning.window import Selection
 __all__ = [
     "LISTED",
     "OUTCOMES",
+    "AlertScope",
     "ChunkResult",
     "Counts",
     "Listed",
@@ -113,6 +115,22 @@ class PlanReport(Handover):
         return self.problem_counts.get("status", 0)
 
 
+class AlertScope(Handover):
+    """The meetings a run's alerts may name: those ``plan`` saw without a room, started or starting
+    within ``alert_within_minutes`` of its ``planned_at`` (``reach``). A meeting booked later is
+    the next run's: its plan selects it. ``ids`` holds them all when ``count`` fits in
+    :data:`LISTED`; beyond that, every meeting starting before ``reach`` is in scope."""
+
+    planned_at: datetime
+    reach: datetime
+    count: int = Field(default=0, ge=0)
+    ids: list[str] = Field(default_factory=list, max_length=LISTED)
+
+    @property
+    def complete(self) -> bool:
+        return self.count <= len(self.ids)
+
+
 class RunPlan(Handover):
     """``plan``'s hand-over to every later task. The chunks' id ranges are not in it: each
     travels under its own XCom key, so a chunk task reads O(1) whatever the run's size."""
@@ -126,6 +144,10 @@ class RunPlan(Handover):
     chunk_count: int = Field(default=0, ge=0)
     series: int = Field(default=0, ge=0, description="recurring series due (their chunks follow the meetings' ones)")
     report: PlanReport = Field(default_factory=PlanReport)
+    alert_scope: AlertScope | None = Field(default=None, description="what the run's alerts may name (None: all)")
+    force_live_deletions: bool = Field(
+        default=False, description="a person asked to delete rooms even with people in them (run parameter)"
+    )
 
 
 class ChunkResult(Handover):
@@ -150,6 +172,12 @@ class RetireResult(Handover):
     held: int = Field(default=0, ge=0, description="of the failed: not deleted for want of approval (the gate)")
     detached: int = Field(default=0, ge=0, description="rows cleared whose room stays (another row still uses it)")
     approval: str | None = Field(default=None, description="the gate's verdict: automatic, approved, rejected")
+    deferred: int = Field(
+        default=0, ge=0, description="rooms not deleted: people in them, or presence unknown (the next run tries again)"
+    )
+    deferred_rooms: dict[str, str] = Field(
+        default_factory=dict, description="the first LISTED: room -> 'deferred: live (N participants, M on the phone)'"
+    )
 
 
 class Summary(Handover):

@@ -11,6 +11,27 @@ from daily_dialin.provisioning.config import MAX_AHEAD_DAYS
 
 DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
+# Deleting a room ends every call in it, video and phone. Rooms with people in them are held back
+# ("deferred: live") unless a person sets this on a manual run; it still goes through the gate.
+FORCE_LIVE_DELETIONS = Param(
+    False,
+    type=["null", "boolean"],  # optional: without "null" the form marks it required
+    title="Force deletion of live rooms",
+    description="Delete the rooms of cancelled meetings (and orphans) even while people are in them, cutting "
+    "their video and phone calls. Off: such rooms are kept, reported as deferred, and deleted by a later run "
+    "once empty.",
+)
+
+# a person's Reject of a deletion is remembered (daily_dialin.provisioning.ledger); this forgets it
+REDECIDE_DELETIONS = Param(
+    False,
+    type=["null", "boolean"],
+    title="Ask again about rejected deletions",
+    description="A person rejected deleting some rooms: nobody is asked about them again until more rooms are "
+    "to be deleted. Set this to forget that Reject: a deletion over the budget is handed to the approval DAG "
+    "again.",
+)
+
 PROVISIONING_PARAMS = {
     "mode": Param(
         "auto",
@@ -53,6 +74,7 @@ PROVISIONING_PARAMS = {
         description="Also redo meetings already provisioned (their rooms and PINs are reused) "
         "and those past the attempt limit.",
     ),
+    "force_live_deletions": FORCE_LIVE_DELETIONS,
     "lead_days": Param(
         None,
         type=["null", "integer"],
@@ -69,4 +91,8 @@ PROVISIONING_PARAMS = {
         title="Rolling horizon (days)",
         description="Scheduled runs provision meetings starting within this many days.",
     ),
+    "redecide_deletions": REDECIDE_DELETIONS,
 }
+
+# The reconcile DAG's form: only what its orphan sweep needs from a person.
+RECONCILE_PARAMS = {"force_live_deletions": FORCE_LIVE_DELETIONS, "redecide_deletions": REDECIDE_DELETIONS}

@@ -83,7 +83,11 @@ def reconcile(
     table = MeetingsTable.from_config(config)
     table.check_columns()
     rows = [as_row(row, config) for row in table.provisioned_rows(now)]
-    hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
+    hook = DailyHook(
+        daily_conn_id=config.daily_conn_id,
+        deadline_seconds=config.chunk_deadline_seconds,
+        live_exp_margin_seconds=config.live_exp_margin_minutes * 60,
+    )
     listing = list(hook.iter_rooms())  # first: a room some row names by the time the table is read is owned
     live = {room.name: room for room in listing}
     fallback = hook.settings.default_dialin_number if rows else None
@@ -207,10 +211,19 @@ def _series_specs(
 def _fix_exp(
     exp_fixes: list[tuple[MeetingRow, Room]], *, hook: DailyHook, fixed: Fixed, failures: list[Failure]
 ) -> None:
-    """Update only ``exp`` (never ``dialin``, so the PIN is not at risk); a PIN that changed anyway is fixed."""
+    """Update only ``exp`` (never ``dialin``, so the PIN is not at risk); a PIN that changed anyway is fixed.
+
+    An ``exp`` moved earlier to less than the margin from now is kept while the room is live
+    (:meth:`DailyHook.live_exp`): such a room is logged and left for the next run (its row still
+    differs), not failed."""
     for row, room in exp_fixes:
+        exp, deferred = hook.live_exp(room.name, wanted=int(row.get("room_exp")), current=room.config.exp)
+        if deferred is not None:
+            log.warning("Meeting %s: reconcile keeps room %s's exp: %s", row.meeting_id, room.name, deferred)
+            if exp == room.config.exp:
+                continue
         try:
-            updated = hook.update_room(room.name, properties={"exp": int(row.get("room_exp"))})
+            updated = hook.update_room(room.name, properties={"exp": int(exp)})
         except DailyApiError as exc:
             failures.append(Failure(meeting_id=row.meeting_id, reason=f"reconcile: exp not fixed: {exc}", counts=False))
             continue
@@ -349,8 +362,19 @@ def sweep_orphans(
     approval: Mapping[str, Any] | None = None,
     config_overrides: dict[str, Any] | None = None,
     ledger: OrphanLedger | None = None,
+    force_live: bool = False,
+    approving: bool = False,
 ) -> dict[str, Any]:
     """Delete the orphans of the plan once the gate allows it (:func:`.deletions.decide`).
+
+    In the reconcile run (``approving`` false) only a plan whose verdict is ``auto`` is deleted;
+    over the budget, or rejected, its orphans are kept and reported as ``waiting`` (the approval
+    DAG decides; not a failure). In the approval DAG (``approving``), the person's ``approval``
+    decides; a Reject or a timeout keeps them all (``held``: its run fails).
+
+    Live rooms: an orphan with people in it (or whose presence is unknown) is kept unless
+    ``force_live`` (a person's run parameter) and reported under ``deferred``; it stays in the
+    ledger, so the next run tries again, until it is empty.
 
     Safety: the table is read again first, and a room some row names by now (re-inserted while the
     approval waited) is kept; only names under the prefix are sent; what a person approved is an
@@ -358,8 +382,13 @@ def sweep_orphans(
     the deleted rooms leave the ledger first, then the error is raised."""
     plan = DeletionPlan.from_xcom(deletions)
     result: dict[str, Any] = {"deleted": 0, "held": 0, "failed": 0, "failures": {}, "kept": 0, "approval": None}
+    result.update(deferred=0, deferred_rooms={})  # live orphans kept: "deferred: live (N participants, ...)"
+    result["waiting"] = 0
     if not plan.count:
         return result
+    if not approving and plan.verdict != "auto":
+        log.warning("Orphaned rooms of prefix %r: %d kept: %s", plan.prefix, plan.count, plan.why_held)
+        return {**result, "waiting": plan.count, "approval": plan.why_held}
     decision = decide(plan, approval)
     result["approval"] = decision.why
     if not decision.delete:
@@ -368,16 +397,20 @@ def sweep_orphans(
     config = ProvisioningConfig.load(config_overrides)
     owned = MeetingsTable.from_config(config).owned_room_names()
     names = [name for name in plan.names() if is_ours(name, config.room_name_prefix) and name not in owned]
-    results, error = _delete(config, names)
+    results, error = _delete(config, names, force_live=force_live)
     deleted = [name for name, reason in results.items() if reason is None]
-    refused = {name: reason for name, reason in results.items() if reason}
+    deferred = dict(getattr(results, "deferred", {}))
+    refused = {name: reason for name, reason in results.items() if reason and name not in deferred}
+    result["deferred"], result["deferred_rooms"] = len(deferred), dict(sorted(deferred.items())[:LISTED])
     _forget(ledger, deleted)
     log.info(
-        "Orphaned rooms of prefix %r: %d deleted (%s), %d kept (a row names them again), %d refused: %s",
+        "Orphaned rooms of prefix %r: %d deleted (%s), %d kept (a row names them again), %d deferred "
+        "(people in them: a later run deletes them once empty), %d refused: %s",
         plan.prefix,
         len(deleted),
         decision.why,
         plan.count - len(names),
+        len(deferred),
         len(refused),
         sorted(refused)[:LISTED],
     )
@@ -393,7 +426,9 @@ def sweep_orphans(
     }
 
 
-def _delete(config: ProvisioningConfig, names: list[str]) -> tuple[dict[str, str | None], Exception | None]:
+def _delete(
+    config: ProvisioningConfig, names: list[str], *, force_live: bool = False
+) -> tuple[dict[str, str | None], Exception | None]:
     if not names:
         return {}, None
     from airflow_provider_daily.bulk import BulkRoomDeleter
@@ -402,7 +437,7 @@ def _delete(config: ProvisioningConfig, names: list[str]) -> tuple[dict[str, str
 
     hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
     try:
-        return BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(names), None
+        return BulkRoomDeleter(hook=hook, batch_size=config.batch_size, force_live=force_live).delete(names), None
     except DailyBulkDeleteError as exc:
         return exc.results, exc
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_daily.errors import DailyApiError, DailyError
+from airflow_provider_daily.errors import DailyError
 from airflow_provider_daily.models import (
     DialinProperties,
     DialinRoomNumber,
@@ -98,6 +98,7 @@ class Occurrence:
     outcome: str | None = None
     waiting: bool = False
     pin_changed: bool = False
+    held: bool = False  # joins a series, but keeps its own room until the deletion gate allows
 
     @property
     def meeting_id(self) -> str:
@@ -256,9 +257,18 @@ def _written(
     if unchanged:
         occurrence.unchanged = True
         return
-    occurrence.pin_changed = row.pin is not None and row.pin != room.pin
+    occurrence.pin_changed = _pin_changed(row, room.pin)
     occurrence.provisioned = provisioned
     occurrence.outcome = outcome
+
+
+def _pin_changed(row: MeetingRow, pin: str) -> bool:
+    """Whether the occurrence's invitation must be re-sent (the rule of the one-off path): it held
+    another PIN, or it held a room that was deleted (cancelled, or its own room left on joining
+    the series: ``room_name`` kept, PIN and ``provisioned_at`` cleared) and is in a room again."""
+    if row.pin is not None:
+        return row.pin != pin
+    return bool(row.get("room_name")) and not row.is_provisioned
 
 
 def exp_updates(series: Series) -> list[tuple[str, str, int]]:
@@ -277,40 +287,87 @@ def exp_updates(series: Series) -> list[tuple[str, str, int]]:
 
 
 def own_rooms_to_delete(series: Series, config: ProvisioningConfig) -> dict[str, Occurrence]:
-    """Rooms of their own that occurrences joining the series leave (room name -> occurrence).
-    Another series' room is not deleted: that series may still use it."""
+    """Rooms of their own that occurrences joining the series leave (room name -> occurrence):
+    only rooms the row believes live (a row cleared after its room was deleted - by the approval
+    DAG - just joins). Another series' room is not deleted: that series may still use it."""
     leaving = {}
     for occurrence in series.live:
         old = occurrence.row.get("room_name")
         joined = occurrence.provisioned is not None and old and old != occurrence.provisioned.room_name
-        if joined and old == room_name_for(occurrence.meeting_id, config.room_name_prefix):
+        own = joined and old == room_name_for(occurrence.meeting_id, config.room_name_prefix)
+        if own and occurrence.row.is_provisioned:
             leaving[str(old)] = occurrence
     return leaving
 
 
-def delete_own_rooms(hook: Any, series: Sequence[Series], config: ProvisioningConfig) -> None:
-    """Delete the own rooms of occurrences that joined a series, before their rows name the series
-    room: a run killed in between finds the row unchanged (and due) and does it again (404 =
-    done). A room Daily refuses to delete keeps its row as it was (reported, not an attempt)."""
-    for one in series:
-        for name, occurrence in own_rooms_to_delete(one, config).items():
-            try:
-                hook.delete_room(name)
-            except DailyApiError as exc:
-                occurrence.provisioned, occurrence.outcome, occurrence.pin_changed = None, None, False
-                occurrence.fail(
-                    f"joins series {one.key!r}, but its own room {name} could not be deleted: {exc}", counts=False
-                )
-            else:
-                log.info(
-                    "Meeting %s joined series %r: its own room %s is deleted", occurrence.meeting_id, one.key, name
-                )
+@dataclass(frozen=True)
+class JoinGate:
+    """Which own rooms this chunk may delete: the gate's judged plan for the run (its ``joined``
+    rooms when its verdict is ``auto``), ``{}`` (none: every join waits) or ``None`` (no plan was
+    handed over - a direct call -: the chunk's joins are judged alone by the per-run limit)."""
+
+    deletions: dict[str, Any] | None
+
+    def allowed(self, leaving: Sequence[str], config: ProvisioningConfig, live: Any) -> tuple[set[str], str]:
+        from daily_dialin.provisioning.deletions import Candidate, DeletionPlan
+
+        if self.deletions is None:
+            rooms = [Candidate(room_name=name, joined=True) for name in leaving]
+            plan = DeletionPlan.build(reason="cancelled", rooms=rooms, live=live(), config=config)
+        elif not self.deletions:
+            return set(), "the deletion gate's plan for this run is missing"
+        else:
+            plan = DeletionPlan.from_xcom(self.deletions)
+        if plan.verdict != "auto":
+            return set(), plan.why_held or f"over the deletion limit ({plan.limit}): it waits for a person's approval"
+        return {room.room_name for room in plan.rooms if room.joined or self.deletions is None}, ""
+
+
+def delete_own_rooms(
+    series: Sequence[Series], config: ProvisioningConfig, gate: JoinGate, live: Any = lambda: 0
+) -> None:
+    """Delete the own rooms of occurrences that joined a series - those the gate allows, through the
+    provider's bulk deleter - before their rows name the series room: a run killed in between finds
+    the row unchanged (and due) and does it again (404 = done). An occurrence whose room the gate
+    holds keeps its row and room as they are and is told why (``held``: not a failure, not an
+    attempt); a room Daily refuses to delete likewise (reported, not an attempt). An outage raises
+    :class:`~airflow_provider_daily.errors.DailyBulkDeleteError` (the caller undoes the joins)."""
+    leaving = {name: (one, o) for one in series for name, o in own_rooms_to_delete(one, config).items()}
+    if not leaving:
+        return
+    allowed, why = gate.allowed(sorted(leaving), config, live)
+    for name in sorted(set(leaving) - allowed):
+        one, occurrence = leaving[name]
+        _keep_own_room(occurrence, f"joins series {one.key!r}, but keeps its own room {name} for now: {why}")
+        occurrence.held = True
+    names = sorted(set(leaving) & allowed)
+    if not names:
+        return
+    from airflow_provider_daily.bulk import BulkRoomDeleter
+    from airflow_provider_daily.hooks.daily import DailyHook
+
+    hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
+    results = BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(names)
+    deferred = getattr(results, "deferred", {})  # live (people in it) or presence unknown: not a failure
+    for name in names:
+        one, occurrence = leaving[name]
+        if results.get(name, "not deleted") is None:
+            log.info("Meeting %s joined series %r: its own room %s is deleted", occurrence.meeting_id, one.key, name)
+        else:
+            reason = f"joins series {one.key!r}, but its own room {name} could not be deleted: {results.get(name)}"
+            _keep_own_room(occurrence, reason)
+            occurrence.held = name in deferred
+
+
+def _keep_own_room(occurrence: Occurrence, reason: str) -> None:
+    occurrence.provisioned, occurrence.outcome, occurrence.pin_changed = None, None, False
+    occurrence.fail(reason, counts=False)
 
 
 def series_result(index: int, series: Sequence[Series]) -> ChunkResult:
     occurrences = [o for one in series for o in one.live]
     outcomes = Counter(o.outcome for o in occurrences if o.outcome)
-    failures = [o.failure for o in occurrences if o.failure and not o.waiting]
+    failures = [o.failure for o in occurrences if o.failure and not o.waiting and not o.held]
     counts = Counts(**{k: outcomes.get(k, 0) for k in OUTCOMES if k != "failed"}, failed=len(failures))
     return ChunkResult(
         index=index,
@@ -333,7 +390,9 @@ def load_series(table: MeetingsTable, planned: RunPlan, bounds: Sequence[str], n
     return [plan_series(key, rows, config, now, selection.force) for key, rows in groups.items() if key in due]
 
 
-def provision_series_chunk(*, index: int, bounds: Sequence[str], run: dict[str, Any], now: datetime) -> ChunkResult:
+def provision_series_chunk(
+    *, index: int, bounds: Sequence[str], run: dict[str, Any], now: datetime, deletions: dict[str, Any] | None = None
+) -> ChunkResult:
     """Provision the due series whose keys are in ``bounds`` (``[first, last, "series"]``): one
     room per series (batched), every occurrence written back in one transaction. Returns the
     :class:`ChunkResult`; an error that ended the calls early is raised after the write-back,
@@ -342,7 +401,7 @@ def provision_series_chunk(*, index: int, bounds: Sequence[str], run: dict[str, 
     config = planned.config
     table = MeetingsTable.from_config(config)
     series = load_series(table, planned, bounds, now)
-    error, calls = _ensure(index, series, config)
+    error, calls = _ensure(index, series, config, JoinGate(deletions=deletions), table.live_room_count)
     occurrences = [o for one in series for o in one.live]
     table.write_results(
         provisioned=[o.provisioned for o in occurrences if o.provisioned],
@@ -374,19 +433,21 @@ class _Done:
         return self.result
 
 
-def _ensure(index: int, series: list[Series], config: ProvisioningConfig) -> tuple[Exception | None, dict[str, int]]:
+def _ensure(
+    index: int, series: list[Series], config: ProvisioningConfig, gate: JoinGate, live: Any
+) -> tuple[Exception | None, dict[str, int]]:
     """Ensure every series room (one spec per series, batched), then record the occurrences."""
     specs = [one.spec for one in series if one.spec is not None]
     if not specs:
         return None, {}
     ensured = ensure_rooms(specs=specs, config=config, label=f"Series chunk {index}")
-    hook, error = ensured.hook, ensured.error
+    error = ensured.error
     for one in series:
         if one.spec is not None:
             record_series(one, ensured.outcomes.get(one.spec.name), error, ensured.fallback, config)
     if error is None:
         try:
-            delete_own_rooms(hook, series, config)
+            delete_own_rooms(series, config, gate, live)
         except DailyError as exc:  # an outage: the joining rows stay as they were, for the next run
             error = exc
             _undo_joins(series, config, exc)

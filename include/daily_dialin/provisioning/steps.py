@@ -15,7 +15,8 @@
 ``plan_cancelled``  the rooms of meetings cancelled after provisioning, as a deletion plan for
                     the gate on mass deletion (:mod:`.deletions`: over the limit, a person approves).
 ``retire_cancelled`` delete those rooms (``DELETE /batch/rooms`` through the provider's bulk
-                    deleter) once the gate allows it, and clear their PINs.
+                    deleter) when the gate's verdict is ``auto``, and clear their PINs; over the
+                    budget they live on and the approval DAG asks (``retire_approved`` there).
 ``summarize``       add everything up - also when ``plan`` or chunk tasks failed -, name the
                     meetings about to start without a room and those that started without one
                     (after every chunk wrote back), and log it.
@@ -40,12 +41,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_daily.models import RoomCreate, dial_string
+from airflow_provider_daily.presence import DEFERRED
 from daily_dialin.errors import BadMeetingRow, ProvisioningFailed
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.creating import ChunkInterrupted, ensure_rooms
 from daily_dialin.provisioning.handover import (
     LISTED,
     OUTCOMES,
+    AlertScope,
     ChunkResult,
     Counts,
     Listed,
@@ -55,9 +58,9 @@ from daily_dialin.provisioning.handover import (
     RunPlan,
     Summary,
 )
-from daily_dialin.provisioning.meetings import room_name_for
+from daily_dialin.provisioning.meetings import WaitingForDailyWindow, room_name_for
 from daily_dialin.provisioning.series import SERIES_CHUNK, cap_ends_by, provision_series_chunk
-from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned
+from daily_dialin.provisioning.table import Failure, MeetingsTable, Provisioned, Seen
 from daily_dialin.provisioning.window import RunWindow, Selection, resolve_window
 from daily_dialin.reporting import format_table
 from daily_dialin.rows import MeetingRow, as_row
@@ -117,6 +120,7 @@ def plan(
     )
     table = MeetingsTable.from_config(config)
     table.check_columns()
+    scope = _alert_scope(table, config, now)  # before selecting: all it names were there to be selected
     ids = table.select_due_ids(window.selection)
     series = table.due_series(window.selection, now=now, cap_ends_by=cap_ends_by(now, config))
     problems = table.problem_rows(now)
@@ -128,13 +132,28 @@ def plan(
         bounds: list[list[str]] = []
     else:
         # rows no run can select get their reason now (not an attempt: the row must change first)
-        table.write_failures([Failure(meeting_id=p["meeting_id"], reason=p["reason"], counts=False) for p in problems])
+        # (a time that is no real instant also stores the problem digest: the watcher's cheap poll
+        # cannot tell month 13 from a time and would see the row as new work on every poll)
+        table.write_failures(
+            [
+                Failure(meeting_id=p["meeting_id"], reason=p["reason"], counts=False, reported=p["problem"] == "time")
+                for p in problems
+            ]
+        )
         bounds = [[part[0], part[-1]] for part in _cut(ids, config.chunk_size)]
         bounds += [[first, last, SERIES_CHUNK] for first, last in _cut_series(series, config.chunk_size)]
     selected = len(ids) + sum(size for _, size in series)
     run = _run_plan(config, window, selected=selected, chunk_count=len(bounds), report=report)
-    run = run.model_copy(update={"series": len(series)})
+    force_live = bool(params.get("force_live_deletions"))  # only a person sets it, on a manual run
+    run = run.model_copy(update={"series": len(series), "force_live_deletions": force_live, "alert_scope": scope})
     return {"run": run.to_xcom(), "bounds": bounds}
+
+
+def _alert_scope(table: MeetingsTable, config: ProvisioningConfig, now: datetime) -> AlertScope:
+    """What this run's alerts may name (:meth:`.table.MeetingsTable._seen` says why)."""
+    within = timedelta(minutes=config.alert_within_minutes)
+    count, ids = table.alert_candidates(now=now, within=within, limit=LISTED)
+    return AlertScope(planned_at=now, reach=now + within, count=count, ids=[str(i) for i in ids])
 
 
 def _cut_series(series: Sequence[tuple[str, int]], size: int) -> list[tuple[str, str]]:
@@ -238,6 +257,8 @@ def _dry_run_report(table: MeetingsTable, ids: Sequence[str], selection: Selecti
             meeting = row.meeting()
             spec = meeting.room_spec(config, now=now.timestamp())
             lines.append((meeting_id, f"{meeting.starts_at:%Y-%m-%d %H:%M}", spec.name, would, meeting.title))
+        except WaitingForDailyWindow as exc:
+            lines.append((meeting_id, "-", "-", "wait", exc.reason))
         except BadMeetingRow as exc:
             lines.append((meeting_id, "-", "-", "fail", exc.reason))
     text = format_table(lines)
@@ -271,6 +292,7 @@ class Item:
     outcome: str | None = None
     failure: Failure | None = None
     pin_changed: bool = False
+    waiting: bool = False  # beyond Daily's 365 days: its reason is recorded, not as a failure
 
     @property
     def meeting_id(self) -> str:
@@ -294,9 +316,11 @@ def provision_chunk(
     bounds: Sequence[str],
     run: dict[str, Any],
     now: datetime | None = None,
+    deletions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Provision one chunk, write every outcome back in one transaction, return its
-    :class:`ChunkResult` (as JSON).
+    :class:`ChunkResult` (as JSON). ``deletions``: the gate's judged plan, for the series chunk's
+    joins (``None``: judged in the chunk by the per-run limit; ``{}``: every join waits).
 
     Idempotency: the room name is the key (injective in the meeting id), so whatever happened
     before - a lost response, a killed task, an overlapping run - a repeat finds the room by its
@@ -306,7 +330,7 @@ def provision_chunk(
     """
     now = now or _utcnow()
     if len(bounds) == 3 and bounds[2] == SERIES_CHUNK:  # a chunk of recurring series
-        return provision_series_chunk(index=index, bounds=bounds, run=run, now=now).to_xcom()
+        return provision_series_chunk(index=index, bounds=bounds, run=run, now=now, deletions=deletions).to_xcom()
     planned = RunPlan.from_xcom(run)
     config = planned.config
     table = MeetingsTable.from_config(config)
@@ -336,8 +360,11 @@ def chunk_task(*, ti: Any, index: int, run: dict[str, Any]) -> dict[str, Any]:
     chunk that ended early still hands ``summarize`` what it did, as this try's return value,
     and the task fails with the error that ended it."""
     bounds = ti.xcom_pull(task_ids="plan", key=chunk_key(index))
+    # the gate's judged plan: a one-off joining a series leaves its own room only when it allows
+    # (none handed over - the branch failed -: {} holds every join)
+    deletions = ti.xcom_pull(task_ids="deletions_plan", key="deletions_plan") or {}
     try:
-        return provision_chunk(index=index, bounds=bounds, run=run)
+        return provision_chunk(index=index, bounds=bounds, run=run, deletions=deletions)
     except ChunkInterrupted as interrupted:
         ti.xcom_push(key="return_value", value=interrupted.result.to_xcom())
         cause = interrupted.cause
@@ -385,6 +412,11 @@ def _build_spec(item: Item, config: ProvisioningConfig, now: datetime) -> RoomCr
         return None
     try:
         item.spec = item.row.meeting().room_spec(config, now=now.timestamp())
+    except WaitingForDailyWindow as exc:
+        # too early, not wrong: whichever run selected it (meeting ids name no horizon), it waits -
+        # no attempt counted, never given up on, provisioned by the run that finds it within reach
+        item.waiting = True
+        item.fail(exc.reason, counts=False)
     except BadMeetingRow as exc:
         item.fail(exc.reason, counts=True)
     except Exception as exc:  # never let one row take its chunk down, whatever it holds
@@ -439,13 +471,14 @@ def _pin_changed(row: MeetingRow, pin: str) -> bool:
 
 def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
     outcomes = Counter(i.outcome for i in items if i.outcome)
-    failures = [i.failure for i in items if i.failure]
+    failures = [i.failure for i in items if i.failure and not i.waiting]
     counts = Counts(**{k: outcomes.get(k, 0) for k in OUTCOMES if k != "failed"}, failed=len(failures))
     return ChunkResult(
         index=index,
         counts=counts,
         failures={f.meeting_id: f.reason for f in failures[:LISTED]},
         pin_changed=Listed.of([i.meeting_id for i in items if i.pin_changed]),
+        waiting=Listed.of([i.meeting_id for i in items if i.waiting]),
     )
 
 
@@ -479,26 +512,64 @@ def _cancelled_now(table: MeetingsTable, limit: int) -> _Cancelled:
     return _Cancelled(rooms={n: ids for n, ids in by_room.items() if n not in kept}, detach=detach)
 
 
+def _joining_now(table: MeetingsTable, config: ProvisioningConfig) -> dict[str, list[str]]:
+    """The own rooms of provisioned one-off meetings that now have a (valid) ``series_id``: joining
+    the series deletes them (room name -> the meeting). Only rows whose room is their own meeting
+    room and believed live (``provisioned_at`` set; a row cleared after the deletion is not)."""
+    if not table.has_series:
+        return {}
+    import sqlalchemy as sa
+
+    from daily_dialin.provisioning.meetings import series_key
+
+    c, own = table.c, f"{config.room_name_prefix}-"
+    query = sa.select(c.meeting_id, c.room_name, c.series_id).where(
+        c.series_id.is_not(None),
+        c.provisioned_at.is_not(None),
+        sa.func.substr(c.room_name, 1, len(own)) == own,
+        table._status_in(config.provisionable_statuses),
+    )
+    joining: dict[str, list[str]] = {}
+    for meeting_id, room_name, series_id in table._records(query):
+        try:
+            valid = series_key(series_id) is not None
+        except ValueError:
+            valid = False
+        if valid and isinstance(meeting_id, str) and room_name == room_name_for(meeting_id, config.room_name_prefix):
+            joining[str(room_name)] = [meeting_id]
+    return joining
+
+
 def plan_cancelled(*, run: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
-    """The :class:`~.deletions.DeletionPlan` (JSON) of the rooms of cancelled meetings: what
-    ``retire_cancelled`` would delete, and whether a person must approve it first. Reads only."""
+    """The :class:`~.deletions.DeletionPlan` (JSON) of the rooms this run would delete: those of
+    cancelled meetings, and the own rooms of one-offs joining a series (``joined``: the series
+    chunk deletes them, through the same gate). Reads only; the gate's verdict against the ledger
+    is :func:`.deletions.settle`'s (the DAG's ``deletions_plan`` task)."""
     from daily_dialin.provisioning.deletions import Candidate, DeletionPlan
 
     planned = RunPlan.from_xcom(run)
     config = planned.config
-    if planned.dry_run or not config.delete_cancelled_rooms:
+    if planned.dry_run:
         return DeletionPlan.build(reason="cancelled", rooms=[], live=0, config=config).to_xcom()
     table = MeetingsTable.from_config(config)
-    now = _cancelled_now(table, limit)
-    rooms = [Candidate(room_name=name, meeting_ids=[str(i) for i in ids]) for name, ids in sorted(now.rooms.items())]
-    plan = DeletionPlan.build(reason="cancelled", rooms=rooms, live=table.live_room_count(), config=config)
+    rooms: list[Candidate] = []
+    if config.delete_cancelled_rooms:
+        now = _cancelled_now(table, limit)
+        rooms = [
+            Candidate(room_name=name, meeting_ids=[str(i) for i in ids]) for name, ids in sorted(now.rooms.items())
+        ]
+    joining = _joining_now(table, config)
+    rooms += [Candidate(room_name=name, meeting_ids=ids, joined=True) for name, ids in sorted(joining.items())]
+    plan = DeletionPlan.build(
+        reason="cancelled", rooms=rooms, live=table.live_room_count() if rooms else 0, config=config
+    )
     log.info(
-        "Cancelled meetings: %d room(s) to delete (%.1f%% of %d live; limit without approval %d)%s",
+        "Rooms to delete: %d (%d of one-offs joining a series; %.1f%% of %d live; limit without approval %d)",
         plan.count,
+        len(joining),
         plan.share * 100,
         plan.live,
         plan.limit,
-        ": waiting for approval" if plan.gated else "",
     )
     return plan.to_xcom()
 
@@ -513,10 +584,12 @@ def retire_cancelled(
     """Delete the rooms of meetings cancelled after provisioning and clear their PINs; returns a
     :class:`RetireResult` (as JSON).
 
-    ``deletions`` is the plan ``plan_cancelled`` made (``None``: made now) and ``approval`` the
-    answer of the approval task (``None``: none was asked). The gate (:func:`.deletions.decide`):
-    a plan over the limit without an ``Approve`` deletes nothing; each of its meetings gets the
-    reason in ``last_error`` and counts as failed, so the run fails.
+    ``deletions`` is the plan ``deletions_plan`` judged (``None``: made now, without a ledger: only
+    the per-run limit applies). Only a plan whose verdict is ``auto`` deletes here; over the budget
+    (``ask``, ``pending``) or rejected, nothing is deleted, each meeting gets the reason in
+    ``last_error`` (not an attempt, not a failure: the room lives on, the run completes) and the
+    approval DAG decides (:func:`retire_approved`). ``approval`` is kept for callers that answer
+    a plan themselves (tests).
 
     Safety: only rooms in the plan *and* still to delete now are deleted (a meeting scheduled again
     while the approval waited keeps its room); a room another row that is not cancelled still names
@@ -527,43 +600,95 @@ def retire_cancelled(
     Deletes go through :class:`~airflow_provider_daily.bulk.BulkRoomDeleter` (``DELETE
     /batch/rooms``, split on refusal, paced single deletes last). An outage or a refused key stops
     it: what was deleted is written back first, then :class:`RetireInterrupted` is raised."""
-    from daily_dialin.provisioning.deletions import DeletionPlan, decide
+    from daily_dialin.provisioning.deletions import DeletionPlan
 
     planned = RunPlan.from_xcom(run)
     config = planned.config
     if planned.dry_run or not config.delete_cancelled_rooms:
         return RetireResult().to_xcom()
-    table = MeetingsTable.from_config(config)
     plan = DeletionPlan.from_xcom(deletions or plan_cancelled(run=run, limit=limit))
+    if approval is not None and plan.verdict != "auto":
+        plan = plan.model_copy(update={"verdict": "ask"})  # answered by the caller: decide() reads the answer
+        return retire_approved(config=config, deletions=plan.to_xcom(), approval=approval, limit=limit, joins=False)
+    return _retire(config, plan, limit=limit, force_live=planned.force_live_deletions).to_xcom()
+
+
+def _retire(config: ProvisioningConfig, plan: Any, *, limit: int, force_live: bool = False) -> RetireResult:
+    """The provisioning run's deletion: the ``auto`` plan's cancelled rooms (joins: the series chunk)."""
+    from daily_dialin.provisioning.deletions import decide
+
+    table = MeetingsTable.from_config(config)
     now = _cancelled_now(table, limit)
     table.clear_rooms(now.detach)  # no room is deleted for these: no gate needed
     allowed = {name: now.rooms[name] for name in plan.names() if name in now.rooms}
-    decision = decide(plan, approval)
-    if not decision.delete:
-        log.error("Cancelled meetings: %s", decision.why)
-        return _held(table, allowed, decision.why, detached=len(now.detach)).to_xcom()
-    result, error = _delete_cancelled(table, config, allowed)
-    result = result.model_copy(update={"approval": decision.why, "detached": len(now.detach)})
+    if plan.verdict != "auto":
+        why = plan.why_held or f"waiting for a person's approval: {plan.count} room(s), limit {plan.limit}"
+        log.warning("Cancelled meetings: %d room(s) kept: %s", len(allowed), why)
+        return _held(table, allowed, why, detached=len(now.detach))
+    decision = decide(plan, None)
+    return _deleted(table, config, allowed, why=decision.why, detached=len(now.detach), force_live=force_live)
+
+
+def _deleted(
+    table: MeetingsTable,
+    config: ProvisioningConfig,
+    allowed: dict[str, list[str]],
+    *,
+    why: str,
+    detached: int,
+    force_live: bool = False,
+) -> RetireResult:
+    result, error = _delete_cancelled(table, config, allowed, force_live=force_live)
+    result = result.model_copy(update={"approval": why, "detached": detached})
     log.info(
         "Cancelled meetings: %d room(s) deleted (%s), %d failed, %d left; %d row(s) let go of a room still in use",
         result.deleted,
-        decision.why,
+        why,
         result.failed,
         result.pending,
         result.detached,
     )
     if error is not None:
         raise RetireInterrupted(result=result, cause=error) from error
-    return result.to_xcom()
+    return result
+
+
+def retire_approved(
+    *,
+    config: ProvisioningConfig,
+    deletions: dict[str, Any],
+    approval: dict[str, Any] | None,
+    held_reason: str | None = None,
+    limit: int = 2000,
+    joins: bool = True,
+    force_live: bool = False,
+) -> dict[str, Any]:
+    """The approval DAG's deletion of a plan a person answered (:func:`.deletions.decide`):
+    approved, the rooms of the plan still to delete now - cancelled meetings' and (``joins``) the
+    own rooms of one-offs still joining a series, whose rows are cleared so the next run puts them
+    in the series room (reported in ``pin_changed``); rejected or timed out, nothing, and each
+    meeting is told why (``held_reason``, else the verdict). Returns a :class:`RetireResult` (JSON)."""
+    from daily_dialin.provisioning.deletions import DeletionPlan, decide
+
+    plan = DeletionPlan.from_xcom(deletions)
+    table = MeetingsTable.from_config(config)
+    now = _cancelled_now(table, limit)
+    candidates = {**now.rooms, **(_joining_now(table, config) if joins else {})}
+    allowed = {name: candidates[name] for name in plan.names() if name in candidates}
+    decision = decide(plan, approval)
+    if not decision.delete:
+        log.error("Rooms of cancelled meetings: %s", decision.why)
+        return _held(table, allowed, held_reason or decision.why, detached=0).to_xcom()
+    return _deleted(table, config, allowed, why=decision.why, detached=0, force_live=force_live).to_xcom()
 
 
 def _held(table: MeetingsTable, rooms: dict[str, list[str]], why: str, *, detached: int) -> RetireResult:
-    """A plan that was not approved: nothing deleted; each meeting gets the reason (not an attempt)."""
+    """Rooms a person has not (or not yet) allowed to delete: nothing deleted; each meeting is told
+    why (not an attempt, and not a failure of the run: its room lives on)."""
     reason = f"room not deleted: {why}"
     held = [Failure(meeting_id=mid, reason=reason, counts=False) for ids in rooms.values() for mid in ids]
     table.write_failures(held)
     return RetireResult(
-        failed=len(held),
         held=len(held),
         failures={str(f.meeting_id): reason for f in held[:LISTED]},
         approval=why,
@@ -572,9 +697,13 @@ def _held(table: MeetingsTable, rooms: dict[str, list[str]], why: str, *, detach
 
 
 def _delete_cancelled(
-    table: MeetingsTable, config: ProvisioningConfig, rooms: dict[str, list[str]]
+    table: MeetingsTable, config: ProvisioningConfig, rooms: dict[str, list[str]], *, force_live: bool = False
 ) -> tuple[RetireResult, Exception | None]:
-    """Delete ``rooms`` in bulk and write back every room settled, also when the deleter stops early."""
+    """Delete ``rooms`` in bulk and write back every room settled, also when the deleter stops early.
+
+    A room with people in it (or whose presence is unknown) is not deleted unless ``force_live``: its
+    rows keep the room and say why in ``last_error`` (not an attempt, not a failure of the run);
+    they are still cancelled with a room, so the next run tries again, until it is empty."""
     if not rooms:
         return RetireResult(), None
     from airflow_provider_daily.bulk import BulkRoomDeleter
@@ -584,19 +713,24 @@ def _delete_cancelled(
     hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
     error: Exception | None = None
     try:
-        results = BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(list(rooms))
+        deleter = BulkRoomDeleter(hook=hook, batch_size=config.batch_size, force_live=force_live)
+        results = deleter.delete(list(rooms))
     except DailyBulkDeleteError as exc:  # an outage or a refused key: keep what was settled
         results, error = exc.results, exc
+    deferred = dict(getattr(results, "deferred", {}))
     retired = [(mid, name) for name, reason in results.items() if reason is None for mid in rooms[name]]
-    failures = {str(mid): reason for name, reason in results.items() if reason for mid in rooms[name]}
+    reasons = {str(mid): reason for name, reason in results.items() if reason for mid in rooms[name]}
+    failures = {mid: reason for mid, reason in reasons.items() if not reason.startswith(DEFERRED)}
     table.clear_rooms(retired)
-    table.write_failures([Failure(meeting_id=mid, reason=reason, counts=False) for mid, reason in failures.items()])
+    table.write_failures([Failure(meeting_id=mid, reason=reason, counts=False) for mid, reason in reasons.items()])
     pending = sum(len(ids) for name, ids in rooms.items() if name not in results)
     result = RetireResult(
         deleted=len(retired),
         failed=len(failures),
         pending=pending,
         failures=dict(list(failures.items())[:LISTED]),
+        deferred=len(deferred),
+        deferred_rooms=dict(list(deferred.items())[:LISTED]),
     )
     return result, error
 
@@ -676,11 +810,15 @@ def _freshness(planned: RunPlan, now: datetime) -> dict[str, Any]:
     after this run's chunks wrote back. A dry run writes nothing and checks nothing."""
     if planned.dry_run:
         return {}
-    config = planned.config
+    config, scope = planned.config, planned.alert_scope
+    # only meetings this run could have provisioned: those its plan saw (a plan made before the
+    # scope existed - a run in flight during an upgrade - names every meeting, as it did)
+    seen = None if scope is None else Seen(ids=tuple(scope.ids), complete=scope.complete, reach=scope.reach)
     try:
         table = MeetingsTable.from_config(config)
-        soon = table.not_ready_soon(now=now, within=timedelta(minutes=config.alert_within_minutes), limit=LISTED)
-        missed = table.mark_missed(now=now, limit=LISTED)
+        within = timedelta(minutes=config.alert_within_minutes)
+        soon = table.not_ready_soon(now=now, within=within, limit=LISTED, seen=seen)
+        missed = table.mark_missed(now=now, limit=LISTED, seen=seen)
     except Exception as exc:  # the table is unreachable: say so, and let verify fail the run
         log.error("Could not check for meetings about to start without a room: %s: %s", type(exc).__name__, exc)
         return {"freshness_error": f"{type(exc).__name__}: {exc}"}
@@ -702,9 +840,11 @@ def _summary_text(summary: Summary) -> str:
         ("requested ids not in the table", summary.unknown.count),
         ("given up (attempts used up)", summary.given_up.count),
         ("PIN changed: re-send invitations", summary.pin_changed.count),
-        ("series: waiting for the 365-day window", summary.waiting.count),
+        ("waiting: beyond Daily's 365 days", summary.waiting.count),
         ("cancelled: rooms deleted", summary.retired.deleted),
         ("cancelled: rooms not deleted", summary.retired.failed + summary.retired.pending),
+        ("cancelled: rooms waiting for a person's decision (the approval DAG)", summary.retired.held),
+        ("cancelled: rooms deferred (people in them)", summary.retired.deferred),
         ("chunk tasks lost (no result)", summary.lost_chunks),
         (f"starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon.count),
         ("started without ever having had a room", summary.missed.count),
@@ -721,12 +861,16 @@ def _listed_text(summary: Summary) -> Iterator[str]:
         ("Not in the table", summary.unknown),
         ("Given up on", summary.given_up),
         ("New PIN (re-send the invitation)", summary.pin_changed),
-        ("Waiting for the 365-day window (a later run adds them to their series room)", summary.waiting),
+        ("Waiting: beyond Daily's 365 days (a later run provisions them)", summary.waiting),
         (f"Starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon),
         ("Started without ever having had a room", summary.missed),
     ):
         if listed.ids:
             yield f"\n{label}: " + ", ".join(repr(i) for i in listed.ids)
+    if summary.retired.deferred_rooms:  # kept for the people in them; a later run deletes them once empty
+        yield "\nRooms of cancelled meetings kept: " + "; ".join(
+            f"{room}: {why}" for room, why in sorted(summary.retired.deferred_rooms.items())
+        )
     if summary.freshness_error:
         yield f"\nCould not check for meetings about to start without a room: {summary.freshness_error}"
 
