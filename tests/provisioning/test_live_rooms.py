@@ -147,8 +147,9 @@ def test_an_end_moved_earlier_never_expires_a_live_room(sqlite_meetings_db, dail
         e2 = live_rooms(daily_conn)["mtg-E2"]["config"]["exp"]
         assert e1 == before, "a live room's exp is not moved into the margin: it is kept"
         assert e2 == pytest.approx(end.timestamp(), abs=1), "an empty room's exp moves as asked"
-        assert summary["failures"]["E1"].startswith("deferred: live (2 participants, 0 on the phone)")
-        assert table_rows(table)["E1"]["last_error"].startswith("deferred: live")
+        assert "E1" not in summary["failures"], "a live room waiting is not a failed meeting"
+        assert summary["deferred"]["ids"] == ["E1"] and summary["verdict"] == "success"
+        assert table_rows(table)["E1"]["last_error"].startswith("deferred: live (2 participants, 0 on the phone)")
 
         everyone_leaves(daily_conn, "mtg-E1", present)
         after = run_engine()
@@ -229,4 +230,32 @@ def test_a_cancelled_series_keeps_its_room_while_this_weeks_occurrence_runs(sqli
     assert set(live_rooms(daily_conn)) == {"mtg_s-S1"}
     everyone_leaves(daily_conn, "mtg_s-S1", present)
     assert run_engine()["retired"]["deleted"] == 3  # the room's three rows are cleared
+    assert live_rooms(daily_conn) == {}
+
+
+def test_a_forced_run_over_the_budget_hands_the_force_to_the_approval(sqlite_meetings_db, daily_conn):
+    """``force_live_deletions`` on a run whose deletions wait for a person travels with the plan: the
+    approval says so, and once approved the live room is deleted (before: the approval DAG deleted
+    without the flag and kept it)."""
+    from daily_dialin.provisioning import steps
+    from daily_dialin.provisioning.deletions import approval_text
+
+    table = sqlite_meetings_db
+    insert_rows(table, [running("FA1")])
+    run_engine()
+    people_join(daily_conn, table, "FA1", web=1, phone=0)
+    update_row(table, "FA1", status="cancelled")
+    params = {"force_live_deletions": True}
+    planned = steps.plan(params=params, run_type="manual", logical_date=None, config_overrides=None)["run"]
+    plan = DeletionPlan.from_xcom(steps.plan_cancelled(run=planned))
+    assert plan.force_live and plan.count == 1
+    assert "cut off" in approval_text(plan)[1]
+
+    over_budget = plan.model_copy(update={"verdict": "ask"}).to_xcom()
+    result = steps.retire_approved(
+        config=steps.RunPlan.from_xcom(planned).config,
+        deletions=over_budget,
+        approval={"chosen_options": ["Approve"], "responded_by_user": {"name": "ops"}},
+    )
+    assert result["deleted"] == 1 and result["deferred"] == 0
     assert live_rooms(daily_conn) == {}

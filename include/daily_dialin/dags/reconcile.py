@@ -110,9 +110,10 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
         from daily_dialin.provisioning.config import ProvisioningConfig
 
         context = get_current_context()
+        force_live = bool(context["params"].get("force_live_deletions"))  # travels with the plan to the approval
         return gate.branch(
             context["ti"],
-            report["deletions"],
+            {**report["deletions"], "force_live": force_live},
             config=ProvisioningConfig.load(layers.overrides()),
             delete_task="delete_orphans",
             approval_dag=gate.approval_dag_id(dag_id),

@@ -113,6 +113,10 @@ class DeletionPlan(Handover):
     deferred: list[str] = Field(
         default_factory=list, max_length=LISTED, description="live rooms held back (people in them), not in rooms"
     )
+    force_live: bool = Field(
+        default=False,
+        description="a person's force_live_deletions: rooms with people in them are deleted too (ejecting them)",
+    )
     verdict: Verdict = Field(default="auto", description="auto: delete now; ask/pending: a person decides; rejected")
     why_held: str | None = Field(default=None, description="what the rows of held rooms are told")
 
@@ -221,6 +225,8 @@ def _window_text(plan: DeletionPlan) -> str:
 
 
 def _deferred_text(plan: DeletionPlan) -> list[str]:
+    if plan.force_live:  # a person asked for it on the run: say so where the next person decides
+        return ["**Forced:** rooms with people in them are deleted too - everyone in them is cut off.", ""]
     if not plan.deferred:
         return ["**Live rooms held back:** none.", ""]
     shown = ", ".join(f"`{name}`" for name in plan.deferred[:SHOWN])

@@ -160,6 +160,10 @@ class ChunkResult(Handover):
     waiting: Listed = Field(
         default_factory=Listed, description="series occurrences beyond Daily's 365 days: a later run adds them"
     )
+    deferred: Listed = Field(
+        default_factory=Listed,
+        description="meetings whose room is live (people in it): its exp or its deletion waits until it is empty",
+    )
 
 
 class RetireResult(Handover):
@@ -197,6 +201,9 @@ class Summary(Handover):
     given_up: Listed = Field(default_factory=Listed)
     pin_changed: Listed = Field(default_factory=Listed)
     waiting: Listed = Field(default_factory=Listed, description="series occurrences waiting for the 365-day window")
+    deferred: Listed = Field(
+        default_factory=Listed, description="meetings whose live room waits (people in it): not a failure"
+    )
     retired: RetireResult = Field(default_factory=RetireResult)
     retire_lost: bool = Field(
         default=False, description="the deletion of cancelled meetings' rooms handed over nothing (it failed)"

@@ -397,7 +397,7 @@ def sweep_orphans(
     config = ProvisioningConfig.load(config_overrides)
     owned = MeetingsTable.from_config(config).owned_room_names()
     names = [name for name in plan.names() if is_ours(name, config.room_name_prefix) and name not in owned]
-    results, error = _delete(config, names, force_live=force_live)
+    results, error = _delete(config, names, force_live=force_live or plan.force_live)
     deleted = [name for name, reason in results.items() if reason is None]
     deferred = dict(getattr(results, "deferred", {}))
     refused = {name: reason for name, reason in results.items() if reason and name not in deferred}

@@ -99,6 +99,7 @@ class Occurrence:
     waiting: bool = False
     pin_changed: bool = False
     held: bool = False  # joins a series, but keeps its own room until the deletion gate allows
+    deferred: bool = False  # the series room is live: its exp change waits until it is empty
 
     @property
     def meeting_id(self) -> str:
@@ -218,6 +219,7 @@ def record_series(
         return
     for occurrence in fitting:
         if outcome is not None and outcome.error:
+            occurrence.deferred = bool(getattr(outcome, "deferred", None))  # live: not a failure
             occurrence.fail(outcome.error, counts=outcome.counts)
         else:
             reason = (
@@ -367,7 +369,7 @@ def _keep_own_room(occurrence: Occurrence, reason: str) -> None:
 def series_result(index: int, series: Sequence[Series]) -> ChunkResult:
     occurrences = [o for one in series for o in one.live]
     outcomes = Counter(o.outcome for o in occurrences if o.outcome)
-    failures = [o.failure for o in occurrences if o.failure and not o.waiting and not o.held]
+    failures = [o.failure for o in occurrences if o.failure and not o.waiting and not o.held and not o.deferred]
     counts = Counts(**{k: outcomes.get(k, 0) for k in OUTCOMES if k != "failed"}, failed=len(failures))
     return ChunkResult(
         index=index,
@@ -375,6 +377,7 @@ def series_result(index: int, series: Sequence[Series]) -> ChunkResult:
         failures={f.meeting_id: f.reason for f in failures[:LISTED]},
         pin_changed=Listed.of([o.meeting_id for o in occurrences if o.pin_changed]),
         waiting=Listed.of([o.meeting_id for o in occurrences if o.waiting]),
+        deferred=Listed.of([o.meeting_id for o in occurrences if o.deferred]),
     )
 
 

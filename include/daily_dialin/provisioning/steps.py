@@ -293,6 +293,7 @@ class Item:
     failure: Failure | None = None
     pin_changed: bool = False
     waiting: bool = False  # beyond Daily's 365 days: its reason is recorded, not as a failure
+    deferred: bool = False  # its room is live: the change waits until it is empty (not a failure)
 
     @property
     def meeting_id(self) -> str:
@@ -453,6 +454,9 @@ def _record(
             fingerprint=item.row.fingerprint(config),
         )
     elif outcome is not None and outcome.error:
+        # a live room whose exp was kept (creating.defer_live): the meeting is running in it, so the
+        # run is not failed for it - the row says why and a later run moves exp once it is empty
+        item.deferred = bool(getattr(outcome, "deferred", None))
         item.fail(outcome.error, counts=outcome.counts)
     else:
         # not reached: the chunk ended early. Not this meeting's fault: not an attempt.
@@ -471,7 +475,7 @@ def _pin_changed(row: MeetingRow, pin: str) -> bool:
 
 def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
     outcomes = Counter(i.outcome for i in items if i.outcome)
-    failures = [i.failure for i in items if i.failure and not i.waiting]
+    failures = [i.failure for i in items if i.failure and not i.waiting and not i.deferred]
     counts = Counts(**{k: outcomes.get(k, 0) for k in OUTCOMES if k != "failed"}, failed=len(failures))
     return ChunkResult(
         index=index,
@@ -479,6 +483,7 @@ def _chunk_result(index: int, items: Sequence[Item]) -> ChunkResult:
         failures={f.meeting_id: f.reason for f in failures[:LISTED]},
         pin_changed=Listed.of([i.meeting_id for i in items if i.pin_changed]),
         waiting=Listed.of([i.meeting_id for i in items if i.waiting]),
+        deferred=Listed.of([i.meeting_id for i in items if i.deferred]),
     )
 
 
@@ -563,6 +568,8 @@ def plan_cancelled(*, run: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
     plan = DeletionPlan.build(
         reason="cancelled", rooms=rooms, live=table.live_room_count() if rooms else 0, config=config
     )
+    # the flag travels with the plan, so the approval DAG deletes what the person's run asked for
+    plan = plan.model_copy(update={"force_live": planned.force_live_deletions})
     log.info(
         "Rooms to delete: %d (%d of one-offs joining a series; %.1f%% of %d live; limit without approval %d)",
         plan.count,
@@ -610,7 +617,7 @@ def retire_cancelled(
     if approval is not None and plan.verdict != "auto":
         plan = plan.model_copy(update={"verdict": "ask"})  # answered by the caller: decide() reads the answer
         return retire_approved(config=config, deletions=plan.to_xcom(), approval=approval, limit=limit, joins=False)
-    return _retire(config, plan, limit=limit, force_live=planned.force_live_deletions).to_xcom()
+    return _retire(config, plan, limit=limit, force_live=planned.force_live_deletions or plan.force_live).to_xcom()
 
 
 def _retire(config: ProvisioningConfig, plan: Any, *, limit: int, force_live: bool = False) -> RetireResult:
@@ -679,6 +686,7 @@ def retire_approved(
     if not decision.delete:
         log.error("Rooms of cancelled meetings: %s", decision.why)
         return _held(table, allowed, held_reason or decision.why, detached=0).to_xcom()
+    force_live = force_live or plan.force_live
     return _deleted(table, config, allowed, why=decision.why, detached=0, force_live=force_live).to_xcom()
 
 
@@ -774,7 +782,10 @@ def _received(chunk_results: Sequence[dict[str, Any] | None] | None) -> list[Chu
 
 def _totals(planned: RunPlan, results: Sequence[ChunkResult], retired: RetireResult) -> Summary:
     counts, failures, changed, changed_count, waiting, waiting_count = Counts(), {}, [], 0, [], 0
+    deferred, deferred_count = [], 0
     for result in results:
+        deferred.extend(result.deferred.ids)
+        deferred_count += result.deferred.count
         counts += result.counts
         failures.update(result.failures)
         changed.extend(result.pin_changed.ids)
@@ -799,6 +810,7 @@ def _totals(planned: RunPlan, results: Sequence[ChunkResult], retired: RetireRes
         given_up=report.given_up,
         pin_changed=Listed.of(changed, count=changed_count),
         waiting=Listed.of(waiting, count=waiting_count),
+        deferred=Listed.of(deferred, count=deferred_count),
         retired=retired,
         alert_within_minutes=planned.config.alert_within_minutes,
     )
@@ -841,6 +853,7 @@ def _summary_text(summary: Summary) -> str:
         ("given up (attempts used up)", summary.given_up.count),
         ("PIN changed: re-send invitations", summary.pin_changed.count),
         ("waiting: beyond Daily's 365 days", summary.waiting.count),
+        ("deferred: live rooms (people in them; changed once empty)", summary.deferred.count),
         ("cancelled: rooms deleted", summary.retired.deleted),
         ("cancelled: rooms not deleted", summary.retired.failed + summary.retired.pending),
         ("cancelled: rooms waiting for a person's decision (the approval DAG)", summary.retired.held),
@@ -862,6 +875,7 @@ def _listed_text(summary: Summary) -> Iterator[str]:
         ("Given up on", summary.given_up),
         ("New PIN (re-send the invitation)", summary.pin_changed),
         ("Waiting: beyond Daily's 365 days (a later run provisions them)", summary.waiting),
+        ("Deferred: live rooms (people in them; a later run changes them once empty)", summary.deferred),
         (f"Starting within {summary.alert_within_minutes} min without a room", summary.not_ready_soon),
         ("Started without ever having had a room", summary.missed),
     ):
