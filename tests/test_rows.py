@@ -12,9 +12,16 @@ from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.meetings import needs_room, room_fingerprint
 from daily_dialin.rows import MeetingRow, StatusKind, as_row, normalize_status
 
-START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+# the clock is frozen (time-machine) at NOW for every test here; the meeting starts 3 days later
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+START = NOW + timedelta(days=3)
 PIN = "01234567890"
 CONFIG = ProvisioningConfig()
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
 
 
 def values(**changes):
@@ -124,3 +131,20 @@ def test_as_row_takes_rows_and_records():
     converted = as_row(values(status=" Scheduled "), CONFIG)
     assert isinstance(converted, MeetingRow)
     assert converted.status_kind is StatusKind.PROVISIONABLE
+
+
+def test_a_provisioned_rooms_repr_shows_no_pin():
+    from daily_dialin.provisioning.table import Provisioned
+
+    pin = "12345678901"
+    room = Provisioned(
+        meeting_id="M1",
+        room_name="mtg-M1",
+        room_url=None,
+        pin=pin,
+        number="+12095038039",
+        dial_string=f"tel:+12095038039,,{pin}",
+        room_exp=0,
+        fingerprint="f",
+    )
+    assert pin not in repr(room) and "mtg-M1" in repr(room)

@@ -271,3 +271,13 @@ def test_a_meeting_beyond_the_365_days_waits_unless_it_could_never_fit(start_day
     waiting = isinstance(raised.value, WaitingForDailyWindow)
     assert waiting == (expected == "wait"), raised.value.reason
     assert raised.value.reason.startswith(WAITING_PREFIX) == waiting
+
+
+def test_format_characters_never_reach_dailys_display_name():
+    """Bidi overrides and isolates and zero-width characters are removed like control characters:
+    invisible, and the bidi ones reorder what callers see next to the name (issue 22's probe)."""
+    from daily_dialin.provisioning.meetings import clean_text
+
+    assert clean_text("Board\u202e call\u200b \u2066x\u2069\ufeff") == "Board call x"
+    assert clean_text("Zoë\u200d call") == "Zoë call"
+    assert clean_text("Réunion d'équipe") == "Réunion d'équipe"

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -77,6 +78,16 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 _LINE_BREAKS = re.compile(r"[\t\n\r\v\f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# Unicode format characters (category Cf): bidi overrides and isolates (U+202A-202E, U+2066-2069),
+# zero-width space/joiners (U+200B-200D), word joiner, BOM, soft hyphen... Invisible, and the bidi ones
+# reorder what callers see next to the name in Daily's UI: removed like control characters. None of
+# them is printable, so text that is (the usual case) never pays for the check.
+def _without_format(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -91,7 +102,7 @@ def clean_text(value: Any) -> str:
     if text.isprintable() and "  " not in text:  # the usual case: nothing to clean but the ends
         return text.strip()
     text = _ESCAPE_SEQUENCE.sub("", text)
-    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
+    text = _without_format(_CONTROL.sub("", _LINE_BREAKS.sub(" ", text)))
     return _WHITESPACE.sub(" ", text).strip()
 
 

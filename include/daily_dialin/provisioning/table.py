@@ -42,7 +42,7 @@ import operator
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from itertools import pairwise
@@ -89,14 +89,15 @@ _ADD_TYPES = {"attempts": "INTEGER NOT NULL DEFAULT 0", "room_exp": "BIGINT"}
 
 @dataclass(frozen=True)
 class Provisioned:
-    """A meeting's room, to be written into its row."""
+    """A meeting's room, to be written into its row. The PIN and the dial string that carries it
+    stay out of ``repr``: a logged or asserted value never shows them."""
 
     meeting_id: str
     room_name: str
     room_url: str | None
-    pin: str
+    pin: str = field(repr=False)
     number: str
-    dial_string: str
+    dial_string: str = field(repr=False)
     room_exp: int
     fingerprint: str
 
