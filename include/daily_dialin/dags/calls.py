@@ -2,13 +2,16 @@
 
 Started by the events-table watcher (:class:`~daily_dialin.calls.trigger.CallEventsTrigger` on
 the asset ``daily_dialin_call_events``: why a watcher and not an asset event from the receiver is
-in its docstring and ``docs/calls.md``), or by a safety cron (``@hourly``) as a backstop. Two tasks:
-``fold_events`` (the calls table, the meetings table's figure columns) and ``alert_dialin_errors``
+in its docstring and ``docs/calls.md``), by the revoke watcher on the same asset
+(:class:`~daily_dialin.calls.revoke_trigger.RevokeDueTrigger`: an ended meeting's room became due
+for deletion, when no event may arrive), or by a safety cron (``@hourly``) as a backstop. Three tasks:
+``fold_events`` (the calls table, the meetings table's figure columns), ``alert_dialin_errors``
 (fails, naming the meetings, when the folded events held dial-in errors; no retries, so notifiers
-attached to the DAG fire once).
+attached to the DAG fire once) and ``revoke_ended`` (after the fold, whatever its outcome: deletes
+the rooms of ended one-off meetings once due, :mod:`daily_dialin.calls.revoke`).
 
-Parse time imports only ``airflow.sdk``, this package and the trigger module; the tasks import
-:mod:`daily_dialin.calls.process` when they run.
+Parse time imports only ``airflow.sdk``, this package and the trigger modules; the tasks import
+:mod:`daily_dialin.calls.process` / :mod:`daily_dialin.calls.revoke` when they run.
 """
 
 from __future__ import annotations
@@ -38,16 +41,31 @@ A watcher sees stored events not folded in yet and starts this DAG within second
   `phone_minutes`, `first_dialin_at`, `last_dialin_error`, `actual_end_at`.
 
 `alert_dialin_errors` fails, naming the meetings, when a `dialin.error` (or `dialin.warning`)
-arrived: attach your notifiers to this DAG. Settings: Variable `daily_calls`. See docs/calls.md.
+arrived: attach your notifiers to this DAG.
+
+`revoke_ended` deletes the room of a one-off meeting once Daily reported `meeting.ended`, the
+scheduled end passed and `revoke_after_minutes` (Variable `daily_provisioning`, default 15; 0 or
+null: off) went by, unless someone is in it (deferred to the next run): its PIN stops working and
+its row says `revoked: the meeting ended`. Series rooms are kept.
+
+Settings: Variable `daily_calls`. See docs/calls.md.
 """
 
 
-def calls_schedule(*, poll_seconds: float = 5.0, safety_schedule: str | None = "@hourly") -> Any:
-    """The watched asset (and the safety cron, UTC) for ``DAG(schedule=...)``."""
+def calls_schedule(
+    *, poll_seconds: float = 5.0, safety_schedule: str | None = "@hourly", revoke_poll_seconds: float = 15.0
+) -> Any:
+    """The watched asset (and the safety cron, UTC) for ``DAG(schedule=...)``: two watchers on it,
+    stored events (:class:`CallEventsTrigger`) and rooms of ended meetings due for deletion
+    (:class:`~daily_dialin.calls.revoke_trigger.RevokeDueTrigger`)."""
+    from daily_dialin.calls.revoke_trigger import RevokeDueTrigger
     from daily_dialin.calls.trigger import CallEventsTrigger
 
     watcher = AssetWatcher(name=f"{ASSET_NAME}_watcher", trigger=CallEventsTrigger(poll_seconds=poll_seconds))
-    asset = Asset(ASSET_NAME, watchers=[watcher])
+    revokes = AssetWatcher(
+        name=f"{ASSET_NAME}_revoke_watcher", trigger=RevokeDueTrigger(poll_seconds=revoke_poll_seconds)
+    )
+    asset = Asset(ASSET_NAME, watchers=[watcher, revokes])
     if not safety_schedule:
         return asset
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(safety_schedule, timezone="UTC"), assets=asset)
@@ -58,6 +76,7 @@ def calls_dag(
     dag_id: str,
     poll_seconds: float = 5.0,
     safety_schedule: str | None = "@hourly",
+    revoke_poll_seconds: float = 15.0,
     settings: Mapping[str, Any] | None = None,
     start_date: datetime = START_DATE,
     tags: Sequence[str] = TAGS,
@@ -68,7 +87,8 @@ def calls_dag(
     """Build the calls DAG.
 
     :param poll_seconds: how often the watcher looks for stored events.
-    :param safety_schedule: a cron run as a backstop (None: the watcher only).
+    :param safety_schedule: a cron run as a backstop (None: the watchers only).
+    :param revoke_poll_seconds: how often the revoke watcher looks for ended meetings' rooms due.
     :param settings: :class:`~daily_dialin.calls.settings.CallsSettings` fields on top of the
         Variable ``daily_calls`` (like a run's overrides).
     :param dag_kwargs: anything else ``DAG`` takes (e.g. ``schedule`` instead of the watcher).
@@ -79,7 +99,9 @@ def calls_dag(
 
         CallsSettings(**overrides)  # a typo is an import error, not a failed run
     options = {
-        "schedule": calls_schedule(poll_seconds=poll_seconds, safety_schedule=safety_schedule),
+        "schedule": calls_schedule(
+            poll_seconds=poll_seconds, safety_schedule=safety_schedule, revoke_poll_seconds=revoke_poll_seconds
+        ),
         "catchup": False,
         "max_active_runs": 1,
         **dag_kwargs,
@@ -109,4 +131,12 @@ def _wire(overrides: dict[str, Any]) -> None:
 
         process.raise_alerts(summary)
 
-    alert_dialin_errors(fold_events())
+    @task(trigger_rule="all_done")
+    def revoke_ended() -> dict:
+        from daily_dialin.calls import revoke
+
+        return revoke.revoke_ended(settings_overrides=overrides)
+
+    folded = fold_events()
+    alert_dialin_errors(folded)
+    folded >> revoke_ended()
