@@ -91,6 +91,32 @@ def postgres_server():
         yield server
 
 
+# The date matrix of .ci/test reruns these modules' unit tests at fixed instants under faketime (the
+# marker ``date_sensitive``; a test elsewhere can carry it too): the calendar rules of provisioning,
+# series, freshness and invitations, fast enough to run at every instant.
+DATE_SENSITIVE_MODULES = {
+    "tests/freshness/test_schedule.py",
+    "tests/invitations/test_content_and_ical.py",
+    "tests/invitations/test_plan.py",
+    "tests/invitations/test_series_ical.py",
+    "tests/invitations/test_tokens.py",
+    "tests/properties/test_series_audit.py",
+    "tests/provisioning/test_freshness_alerts.py",
+    "tests/provisioning/test_impossible_times.py",
+    "tests/provisioning/test_meetings.py",
+    "tests/provisioning/test_series.py",
+    "tests/provisioning/test_table.py",
+    "tests/provisioning/test_true_alerts.py",
+    "tests/provisioning/test_waiting.py",
+    "tests/provisioning/test_window.py",
+    "tests/test_sample.py",
+}
+# and these tests of modules otherwise left out (too slow to run whole at every instant)
+DATE_SENSITIVE_TESTS = {
+    "tests/provisioning/test_guarantees.py::test_one_bad_value_fails_only_its_own_meeting",
+    "tests/provisioning/test_guarantees.py::test_rows_no_run_can_select_are_reported",
+}
+
 # Fixtures that make a test an integration test: a real Airflow run, PostgreSQL, subprocesses.
 _INTEGRATION_FIXTURES = {"airflow_db", "provisioning_dag", "postgres_server", "invitations_dag"}
 _INTEGRATION_MARKS = {"postgres", "slow", "cluster", "browser"}
@@ -105,3 +131,6 @@ def pytest_collection_modifyitems(config, items):
         marks = {m.name for m in item.iter_markers()}
         heavy = fixtures & _INTEGRATION_FIXTURES or marks & _INTEGRATION_MARKS
         item.add_marker(pytest.mark.integration if heavy else pytest.mark.unit)
+        module, test = item.nodeid.split("::", 1)[0], item.nodeid.split("[", 1)[0]
+        if not heavy and (module in DATE_SENSITIVE_MODULES or test in DATE_SENSITIVE_TESTS):
+            item.add_marker(pytest.mark.date_sensitive)

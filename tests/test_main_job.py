@@ -17,6 +17,12 @@ def test_main_job_provisions_then_reuses(tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     dial_strings = re.findall(r"tel:\+\d+,,\d{11}", first.stdout)
+    # every non-cancelled sample meeting is listed with a dial string, whatever the date (the date
+    # matrix of .ci/test runs this at fixed instants): M1000-M1023 but the cancelled M1022, S100-S103
+    listed = {m[1]: m[2] for m in re.finditer(r"^\|?\s*([MS]\d{3,4})\s*\|(.*)$", first.stdout, re.MULTILINE)}
+    expected = {f"M{1000 + i}" for i in range(24)} - {"M1022"} | {f"S{100 + i}" for i in range(4)}
+    assert {m for m, line in listed.items() if re.search(r"tel:\+\d+,,\d{11}", line)} == expected, first.stdout
+    assert "(cancelled)" in listed["M1022"], listed.get("M1022")
     # 24 one-off meetings (one cancelled) and a weekly series of 4 on one room: 27 rows, 24 rooms
     assert len(dial_strings) == 27 + 1  # and the series' one dial string once more, in its line
     assert re.search(r"\| provisioned \(new room\) +\| +27 \|", first.stdout)

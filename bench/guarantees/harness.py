@@ -42,7 +42,7 @@ if str(REPO / "include") not in sys.path:  # run without the editable install: t
 
 from airflow_provider_daily.errors import DailyError  # noqa: E402
 from daily_demo.sample import insert_meetings, sample_meetings  # noqa: E402
-from daily_devtools.audit import Audit, audit  # noqa: E402
+from daily_devtools.audit import Audit, audit, is_due  # noqa: E402
 from daily_dialin.errors import ProvisioningFailed  # noqa: E402
 from daily_dialin.provisioning import steps  # noqa: E402
 from daily_dialin.provisioning.config import ProvisioningConfig  # noqa: E402
@@ -132,15 +132,24 @@ def postgres_table() -> Iterator[MeetingsTable]:
         yield table
 
 
-def meetings(count: int) -> list[dict[str, Any]]:
+def meetings(count: int, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """``count`` scheduled meetings over the next 28 days; every 50th id is not a plain one
-    (spaces, unicode, ``__``), so hashed room names are part of every soak."""
-    rows = sample_meetings(count=count, days=28, pin_number=PIN_NUMBER)
+    (spaces, unicode, ``__``), so hashed room names are part of every soak.
+
+    The benches count every one of them as due: that is checked here with the audit's own rule
+    (``is_due`` at ``now`` with the engine's horizon), so a meeting the rolling run would not select
+    stops the bench before it runs instead of showing as "not provisioned"."""
+    now = now or datetime.now(UTC)
+    rows = sample_meetings(count=count, now=now, days=28, pin_number=PIN_NUMBER)
     odd = (" {}", "{} ", "{} \u00fc", "{}__x", "{} x y")
     for index, row in enumerate(rows):
         row["status"] = "scheduled"
         if index % 50 == 7:
             row["meeting_id"] = odd[(index // 50) % len(odd)].format(row["meeting_id"])
+    horizon = ProvisioningConfig().horizon_days
+    not_due = [row["meeting_id"] for row in rows if not is_due(row, now=now, horizon_days=horizon)]
+    if not_due:
+        raise RuntimeError(f"{len(not_due)} sample meeting(s) not due within {horizon} days of {now}: {not_due[:5]}")
     return rows
 
 
@@ -207,13 +216,13 @@ def read_rows(table: MeetingsTable) -> list[dict[str, Any]]:
     return [dict(row.values) for row in table.read_all()]
 
 
-def audit_table(table: MeetingsTable, server: EmulatorServer, *, horizon_days: int = 30) -> Audit:
-    """The table against Daily's rooms, now."""
+def audit_table(table: MeetingsTable, server: EmulatorServer, *, horizon_days: int | None = None) -> Audit:
+    """The table against Daily's rooms, now, with the engine's horizon unless told otherwise."""
     return audit(
         read_rows(table),
         server.admin.snapshot()["rooms"],
         now=datetime.now(UTC),
-        horizon_days=horizon_days,
+        horizon_days=horizon_days or ProvisioningConfig().horizon_days,
         prefix=PREFIX,
     )
 

@@ -294,11 +294,13 @@ class Bench:
         if not run.ok:
             outcome.failures.append(f"the rerun was not green: {run.verdict[:200]} {run.chunk_errors[:2]}")
         outcome.failures.extend(result.problems(complete=True))
-        if result.provisioned != result.meetings:
-            outcome.failures.append(f"{result.meetings - result.provisioned} meeting(s) not provisioned")
+        if result.due != result.meetings:  # harness.meetings() seeds due meetings only
+            outcome.failures.append(f"{result.meetings - result.due} meeting(s) not due by the audit's rule")
+        if result.provisioned != result.due:
+            outcome.failures.append(f"{result.due - result.provisioned} due meeting(s) not provisioned")
         outcome.figures.update(
             {
-                "provisioned": f"{result.provisioned}/{result.meetings}",
+                "provisioned": f"{result.provisioned}/{result.due}",
                 "rooms": result.rooms,
                 "duplicates": result.duplicates,
                 "orphans": len(result.orphans),

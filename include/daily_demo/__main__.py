@@ -126,6 +126,12 @@ def _print_series(db: Path) -> None:
         print(f"Series {series_id}: {count} occurrences on {one}: room {room}, dial {dial}")
 
 
+def _doctor(env: dict[str, str]) -> int:
+    """``python -m daily_dialin doctor``: what a real deployment starts with, all ok here."""
+    _say("checking the deployment (python -m daily_dialin doctor)")
+    return subprocess.run([sys.executable, "-m", "daily_dialin", "doctor"], env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m daily_demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=REPO / ".demo", help="where the demo keeps its state")
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the Daily connection's Test button (doctor)
                 "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(
                     {"conn_type": "daily", "host": base_url, "password": DEMO_KEY}
                 ),
@@ -189,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         invites_state, run_log, seconds = _run_dag(env, invites.DAG_ID, log=log)
         _say(f"run finished: {invites_state} in {seconds:.1f}s ({invites.run_counts(run_log)})")
         invites.print_invitations(workdir, _say)
-        return 0 if state == invites_state == "success" else 1
+        doctor = _doctor(env)
+        return 0 if state == invites_state == "success" and doctor == 0 else 1
     finally:
         emulator.send_signal(signal.SIGTERM)
         try:

@@ -33,20 +33,25 @@ TEMPLATES: Sequence[tuple[str, str, int]] = (
 
 COLUMNS = SOURCE_COLUMNS
 SERIES_ID = "WEEKLY-STANDUP"
+MIN_DAYS = 4
 
 
 def sample_meetings(
     *, count: int = 24, now: datetime | None = None, days: int = 28, seed: int = 7, pin_number: str | None = None
 ) -> list[dict[str, Any]]:
-    """``count`` meetings on weekdays within ``days`` from ``now``, at business hours (UTC)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    """``count`` meetings on weekdays at business hours (UTC), every one starting in
+    ``(now, now + days)`` whatever the weekday and hour of ``now``: each falls on a date from
+    tomorrow to ``days - 1`` days ahead, and one that falls on a weekend moves to the Monday after,
+    or back to the Friday before when the Monday would be too far. ``days`` must be at least 4
+    (any three dates in a row hold a weekday)."""
+    if days < MIN_DAYS:
+        raise ValueError(f"days must be at least {MIN_DAYS}, got {days}")
+    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     rng = random.Random(seed)
     meetings = []
     for index in range(count):
         title, tz, minutes = TEMPLATES[index % len(TEMPLATES)]
-        day = now + timedelta(days=1 + (index * days) // max(count, 1))
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
+        day = _weekday_within(today, 1 + (index * (days - 1)) // max(count, 1), last=days - 1)
         start = day.replace(hour=rng.choice((9, 11, 13, 14, 15, 16, 17)), minute=rng.choice((0, 30)))
         meetings.append(
             {
@@ -64,11 +69,25 @@ def sample_meetings(
     return meetings
 
 
+def _weekday_within(today: datetime, offset: int, *, last: int) -> datetime:
+    """Midnight of the date ``offset`` days after ``today``, moved off a weekend: to the Monday after
+    when that is at most ``last`` days ahead, else to the Friday before (at least 1 day ahead)."""
+    day = today + timedelta(days=offset)
+    if day.weekday() < 5:
+        return day
+    monday = 7 - day.weekday()
+    if offset + monday <= last:
+        return day + timedelta(days=monday)
+    return day - timedelta(days=day.weekday() - 4)
+
+
 def sample_series(
     *, occurrences: int = 4, now: datetime | None = None, series_id: str = SERIES_ID
 ) -> list[dict[str, Any]]:
     """A weekly series: ``occurrences`` Monday stand-ups (ids ``S<n>``), one ``series_id``, so one
-    room, one PIN and one dial string for all of them."""
+    room, one PIN and one dial string for all of them. The first is on the Monday after ``now``'s
+    date (1 to 7 days ahead) at 08:30 UTC, so every occurrence starts in
+    ``(now, now + 7 * occurrences + 1 days)`` whatever the weekday."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     monday = now + timedelta(days=7 - now.weekday())
     return [
@@ -93,8 +112,8 @@ def sample_series_set(
 ) -> list[dict[str, Any]]:
     """``series`` weekly series of ``occurrences`` each (series ``SERIES-<k>``, ids ``W<k>-<n>``):
     the first occurrences are :func:`sample_meetings` spread over the coming week (all
-    ``scheduled``, the default number), each repeated a week apart, so 50 weekly occurrences end
-    within 353 days (inside Daily's 365)."""
+    ``scheduled``, the default number), each repeated a week apart: the first starts within 6 days
+    of ``now`` whatever the weekday, so 50 weekly occurrences end within 350 days (inside Daily's 365)."""
     meetings = []
     for k, first in enumerate(sample_meetings(count=series, now=now, days=7, seed=seed)):
         for n in range(occurrences):

@@ -16,7 +16,6 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -40,7 +39,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 EXAMPLE_DAG = "example_daily_room_lifecycle"
+# What the page must show once the API says it is so, on a loaded 2-core machine: actions, navigation
+# and every ``expect`` (Playwright's own default for assertions is 5 s, which a busy machine misses).
 UI_TIMEOUT_MS = 30_000
+expect.set_options(timeout=UI_TIMEOUT_MS)  # for every browser test (test_approval.py imports this module)
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
@@ -156,7 +158,7 @@ def test_trigger_form_renders_every_param_with_its_description(page: Page):
 
 def test_window_dry_run_then_real_run_from_the_form(page: Page, native_cluster: NativeCluster, cluster_meetings):
     cluster = native_cluster
-    day = str(datetime.now(UTC).date() + timedelta(days=10))
+    day = str(cluster_meetings["browser"][0]["starts_at"].date())  # the seeded day, not today's clock
     ids = [m["meeting_id"] for m in cluster_meetings["browser"]]
 
     dry_id = trigger_window_run(page, day, dry_run=True, name="03-dry-run-form")

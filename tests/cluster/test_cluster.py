@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -56,7 +56,7 @@ def _wait_for_runs_of_type(api, run_type: str, count: int) -> set[str]:
 def test_manual_run_and_backfill_on_two_celery_workers(native_cluster: NativeCluster, cluster_meetings):
     cluster, started = native_cluster, time.monotonic()
     api = cluster.api()
-    today = datetime.now(UTC).date()
+    today = cluster_meetings["horizon"][0]["starts_at"].date() - timedelta(days=1)  # the day the data was seeded for
     # Each Daily call takes a moment, so a chunk task holds its worker (one task at a time) while the pool's
     # second chunk task is handed out: that one goes to the other worker.
     emulator_settings = f"{cluster.emulator_url}/_emulator/settings"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from datetime import timedelta
 
@@ -117,6 +118,18 @@ def test_fires_again_for_unchanged_work_after_refire_seconds(sqlite_meetings):
     assert 0.35 <= fired[1][0] - fired[0][0] < 3 and fired[2][0] - fired[1][0] >= 0.75, fired
 
 
+def _overwrite_file(path, content: bytes) -> None:
+    """Write ``content`` over the start of ``path`` in one system call, without truncating it first:
+    a poll sees the old bytes or the new ones, never the empty file ``write_bytes`` leaves for a moment
+    (an empty file is another error, a third warning: the test was flaky). Not a temporary file renamed
+    over it: the watcher's pooled connection keeps the replaced file open and would never see the new one."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        assert os.pwrite(fd, content, 0) == len(content)
+    finally:
+        os.close(fd)
+
+
 def _outage_warnings(log) -> list[str]:
     return [line for line in log.at("warning") if "cannot poll" in line]
 
@@ -135,15 +148,15 @@ def test_survives_a_dropped_table_and_a_garbage_database_file_logging_once_per_o
             sqlite_meetings.execute("DROP TABLE daily_meetings")
             await pump.quiet(1.0)  # several failed polls, backing off
             assert len(_outage_warnings(log)) == 1, log.lines
-            sqlite_meetings.path.write_bytes(saved)
+            _overwrite_file(sqlite_meetings.path, saved)
             assert await pump.quiet(0.6) == []  # recovered; the same work was fired already
             assert any("polling again" in line for line in log.at("info")), log.lines
 
             # 2. the file is replaced by garbage
-            sqlite_meetings.path.write_bytes(b"this is not a database" * 100)
+            _overwrite_file(sqlite_meetings.path, b"this is not a database" * 100)
             await pump.quiet(1.0)
             assert len(_outage_warnings(log)) == 2, log.lines
-            sqlite_meetings.path.write_bytes(saved)
+            _overwrite_file(sqlite_meetings.path, saved)
             sqlite_meetings.insert("M2", starts_in=HOUR)  # work that arrived meanwhile is seen
             after = await pump.next(5)
             assert after["new"] == 2 and after["work"] != first["work"]

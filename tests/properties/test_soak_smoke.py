@@ -55,6 +55,7 @@ def test_soak_small() -> None:
     per_room = run_script("soak.py", "--meetings", "100", "--fault-rate", "0.05", "--per-room-pin", "--unlimited")
     for output, meetings in ((batch, "300"), (per_room, "100")):
         assert figure(output, "meetings") == meetings
+        assert figure(output, "due (scheduled)") == meetings, "the sample meetings are all due, on any weekday"
         assert figure(output, "provisioned") == meetings
         assert figure(output, "rooms in Daily") == meetings
         for label in (
