@@ -14,6 +14,11 @@ database or scheduler); a burst of events becomes one run (one poll, one event; 
 coalesces the rest) instead of one asset event per webhook; and an event committed just before the
 API server died is still found. The cost is the poll interval (default 5 s) on top of a run.
 
+:class:`PollingWatcher` is what both of the application's calls watchers share (this one and
+:class:`~daily_dialin.calls.revoke_trigger.RevokeDueTrigger`): the sources opened once and renewed
+every few minutes or when the settings change, the poll in a worker thread, back-off on outages,
+the freshness watcher's re-fire gate. A subclass says what it polls and what its event carries.
+
 May import at module level: the standard library, :mod:`airflow.triggers.base` and
 :mod:`daily_dialin.freshness.trigger` (light); the rest inside the poll.
 """
@@ -23,26 +28,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from daily_dialin.freshness.trigger import FireGate, backoff_delay
 
-__all__ = ["CallEventsTrigger"]
+__all__ = ["CallEventsTrigger", "PollingWatcher"]
 
 CLASSPATH = "daily_dialin.calls.trigger.CallEventsTrigger"
 STORE_MAX_AGE_SECONDS = 300.0
 
 
-class CallEventsTrigger(BaseEventTrigger):
-    """Fire when the events table holds events the calls DAG has not folded in."""
+class PollingWatcher(BaseEventTrigger):
+    """Poll the meetings database every ``poll_seconds``; fire for work not fired for yet (and again
+    after the doubling re-fire interval while it stays). Subclasses set :attr:`CLASSPATH` and
+    :attr:`LABEL` and implement :meth:`check`."""
+
+    CLASSPATH: ClassVar[str]
+    LABEL: ClassVar[str]  # how the log names the watch
 
     def __init__(
         self,
         *,
-        poll_seconds: float = 5.0,
-        refire_seconds: float = 120.0,
+        poll_seconds: float,
+        refire_seconds: float,
         refire_max_seconds: float = 1800.0,
         max_backoff_seconds: float = 300.0,
         **kwargs: Any,
@@ -54,12 +64,12 @@ class CallEventsTrigger(BaseEventTrigger):
         self.max_backoff_seconds = max(float(max_backoff_seconds), self.poll_seconds)
         if self.poll_seconds <= 0 or self.refire_seconds <= 0:
             raise ValueError("poll_seconds and refire_seconds must be positive")
-        self._store: Any = None
+        self._held: Any = None
         self._opened = 0.0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
-            CLASSPATH,
+            self.CLASSPATH,
             {
                 "poll_seconds": self.poll_seconds,
                 "refire_seconds": self.refire_seconds,
@@ -68,37 +78,42 @@ class CallEventsTrigger(BaseEventTrigger):
             },
         )
 
-    def poll(self) -> tuple[int, int]:
-        """``(pending events, highest pending seq)``. Blocking: reads the Variables and the table."""
+    def check(self, config: Any, table: Any, store: Any) -> tuple[int, str, dict[str, Any]]:
+        """``(how much work, a token naming it, the event's payload)``. Blocking."""
+        raise NotImplementedError
+
+    def _polled(self) -> tuple[int, str, dict[str, Any]]:
         try:
-            return self._store_now().pending()
+            return self.check(*self._sources())
         except BaseException:
             self._drop()
             raise
 
-    def _store_now(self) -> Any:
+    def _sources(self) -> tuple[Any, Any, Any]:
+        """The settings, the meetings table and the events store, reopened when stale or changed."""
         from daily_dialin.calls.settings import CallsSettings
         from daily_dialin.calls.store import CallsStore
         from daily_dialin.provisioning.config import ProvisioningConfig
         from daily_dialin.provisioning.table import MeetingsTable
 
         config, settings = ProvisioningConfig.load(), CallsSettings.load()
-        key = (config.meetings_conn_id, settings.events_table, settings.calls_table)
+        key = config.model_dump_json() + settings.model_dump_json()
         fresh = time.monotonic() - self._opened < STORE_MAX_AGE_SECONDS
-        if self._store is None or not fresh or self._store[0] != key:
+        if self._held is None or not fresh or self._held[0] != key:
             self._drop()
-            store = CallsStore(engine=MeetingsTable.from_config(config).engine, settings=settings)
+            table = MeetingsTable.from_config(config)
+            store = CallsStore(engine=table.engine, settings=settings)
             store.ensure_schema()
-            self._store, self._opened = (key, store), time.monotonic()
-        return self._store[1]
+            self._held, self._opened = (key, table, store), time.monotonic()
+        return config, self._held[1], self._held[2]
 
     def _drop(self) -> None:
-        held, self._store = self._store, None
+        held, self._held = self._held, None
         if held is not None:
             try:
                 held[1].engine.dispose()
             except Exception as exc:
-                self.log.debug("Call events watch: engine not disposed (%s)", type(exc).__name__)
+                self.log.debug("%s: engine not disposed (%s)", self.LABEL, type(exc).__name__)
 
     async def cleanup(self) -> None:
         await asyncio.to_thread(self._drop)
@@ -108,11 +123,11 @@ class CallEventsTrigger(BaseEventTrigger):
         failures = 0
         while True:
             try:
-                count, top = await asyncio.to_thread(self.poll)
+                count, token, payload = await asyncio.to_thread(self._polled)
             except Exception as exc:  # an outage, a bad Variable: keep polling
                 failures += 1
                 if failures == 1:
-                    self.log.warning("Call events watch: cannot poll (%s); retrying with back-off", type(exc).__name__)
+                    self.log.warning("%s: cannot poll (%s); retrying with back-off", self.LABEL, type(exc).__name__)
                 await asyncio.sleep(
                     backoff_delay(
                         failures, poll_seconds=self.poll_seconds, max_backoff_seconds=self.max_backoff_seconds
@@ -120,9 +135,28 @@ class CallEventsTrigger(BaseEventTrigger):
                 )
                 continue
             if failures:
-                self.log.info("Call events watch: polling again after %d failed poll(s)", failures)
+                self.log.info("%s: polling again after %d failed poll(s)", self.LABEL, failures)
                 failures = 0
-            if gate.decide(token=str(top), pending=count > 0, now=time.time()):
-                self.log.info("Call events watch: %d event(s) to fold in: firing", count)
-                yield TriggerEvent({"pending": count, "seq": top, "refire": gate.refires})
+            if gate.decide(token=token, pending=count > 0, now=time.time()):
+                self.log.info("%s: %d to do: firing", self.LABEL, count)
+                yield TriggerEvent({**payload, "refire": gate.refires})
             await asyncio.sleep(self.poll_seconds)
+
+
+class CallEventsTrigger(PollingWatcher):
+    """Fire when the events table holds events the calls DAG has not folded in."""
+
+    CLASSPATH = CLASSPATH
+    LABEL = "Call events watch"
+
+    def __init__(self, *, poll_seconds: float = 5.0, refire_seconds: float = 120.0, **kwargs: Any) -> None:
+        super().__init__(poll_seconds=poll_seconds, refire_seconds=refire_seconds, **kwargs)
+
+    def poll(self) -> tuple[int, int]:
+        """``(pending events, highest pending seq)``. Blocking: reads the Variables and the table."""
+        count, _, payload = self._polled()
+        return count, payload["seq"]
+
+    def check(self, config: Any, table: Any, store: Any) -> tuple[int, str, dict[str, Any]]:
+        count, top = store.pending()
+        return count, str(top), {"pending": count, "seq": top}
