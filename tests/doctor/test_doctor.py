@@ -135,19 +135,24 @@ def watcher(deployment):
     from airflow.models.trigger import Trigger
     from airflow.utils.session import create_session
 
+    name = "daily_dialin_meetings_table"
     with create_session() as session:
-        asset = AssetModel(name="daily_dialin_meetings_table", uri="daily_dialin_meetings_table", group="asset")
+        # the session's metadata DB may hold the asset already (a DAG test synced the shipped DAGs)
+        asset = session.query(AssetModel).filter_by(name=name, uri=name).one_or_none()
+        created = asset is None
+        if created:
+            asset = AssetModel(name=name, uri=name, group="asset")
+            session.add(asset)
         trigger = Trigger(classpath="daily_dialin.freshness.trigger.MeetingsTableTrigger", kwargs={})
-        session.add_all([asset, trigger])
+        session.add(trigger)
         session.flush()
-        session.add(
-            AssetWatcherModel(name="daily_dialin_meetings_table_watcher", asset_id=asset.id, trigger_id=trigger.id)
-        )
+        session.add(AssetWatcherModel(name=f"{name}_watcher_doctor_test", asset_id=asset.id, trigger_id=trigger.id))
         ids = asset.id, trigger.id
     yield
     with create_session() as session:
-        session.query(AssetWatcherModel).filter(AssetWatcherModel.asset_id == ids[0]).delete()
-        session.query(AssetModel).filter(AssetModel.id == ids[0]).delete()
+        session.query(AssetWatcherModel).filter(AssetWatcherModel.trigger_id == ids[1]).delete()
+        if created:
+            session.query(AssetModel).filter(AssetModel.id == ids[0]).delete()
         session.query(Trigger).filter(Trigger.id == ids[1]).delete()
 
 
