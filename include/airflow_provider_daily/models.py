@@ -263,3 +263,33 @@ class RoomPresence(DailyModel):
     @property
     def on_phone(self) -> int:
         return sum(1 for participant in self.data if participant.on_phone)
+
+
+class MeetingParticipant(DailyModel):
+    """One attendance of ``GET /meetings`` / ``GET /meetings/:id/participants`` [doc: ``user_id,
+    participant_id, user_name, join_time, duration``]. No field says it is a phone caller [doc].
+    The user name and id stay out of ``repr`` (a phone caller's name may be their number)."""
+
+    participant_id: str | None = None
+    user_id: str | None = Field(default=None, repr=False)
+    user_name: str | None = Field(default=None, repr=False)
+    join_time: int | float | None = None
+    duration: int | float | None = None
+
+
+class MeetingSession(DailyModel):
+    """One meeting session of ``GET /meetings`` [doc: ``id, room, start_time, duration, ongoing,
+    max_participants, participants``]; ~15 s granularity, joins under 10 s not recorded [doc]."""
+
+    id: str
+    room: str | None = None
+    start_time: int | float | None = None
+    duration: int | float | None = None
+    ongoing: bool | None = None
+    max_participants: int | None = None
+    participants: list[MeetingParticipant] | None = None
+
+
+class MeetingList(DailyModel):
+    total_count: int | None = None
+    data: list[MeetingSession] = Field(default_factory=list)

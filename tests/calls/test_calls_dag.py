@@ -58,13 +58,23 @@ def test_the_dag_folds_events_and_alerts_on_errors(calls_dag, sqlite_calls, capl
         store, [dialin("dialin.connected", "mtg-M1", "s-1", ts(1)), dialin("dialin.stopped", "mtg-M1", "s-1", ts(11))]
     )
     run = calls_dag.test()
-    assert states(run) == {"fold_events": "success", "alert_dialin_errors": "success", "revoke_ended": "success"}
+    assert states(run) == {
+        "read_meetings_api": "success",
+        "fold_events": "success",
+        "alert_dialin_errors": "success",
+        "revoke_ended": "success",
+    }
     (call,) = store.read_calls()
     assert (call.meeting_id, call.caller, call.duration_seconds) == ("M1", "+1***23", 600)
 
     store_all(store, [dialin("dialin.error", "mtg-M1", "s-2", ts(20), error_msg="no route to carrier")])
     run = calls_dag.test()
-    assert states(run) == {"fold_events": "success", "alert_dialin_errors": "failed", "revoke_ended": "success"}
+    assert states(run) == {
+        "read_meetings_api": "success",
+        "fold_events": "success",
+        "alert_dialin_errors": "failed",
+        "revoke_ended": "success",
+    }
     assert "meeting M1 (room mtg-M1): no route to carrier" in caplog.text + "".join(capfd.readouterr())
     with table.engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT phone_callers, last_dialin_error FROM daily_meetings WHERE meeting_id='M1'")

@@ -54,6 +54,9 @@ from airflow_provider_daily.models import (
     DialinConfig,
     DialinConfigList,
     DomainConfig,
+    MeetingList,
+    MeetingParticipant,
+    MeetingSession,
     MeetingTokenProperties,
     Participant,
     PurchasedPhoneNumber,
@@ -77,6 +80,7 @@ from airflow_provider_daily.rooms import (
 DAILY_API_URL = "https://api.daily.co/v1"
 ROOMS_PAGE_LIMIT = 100
 NUMBERS_PAGE_LIMIT = 50
+MEETINGS_PAGE_LIMIT = 100  # [doc] at most 100 meeting sessions per call
 # An exp moved earlier to less than this from now is kept while the room is live (or presence cannot say).
 DEFAULT_LIVE_EXP_MARGIN_SECONDS = 15 * 60
 
@@ -732,3 +736,61 @@ class DailyHook(HttpHook):
     def delete_webhook(self, uuid: str) -> None:
         """``DELETE /webhooks/:uuid``."""
         self.request("DELETE", f"/webhooks/{quote(uuid, safe='')}")
+
+    # -- meetings analytics (the calls loop's fallback without webhooks) --------------------------
+    # ~15 s granularity, joins under 10 s not recorded, no phone flag on participants [doc].
+    def list_meetings(
+        self,
+        *,
+        limit: int = MEETINGS_PAGE_LIMIT,
+        starting_after: str | None = None,
+        room: str | None = None,
+        timeframe_start: int | None = None,
+        timeframe_end: int | None = None,
+        ongoing: bool | None = None,
+        no_participants: bool | None = None,
+    ) -> MeetingList:
+        """``GET /meetings``: one page, newest first [doc]; the timeframe is unix seconds."""
+        params = {
+            "limit": limit,
+            "starting_after": starting_after,
+            "room": room,
+            "timeframe_start": timeframe_start,
+            "timeframe_end": timeframe_end,
+            "ongoing": None if ongoing is None else str(ongoing).lower(),
+            "no_participants": None if no_participants is None else str(no_participants).lower(),
+        }
+        params = {k: v for k, v in params.items() if v is not None}
+        return MeetingList.model_validate(self.request("GET", "/meetings", params=params))
+
+    def iter_meetings(self, **filters: Any) -> Iterator[MeetingSession]:
+        """Every meeting session matching ``filters`` (:meth:`list_meetings`'s), following the cursor."""
+        return _walk_pages(
+            lambda cursor: self.list_meetings(limit=MEETINGS_PAGE_LIMIT, starting_after=cursor, **filters).data,
+            MEETINGS_PAGE_LIMIT,
+        )
+
+    def iter_meeting_participants(
+        self, meeting_id: str, *, page_size: int = MEETINGS_PAGE_LIMIT
+    ) -> Iterator[MeetingParticipant]:
+        """``GET /meetings/:id/participants``, in join order, paging with ``joined_after`` (the last
+        participant id) until Daily answers 404, which is how it says the pages ran out [doc]. An
+        unknown meeting is therefore an empty iterator too."""
+        path = f"/meetings/{quote(meeting_id, safe='')}/participants"
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": page_size}
+            if after:
+                params["joined_after"] = after
+            try:
+                body = self.request("GET", path, params=params)
+            except DailyNotFoundError:
+                return
+            items = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise DailyError(f"GET {path} answered without a list of participants")
+            page = [MeetingParticipant.model_validate(item) for item in items]
+            yield from page
+            if len(page) < page_size or not page[-1].participant_id:
+                return
+            after = page[-1].participant_id

@@ -11,7 +11,9 @@ left, replays) gives the same result once the same events are in.
   time, else the nearest one (a series room serves several rows; a one-off room one).
 * **Figures** per meeting: ``phone_callers`` (sessions that connected), ``phone_minutes`` (their
   finished minutes, 2 decimals), ``first_dialin_at``, ``last_dialin_error`` and ``actual_end_at``
-  (the latest ``meeting.ended`` of the room attributed to that meeting).
+  (the latest ``meeting.ended`` of the room attributed to that meeting); ``participants`` and
+  ``participant_minutes`` from ``participant.joined``/``.left`` (every attendance, web and phone:
+  the only figures besides ``actual_end_at`` that the ``/meetings`` fallback can also give).
 
 Times in payloads may be epoch seconds, milliseconds or ISO text [assumed: Daily's event pages show
 epoch seconds]; without one, the envelope's ``event_ts`` is used.
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daily_dialin.calls.store import CallRow, StoredEvent
@@ -53,6 +55,8 @@ class Figures:
     first_dialin_at: datetime | None = None
     last_dialin_error: str | None = None
     actual_end_at: datetime | None = None
+    participants: int = 0
+    participant_minutes: float = 0.0
     _error_at: datetime | None = field(default=None, repr=False)
 
 
@@ -212,4 +216,41 @@ def meeting_figures(
                 figures[meeting_id].actual_end_at = _latest(figures[meeting_id].actual_end_at, end)
     for meeting_id, total in seconds.items():
         figures[meeting_id].phone_minutes = round(total / 60.0, 2)
+    _add_participants(figures, events, spans)
     return dict(figures)
+
+
+def _attendances(events: Iterable[StoredEvent]) -> dict[tuple[str, str], tuple[datetime | None, datetime | None]]:
+    """(room, session id) -> (joined, left) from ``participant.joined``/``.left``: joined at the
+    earliest ``joined_at``, left at the latest ``joined_at + duration`` (else the event's time)."""
+    found: dict[tuple[str, str], tuple[datetime | None, datetime | None]] = {}
+    for event in events:
+        session_id = event.payload.get("session_id")
+        if not (event.event_type.startswith("participant.") and event.room and session_id):
+            continue
+        joined = when(event.payload.get("joined_at"))
+        left = None
+        if event.event_type == "participant.left":
+            duration = event.payload.get("duration")
+            numeric = isinstance(duration, int | float) and not isinstance(duration, bool)
+            left = joined + timedelta(seconds=duration) if joined and numeric else when(event.event_ts)
+        key = (event.room, str(session_id))
+        before_joined, before_left = found.get(key, (None, None))
+        found[key] = (_earliest(before_joined, joined), _latest(before_left, left))
+    return found
+
+
+def _add_participants(
+    figures: dict[str, Figures], events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]
+) -> None:
+    """``participants`` and ``participant_minutes`` (web and phone together: no phone flag [doc])."""
+    seconds: dict[str, float] = defaultdict(float)
+    for (room, _), (joined, left) in sorted(_attendances(events).items()):
+        meeting_id = attribute(spans.get(room, ()), joined or left)
+        if meeting_id is None or joined is None:
+            continue
+        figures[meeting_id].participants += 1
+        if left is not None and left >= joined:
+            seconds[meeting_id] += (left - joined).total_seconds()
+    for meeting_id, total in seconds.items():
+        figures[meeting_id].participant_minutes = round(total / 60.0, 2)

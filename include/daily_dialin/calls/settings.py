@@ -32,6 +32,8 @@ FIGURES: dict[str, str] = {
     "first_dialin_at": "when the first caller connected (UTC)",
     "last_dialin_error": "the latest dialin.error / dialin.warning message",
     "actual_end_at": "when Daily ended the meeting (meeting.ended)",
+    "participants": "attendances, web and phone together (participant.joined; no phone flag [doc])",
+    "participant_minutes": "their summed minutes (finished attendances)",
 }
 DEFAULT_EVENT_TYPES: tuple[str, ...] = (
     "dialin.connected",
@@ -66,6 +68,19 @@ class CallsSettings(BaseModel):
         default="exponential",
         description="Daily's retry mode: exponential (5 tries over ~15 min, then dropped) or circuit-breaker "
         "(3 failures mark the hook FAILED until the bootstrap re-arms it).",
+    )
+
+    calls_source: Literal["webhooks", "meetings_api"] = Field(
+        default="webhooks",
+        description="webhooks: Daily posts events to the receiver (needs a public URL). meetings_api: the calls "
+        "DAG's scheduled runs read ended meetings from GET /meetings instead (later, fewer figures; docs/calls.md).",
+    )
+    meetings_api_lookback_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="meetings_api: how far before the newest meeting end already read to list meetings again "
+        "(the longest meeting that is still read whole).",
     )
 
     @field_validator("events_table", "calls_table")

@@ -4,7 +4,9 @@ Started by the events-table watcher (:class:`~daily_dialin.calls.trigger.CallEve
 the asset ``daily_dialin_call_events``: why a watcher and not an asset event from the receiver is
 in its docstring and ``docs/calls.md``), by the revoke watcher on the same asset
 (:class:`~daily_dialin.calls.revoke_trigger.RevokeDueTrigger`: an ended meeting's room became due
-for deletion, when no event may arrive), or by a safety cron (``@hourly``) as a backstop. Three tasks:
+for deletion, when no event may arrive), or by a safety cron (``@hourly``) as a backstop. Four tasks:
+``read_meetings_api`` (only with ``calls_source: "meetings_api"``, only on the cron's and manual
+runs: stores ended meetings read from ``GET /meetings`` as events, :mod:`daily_dialin.calls.meetings_api`),
 ``fold_events`` (the calls table, the meetings table's figure columns), ``alert_dialin_errors``
 (fails, naming the meetings, when the folded events held dial-in errors; no retries, so notifiers
 attached to the DAG fire once) and ``revoke_ended`` (after the fold, whatever its outcome: deletes
@@ -38,7 +40,8 @@ A watcher sees stored events not folded in yet and starts this DAG within second
 * `daily_calls`: one row per phone call - room, meeting, session, **masked** caller number
   (country code and last two digits), joined, left, duration, error;
 * the meetings table's figure columns, where the table has them: `phone_callers`,
-  `phone_minutes`, `first_dialin_at`, `last_dialin_error`, `actual_end_at`.
+  `phone_minutes`, `first_dialin_at`, `last_dialin_error`, `actual_end_at`, `participants`,
+  `participant_minutes`.
 
 `alert_dialin_errors` fails, naming the meetings, when a `dialin.error` (or `dialin.warning`)
 arrived: attach your notifiers to this DAG.
@@ -47,6 +50,10 @@ arrived: attach your notifiers to this DAG.
 scheduled end passed and `revoke_after_minutes` (Variable `daily_provisioning`, default 15; 0 or
 null: off) went by, unless someone is in it (deferred to the next run): its PIN stops working and
 its row says `revoked: the meeting ended`. Series rooms are kept.
+
+Without webhooks (`calls_source: "meetings_api"` in `daily_calls`), `read_meetings_api` reads
+ended meetings from Daily's `GET /meetings` on the scheduled (`{safety}`) and manual runs: actual
+end, participants and their minutes only - never phone callers or dial-in errors.
 
 Settings: Variable `daily_calls`. See docs/calls.md.
 """
@@ -120,6 +127,17 @@ def calls_dag(
 
 def _wire(overrides: dict[str, Any]) -> None:
     @task(multiple_outputs=False)
+    def read_meetings_api(dag_run=None) -> dict:
+        # calls_source "meetings_api" only, and not on the watchers' runs: /meetings is read by the
+        # backstop cron (and manual runs), at most once an hour by default
+        run_type = getattr(dag_run, "run_type", None)
+        if str(getattr(run_type, "value", run_type)).lower() == "asset_triggered":
+            return {"skipped": "a watcher's run: /meetings is read by the scheduled runs"}
+        from daily_dialin.calls import meetings_api
+
+        return meetings_api.read_meetings_api(settings_overrides=overrides)
+
+    @task(multiple_outputs=False)
     def fold_events() -> dict:
         from daily_dialin.calls import process
 
@@ -138,5 +156,6 @@ def _wire(overrides: dict[str, Any]) -> None:
         return revoke.revoke_ended(settings_overrides=overrides)
 
     folded = fold_events()
+    read_meetings_api() >> folded
     alert_dialin_errors(folded)
     folded >> revoke_ended()

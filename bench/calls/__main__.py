@@ -1,0 +1,493 @@
+"""Benchmark of the calls loop's ingest and fold (issue 24): ``python -m bench.calls``.
+
+Per meetings database (SQLite file, throwaway PostgreSQL):
+
+1. **ingest** - the webhook receiver served by uvicorn in a subprocess (:mod:`bench.calls.serve`,
+   the receiver app mounted under ``/daily`` standalone, *not* inside the native cluster's Airflow
+   API server: a deviation the results state) takes N signed events (Daily's recipe) from a client
+   with ``--connections`` keep-alive connections; acknowledgement latency p50/p99, events/s, then
+   the events table is checked (0 lost: every acknowledged id stored; 0 duplicates) and all N are
+   replayed once more (every answer must be ``duplicate``, the table unchanged);
+2. **fold** - the calls DAG's fold step run in-process over the N stored events (events stored ->
+   calls table and figures in the meetings table), timed;
+3. **floor** - a plain ``INSERT`` + commit of the same events, one per transaction, from one
+   connection in-process: what durable storage costs without HTTP, signatures and parsing.
+
+Results: ``bench/results/calls-ingest.{md,json}`` (``--out`` for another prefix).
+
+May import: the standard library, requests, SQLAlchemy, ``daily_devtools.postgres`` and
+``daily_dialin`` (the calls loop, provisioning's table and config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack, closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.calls.fallback import run_fallback
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = base64.b64encode(b"bench-calls-secret-0123456789abc").decode()
+PREFIX = "mtg"
+EVENTS_PER_ROOM = 10
+GOALS = {"p99_ms": 50.0, "events_per_s": 500.0}
+
+
+# -- events ---------------------------------------------------------------------------------------
+def _room_events(k: int, t0: float) -> list[dict[str, Any]]:
+    room, at = f"{PREFIX}-bench{k:05d}", t0 + k
+    caller = lambda n: f"+1209555{(k * 2 + n) % 10000:04d}"  # noqa: E731
+    phone = lambda kind, s, t: (  # noqa: E731
+        kind,
+        {"timestamp": at + t, "session_id": f"s{k}-{s}", "room": room, "sip_from": caller(s), "domain_id": "d"},
+    )
+    person = lambda kind, s, t, d=None: (  # noqa: E731
+        kind,
+        {"joined_at": at, "session_id": f"p{k}-{s}", "room": room, **({"duration": d} if d else {})},
+    )
+    steps = [
+        ("meeting.started", {"start_ts": at, "meeting_id": f"dm{k}", "room": room}),
+        person("participant.joined", 0, 0),
+        phone("dialin.connected", 1, 5),
+        phone("dialin.connected", 2, 9),
+        person("participant.joined", 1, 5),
+        phone("dialin.stopped", 1, 65),
+        person("participant.left", 1, 65, 60),
+        phone("dialin.stopped", 2, 129),
+        person("participant.left", 0, 140, 140),
+        ("meeting.ended", {"start_ts": at, "end_ts": at + 140, "meeting_id": f"dm{k}", "room": room}),
+    ]
+    return [
+        {"version": "1.0.0", "type": kind, "id": f"bench-{k}-{n}", "payload": payload, "event_ts": at + n}
+        for n, (kind, payload) in enumerate(steps)
+    ]
+
+
+def make_bodies(n: int, t0: float) -> list[bytes]:
+    rooms = -(-n // EVENTS_PER_ROOM)
+    events = [event for k in range(rooms) for event in _room_events(k, t0)][:n]
+    return [json.dumps(event, separators=(",", ":")).encode() for event in events]
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(base64.b64decode(SECRET), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "Content-Type": "application/json",
+        "X-Webhook-Timestamp": timestamp,
+        "X-Webhook-Signature": base64.b64encode(digest).decode(),
+    }
+
+
+# -- the client -----------------------------------------------------------------------------------
+def send_all(url: str, bodies: list[bytes], connections: int) -> dict[str, Any]:
+    """POST every body with ``connections`` threads (one keep-alive session each); latencies in ms."""
+    order = itertools.count()
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        mine, seen = [], Counter()
+        with requests.Session() as session:
+            while (i := next(order)) < len(bodies):
+                headers = signed_headers(bodies[i])
+                start = time.perf_counter()
+                response = session.post(url, data=bodies[i], headers=headers, timeout=30)
+                mine.append((time.perf_counter() - start) * 1000.0)
+                seen[f"{response.status_code} {response.json().get('status', response.json().get('error'))}"] += 1
+        with lock:
+            latencies.extend(mine)
+            outcomes.update(seen)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {"wall_s": wall, "events_per_s": len(bodies) / wall, **percentiles(latencies), "answers": dict(outcomes)}
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50_ms": statistics.median(values), "p95_ms": cuts[94], "p99_ms": cuts[98], "max_ms": max(values)}
+
+
+# -- the receiver in a subprocess -------------------------------------------------------------------
+def _free_port() -> int:
+    from daily_devtools.postgres import _free_port as free
+
+    return free()
+
+
+def start_receiver(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.calls.serve", str(port)], env=env, cwd=REPO, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/daily/webhooks"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.post(url, data=b'{"test":"test"}', timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise RuntimeError(f"the receiver exited: {proc.stderr.read().decode()[-2000:]}")
+    proc.kill()
+    raise RuntimeError("the receiver did not start within 60 s")
+
+
+def warm_up(url: str, count: int = 20) -> None:
+    """A few events of a room without a meeting row before timing: the receiver's first request
+    reads the connection and settings through Airflow and opens the database (seconds, once)."""
+    for n in range(count):
+        event = {"version": "1.0.0", "type": "meeting.started", "id": f"warmup-{n}", "event_ts": time.time()}
+        body = json.dumps({**event, "payload": {"room": f"{PREFIX}-warmup", "meeting_id": "w"}}).encode()
+        assert requests.post(url, data=body, headers=signed_headers(body), timeout=60).status_code == 200
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# -- databases --------------------------------------------------------------------------------------
+def sqlite_conn(root: Path) -> dict[str, Any]:
+    return {"conn_type": "sqlite", "host": str(root / "meetings.db")}
+
+
+def postgres_conn(server: Any) -> dict[str, Any]:
+    import psycopg2
+
+    with closing(psycopg2.connect(server.uri)) as admin:
+        admin.autocommit = True
+        admin.cursor().execute("CREATE DATABASE bench_calls")
+    return {
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "login": "postgres",
+        "schema": "bench_calls",
+    }
+
+
+def prepare_meetings(n: int, t0: float) -> Any:
+    """The meetings table (shipped schema + figure columns) with one row per benchmark room."""
+    import sqlalchemy as sa
+
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.table import MeetingsTable
+
+    table = MeetingsTable.from_config(ProvisioningConfig())
+    table.create_schema()
+    timestamp = "TIMESTAMPTZ" if table.engine.dialect.name == "postgresql" else "TEXT"
+    figures = {"phone_callers": "INTEGER", "phone_minutes": "REAL", "first_dialin_at": timestamp}
+    figures |= {"last_dialin_error": "TEXT", "actual_end_at": timestamp}
+    figures |= {"participants": "INTEGER", "participant_minutes": "REAL"}
+    with table.engine.begin() as conn:
+        for name, kind in figures.items():
+            conn.exec_driver_sql(f"ALTER TABLE {table.table} ADD COLUMN {name} {kind}")
+        rows = []
+        for k in range(-(-n // EVENTS_PER_ROOM)):
+            start = datetime.fromtimestamp(t0 + k - 60, UTC)
+            end = datetime.fromtimestamp(t0 + k + 3600, UTC)
+            values = {"meeting_id": f"B{k}", "title": f"B{k}", "starts_at": table.ts(start), "ends_at": table.ts(end)}
+            values |= {"timezone": "UTC", "status": "scheduled", "room_name": f"{PREFIX}-bench{k:05d}"}
+            rows.append({table.cols[key]: value for key, value in values.items()})
+        conn.execute(sa.insert(table.meetings), rows)
+    return table
+
+
+def stored_counts(engine: Any) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    query = sa.text("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM daily_call_events WHERE event_id LIKE :pattern")
+    with engine.connect() as conn:
+        rows, distinct = conn.execute(query, {"pattern": "bench-%"}).one()
+    return {"rows": int(rows), "distinct_ids": int(distinct)}
+
+
+def fold_once(table: Any) -> dict[str, Any]:
+    from daily_dialin.calls import process
+
+    start = time.perf_counter()
+    summary = process.fold_events()
+    seconds = time.perf_counter() - start
+    with table.engine.connect() as conn:
+        filled = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table.table} WHERE phone_callers = 2").scalar()
+        rows = conn.exec_driver_sql("SELECT COUNT(*) FROM daily_calls").scalar()
+    return {
+        "seconds": seconds,
+        "events": summary["events"],
+        "events_per_s": summary["events"] / seconds if seconds else None,
+        "calls": int(rows),  # the table (the fold's summary counts a room split over two batches twice)
+        "calls_in_summary": summary["calls"],
+        "meetings_with_figures": int(filled),
+        "pending_after": summary["pending"],
+    }
+
+
+def plain_inserts(engine: Any, bodies: list[bytes]) -> dict[str, Any]:
+    """The floor: one ``INSERT`` + commit per event, sequential, no HTTP / signature / parsing."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    plain = sa.Table(
+        "bench_plain_events",
+        metadata,
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(200), nullable=False, unique=True),
+        sa.Column("payload", sa.Text, nullable=False),
+    )
+    metadata.create_all(engine)
+    latencies = []
+    start = time.perf_counter()
+    for body in bodies:
+        event_id = json.loads(body)["id"]
+        began = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(sa.insert(plain).values(event_id=event_id, payload=body.decode()))
+        latencies.append((time.perf_counter() - began) * 1000.0)
+    wall = time.perf_counter() - start
+    return {"wall_s": wall, "events_per_s": len(bodies) / wall, **percentiles(latencies)}
+
+
+# -- one backend ----------------------------------------------------------------------------------------
+def child_env(home: Path, meetings_conn: dict[str, Any]) -> dict[str, str]:
+    daily = {
+        "conn_type": "daily",
+        "host": "http://127.0.0.1:9/v1",
+        "password": "k",
+        "extra": {"webhook_secret": SECRET},
+    }
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(daily),
+        "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(meetings_conn),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
+    }
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}, **env}
+
+
+def run_backend(
+    name: str, meetings_conn: dict[str, Any], home: Path, n: int, connections: int, fallback_meetings: int
+) -> dict[str, Any]:
+    env = child_env(home, meetings_conn)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
+    t0 = time.time() - 7200
+    bodies = make_bodies(n, t0)
+    table = prepare_meetings(n, t0)
+    proc, url = start_receiver(env)
+    try:
+        warm_up(url)
+        ingest = send_all(url, bodies, connections)
+        after_ingest = stored_counts(table.engine)
+        replay = send_all(url, bodies, connections)
+        after_replay = stored_counts(table.engine)
+    finally:
+        stop(proc)
+    fold = fold_once(table)
+    floor = plain_inserts(table.engine, bodies)
+    fallback = run_fallback(table, k=fallback_meetings, prefix=PREFIX) if fallback_meetings else None
+    acknowledged = sum(v for k, v in ingest["answers"].items() if k.startswith("200"))
+    result = {
+        "backend": name,
+        "n": n,
+        "connections": connections,
+        "ingest": ingest,
+        "replay": replay,
+        "stored_after_ingest": after_ingest,
+        "stored_after_replay": after_replay,
+        "lost": max(0, acknowledged - after_ingest["rows"]),
+        "duplicates": after_replay["rows"] - after_replay["distinct_ids"],
+        "replay_stored_again": replay["answers"].get("200 stored", 0),
+        "fold": fold,
+        "plain_insert": floor,
+        "fallback": fallback,
+    }
+    table.engine.dispose()
+    return result
+
+
+# -- the report -------------------------------------------------------------------------------------------
+def _row(label: str, values: list[str]) -> str:
+    return f"| {label} | " + " | ".join(values) + " |"
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    names = [r["backend"] for r in results]
+    ok = lambda good: "met" if good else "**missed**"  # noqa: E731
+    lines = [
+        "# Calls loop: webhook ingest and fold (issue 24)",
+        "",
+        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
+        f"shared with other jobs), commit `{meta['commit']}`. N = {meta['n']:,} signed events "
+        f"({EVENTS_PER_ROOM} per room: meeting start/end, 2 phone calls, 2 attendances), "
+        f"{meta['connections']} concurrent keep-alive connections, client and server on the same machine.",
+        "",
+        "**Deviation from the issue:** the receiver app is served **standalone** by uvicorn in a subprocess "
+        "(mounted under `/daily` exactly as the plugin is, with the real `AirflowSources` reading the "
+        "connection and settings from the environment), not inside the native cluster's Airflow API server; "
+        "the events come from the benchmark's client (signed with Daily's recipe), not from the emulator. "
+        "20 warm-up events go first, untimed (the first request reads the settings through Airflow: ~2 s once).",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+        _row("ack p50 (ms)", [_f(r["ingest"]["p50_ms"]) for r in results]),
+        _row("ack p95 (ms)", [_f(r["ingest"]["p95_ms"]) for r in results]),
+        _row(
+            "ack p99 (ms), goal ≤ 50",
+            [_f(r["ingest"]["p99_ms"]) + f" ({ok(r['ingest']['p99_ms'] <= 50)})" for r in results],
+        ),
+        _row("ack max (ms)", [_f(r["ingest"]["max_ms"]) for r in results]),
+        _row(
+            "events/s, goal ≥ 500",
+            [_f(r["ingest"]["events_per_s"], 0) + f" ({ok(r['ingest']['events_per_s'] >= 500)})" for r in results],
+        ),
+        _row("answers", [", ".join(f"{k}: {v}" for k, v in sorted(r["ingest"]["answers"].items())) for r in results]),
+        _row("lost (acknowledged, not stored)", [str(r["lost"]) for r in results]),
+        _row(
+            "replay of all N: answers",
+            [", ".join(f"{k}: {v}" for k, v in sorted(r["replay"]["answers"].items())) for r in results],
+        ),
+        _row("duplicates after the replay", [str(r["duplicates"] + r["replay_stored_again"]) for r in results]),
+        _row(
+            "replay p99 (ms), events/s",
+            [f"{_f(r['replay']['p99_ms'])}, {_f(r['replay']['events_per_s'], 0)}" for r in results],
+        ),
+        _row("fold of N stored events (s)", [_f(r["fold"]["seconds"], 2) for r in results]),
+        _row("fold events/s", [_f(r["fold"]["events_per_s"], 0) for r in results]),
+        _row(
+            "fold: calls, meetings with figures",
+            [f"{r['fold']['calls']:,}, {r['fold']['meetings_with_figures']:,}" for r in results],
+        ),
+        _row(
+            "floor: plain INSERT+commit p50 / p99 (ms)",
+            [f"{_f(r['plain_insert']['p50_ms'], 2)} / {_f(r['plain_insert']['p99_ms'], 2)}" for r in results],
+        ),
+        _row(
+            "floor: plain INSERT events/s (1 connection)", [_f(r["plain_insert"]["events_per_s"], 0) for r in results]
+        ),
+        *fallback_rows(results),
+        "",
+        "* **ack**: client-side time from sending the request to the 200 (signature checked, event parsed, "
+        "masked and committed to `daily_call_events` before the answer).",
+        "* **fold**: `daily_dialin.calls.process.fold_events()` in-process over the N stored events "
+        "(calls table + figure columns of the meetings table). Event → figures end to end is this plus the "
+        "watcher's poll (5 s) and the DAG run's start; that part was not measured here (no scheduler).",
+        "* **floor**: the same events as one `INSERT` + commit each from one connection in-process: the cost "
+        "of durable storage alone.",
+        "* **/meetings fallback**: K ended meetings (2 attendances each) in the emulator served over HTTP with "
+        "Daily's documented rate limits, read by `read_meetings` (one list page per 100 meetings + one "
+        "participants page each) and folded. Its latency, event → figures, is the wait for the calls DAG's "
+        "hourly run (up to 60 min) plus these; it fills `participants`, `participant_minutes`, "
+        "`actual_end_at` and never the phone figures (checked: 0 meetings with `phone_callers`).",
+        "* Not measured here: `meeting.ended` → PIN refused (needs the scheduler).",
+        "",
+        f"Command: `{meta['command']}`. Raw figures: `calls-ingest.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def fallback_rows(results: list[dict[str, Any]]) -> list[str]:
+    found = [r["fallback"] for r in results]
+    if not any(found):
+        return []
+    cell = lambda f, text: text if f else "-"  # noqa: E731
+    return [
+        _row(
+            "/meetings: ended meetings, API requests",
+            [cell(f, f"{f and f['meetings']}, {f and f['api_requests']}") for f in found],
+        ),
+        _row("/meetings: read (s)", [cell(f, _f(f and f["read_s"], 2)) for f in found]),
+        _row("/meetings: fold (s)", [cell(f, _f(f and f["fold_s"], 2)) for f in found]),
+        _row(
+            "/meetings: filled (participants + end) / phone figures",
+            [
+                cell(f, f"{f and f['meetings_with_participants_and_end']} / {f and f['meetings_with_phone_figures']}")
+                for f in found
+            ],
+        ),
+    ]
+
+
+def _meta(args: argparse.Namespace) -> dict[str, Any]:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return {
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "commit": commit.stdout.strip() or "?",
+        "n": args.n,
+        "connections": args.connections,
+        "command": "python -m bench.calls " + " ".join(sys.argv[1:]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.calls", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=10_000, help="signed events to send (default 10,000)")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent client connections (default 4)")
+    parser.add_argument("--fallback-meetings", type=int, default=100, help="ended meetings for /meetings (0: skip)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "calls-ingest"), help="results prefix")
+    args = parser.parse_args(argv)
+    meta, results = _meta(args), []
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
+        for name in args.backends.split(","):
+            home = root / name
+            home.mkdir()
+            if name == "postgres":
+                from daily_devtools.postgres import ThrowawayPostgres
+
+                conn = postgres_conn(stack.enter_context(ThrowawayPostgres()))
+            else:
+                conn = sqlite_conn(home)
+            print(f"{name}: N={args.n:,}, {args.connections} connections ...", flush=True)
+            results.append(run_backend(name, conn, home, args.n, args.connections, args.fallback_meetings))
+            print(json.dumps(results[-1], indent=1, default=str), flush=True)
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str) + "\n")
+    out.with_suffix(".md").write_text(report(results, meta))
+    print(f"wrote {out.with_suffix('.md')} and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
