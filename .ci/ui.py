@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                 _check_freshness(url, token, workdir / "meetings.db")
             return 0
         print(
-            f"\n  Airflow UI:   {url}\n  Login:        {username} / {password}\n"
+            f"\n  Airflow UI:   {url}\n  Dial-in page: {url}/plugin/daily-dialin\n"
+            f"  Login:        {username} / {password}\n"
             f"  Daily (emulator): {base_url}  key {EMULATOR_KEY}\n"
             f"  Meetings:     {workdir / 'meetings.db'} (SQLite, connection daily_meetings_db)\n\n"
             f"  {DAG_ID} runs on the meetings-table watcher once unpaused (no clock here): insert a row\n"

@@ -30,6 +30,9 @@ def test_airflow_loads_the_macros_plugin_from_the_provider(tmp_path):
     # the application's plugin: the webhook receiver, mounted on the API server at /daily
     (app,) = plugins["daily_dialin_calls"]["fastapi_apps"]
     assert app["url_prefix"] == "/daily"
+    # the dial-in page: its app at /daily-dialin, a nav entry and a DAG tab
+    (page,) = plugins["daily_dialin_ui"]["fastapi_apps"]
+    assert page["url_prefix"] == "/daily-dialin"
 
 
 def test_the_package_registers_the_plugin_through_its_entry_point():
@@ -51,6 +54,20 @@ def test_the_application_registers_the_webhook_receiver_through_its_entry_point(
     assert routes == [("/webhooks", ["POST"])], "nothing but the signed route is reachable on the app"
     client = TestClient(app["app"])
     assert client.get("/openapi.json").status_code == 404 and client.get("/docs").status_code == 404
+
+
+def test_the_application_registers_the_dialin_page_through_its_entry_point():
+    from daily_dialin.ui.plugin import DailyDialinUIPlugin
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "daily_dialin_ui"]
+    assert entry.load() is DailyDialinUIPlugin
+    (app,) = DailyDialinUIPlugin.fastapi_apps
+    assert app["url_prefix"] == "/daily-dialin"
+    routes = sorted(route.path for route in app["app"].routes)
+    assert routes == ["/", "/api/meetings", "/api/tiles"], "nothing but the authenticated routes is reachable"
+    views = {view["destination"]: view for view in DailyDialinUIPlugin.external_views}
+    assert views["nav"]["href"] == "/daily-dialin/" and views["nav"]["name"] == "Dial-in"
+    assert views["dag"]["href"] == "/daily-dialin/?table={DAG_ID}"
 
 
 def test_macros():

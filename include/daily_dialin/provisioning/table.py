@@ -773,10 +773,11 @@ class MeetingsTable:
         rows = self._select(columns, done, [self.c.provisioned_at.is_not(None)])
         return [{name: row.get(name) for name in columns} for row in rows]
 
-    def problem_rows(self, now: datetime) -> list[dict[str, Any]]:
+    def problem_rows(self, now: datetime, meeting_ids: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Rows no run can select, each with the reason: a NULL or empty id or an unreadable
         start/end on a provisionable row, or a status in none of the configured lists (only for
-        meetings not known to be over)."""
+        meetings not known to be over). ``meeting_ids``: only those (a ``None`` among them: rows
+        without an id), for a view that shows a few."""
         c, rules, config = self.c, self.rules, self.config
         provisionable = self._status_in(config.provisionable_statuses)
         known = self._status_in([*config.provisionable_statuses, *config.cancelled_statuses, *config.ignored_statuses])
@@ -792,6 +793,11 @@ class MeetingsTable:
         query = sa.select(c.meeting_id, c.status, c.starts_at, c.ends_at, problem).where(
             sa.or_(sa.and_(provisionable, sa.or_(bad_id, malformed)), sa.and_(unknown, not_over))
         )
+        if meeting_ids is not None:
+            ids = [i for i in meeting_ids if i is not None][:IN_LIST_LIMIT]
+            query = query.where(
+                sa.or_(c.meeting_id.in_(ids), *([c.meeting_id.is_(None)] if None in meeting_ids else []))
+            )
         return [
             {"meeting_id": meeting_id, "problem": kind, "reason": self._problem_reason(kind, meeting_id, status, times)}
             for meeting_id, status, *times, kind in self._records(query)
@@ -1054,6 +1060,57 @@ class MeetingsTable:
         c = self.c
         where = [*self._unready(), c.starts_at >= self.ts(now), c.starts_at < self.ts(now + within)]
         return self._count_and_ids([*where, *self._seen(seen)], limit)
+
+    def overview_select(
+        self,
+        *,
+        now: datetime,
+        since: datetime,
+        until: datetime,
+        extra: Sequence[str] = (),
+        states: Sequence[str] = (),
+    ) -> sa.Select[Any]:
+        """Rows for an operators' view (the dial-in page, :mod:`daily_dialin.ui`): every column,
+        the optional physical columns ``extra`` (figures of the calls loop), and ``state`` by this
+        module's rules - ``deferred`` (a room kept as it is: people in it), ``ready``, ``given_up``
+        (``max_attempts`` failures), ``missed`` (started without a room), ``failing`` (a refusal in
+        ``last_error``), ``pending``, ``cancelled``, ``ignored``, or ``problem`` (a row no run can
+        select: :meth:`problem_rows`). Rows ending after ``since`` and starting before ``until``,
+        plus every row problem. ``states``: only rows in these states, narrowed first by what each
+        state implies on indexed columns where it can be (no room: the partial index of rows
+        without one). Ordering and paging are the caller's (``starts_at`` is indexed)."""
+        c, config = self.c, self.config
+        error = sa.func.coalesce(c.last_error, "")
+        usable = sa.case(
+            (c.provisioned_at.is_not(None), "ready"),
+            (sa.not_(self._under_attempts()), "given_up"),
+            (sa.or_(c.starts_at <= self.ts(now), error.startswith(MISSED_PREFIX)), "missed"),
+            (sa.and_(error != "", sa.not_(error.startswith("waiting"))), "failing"),
+            else_="pending",
+        )
+        state = sa.case(
+            (sa.and_(error.startswith("deferred: "), *self._holds_room()), "deferred"),
+            (sa.and_(*self._selectable()), usable),
+            (self._status_in(config.cancelled_statuses), "cancelled"),
+            (self._status_in(config.ignored_statuses), "ignored"),
+            else_="problem",
+        )
+        quote = self.engine.dialect.identifier_preparer.quote
+        figures = [sa.literal_column(quote(check_identifier(name).lower())).label(name) for name in extra]
+        window = sa.and_(c.ends_at > self.ts(since), c.starts_at < self.ts(until))
+        logical = [column.label(key) for key, column in c.items()]  # keyed as configured, not by physical name
+        query = sa.select(*logical, *figures, state.label("state")).where(sa.or_(window, state == "problem"))
+        if states:
+            query = query.where(*self._implied(states), state.in_(list(states)))
+        return query
+
+    def _implied(self, states: Sequence[str]) -> list[ColumnElement[bool]]:
+        """A cheap condition every row in ``states`` meets (of :meth:`overview_select`), if any."""
+        if set(states) <= {"given_up", "missed", "failing", "pending"}:
+            return [self.c.provisioned_at.is_(None)]
+        if set(states) <= {"ready"}:
+            return [self.c.provisioned_at.is_not(None)]
+        return []
 
     def _count_and_ids(self, where: Sequence[ColumnElement[bool]], limit: int) -> tuple[int, list[str]]:
         c = self.c
