@@ -20,7 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daily_dialin.provisioning.config import check_identifier, load_json_variable, validated_settings
+from daily_dialin.provisioning.config import (
+    check_column_map,
+    check_identifier,
+    load_json_variable,
+    validated_settings,
+)
 
 __all__ = ["DEFAULT_EVENT_TYPES", "FIGURES", "VARIABLE_KEY", "CallsSettings"]
 
@@ -91,12 +96,7 @@ class CallsSettings(BaseModel):
     @field_validator("figure_columns")
     @classmethod
     def _columns(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(FIGURES))
-        if unknown:
-            raise ValueError(f"unknown figures {unknown}; known: {sorted(FIGURES)}")
-        for physical in value.values():
-            check_identifier(physical)
-        return value
+        return check_column_map(value, known=FIGURES, what="figures")
 
     def figure_map(self) -> dict[str, str]:
         """Figure -> physical column (its own name unless mapped)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -59,6 +60,17 @@ def check_identifier(value: str, *, allow_schema: bool = False) -> str:
     parts = value.split(".") if allow_schema else [value]
     if len(parts) > 2 or not all(IDENTIFIER.fullmatch(part) for part in parts):
         raise ValueError(f"{value!r} is not a plain SQL identifier (letters, digits, '_'; max 63)")
+    return value
+
+
+def check_column_map(value: dict[str, str], *, known: Collection[str], what: str) -> dict[str, str]:
+    """A ``{logical name: physical column}`` map: known names only, plain identifiers only (the
+    meetings table's ``columns`` and the calls settings' ``figure_columns`` alike)."""
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; known: {sorted(known)}")
+    for physical in value.values():
+        check_identifier(physical)
     return value
 
 
@@ -225,12 +237,7 @@ class ProvisioningConfig(BaseModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(DEFAULT_COLUMNS))
-        if unknown:
-            raise ValueError(f"unknown logical columns {unknown}; known: {sorted(DEFAULT_COLUMNS)}")
-        for physical in value.values():
-            check_identifier(physical)
-        return value
+        return check_column_map(value, known=DEFAULT_COLUMNS, what="logical columns")
 
     def column_map(self) -> dict[str, str]:
         return {**DEFAULT_COLUMNS, **self.columns}
