@@ -3,6 +3,8 @@
 Build (fails on any warning, a broken internal link or a missing include): ``bash docs/build.sh``.
 Tables of settings are rendered from the pydantic models at build time (``_ext/daily_docs.py``),
 code samples are included from the example DAGs between ``[START ...]``/``[END ...]`` markers.
+Diagrams (``{graphviz}`` blocks, e.g. the pipeline in architecture.md) are rendered by
+``sphinx.ext.graphviz`` with Graphviz's ``dot`` (Debian's ``graphviz`` package; ``.ci/setup`` installs it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ author = "airflow-provider-daily contributors"
 copyright = "the airflow-provider-daily contributors, Apache-2.0"
 version = release = __version__
 
-extensions = ["myst_parser", "daily_docs"]
+extensions = ["myst_parser", "sphinx.ext.graphviz", "daily_docs"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "examples/*.py", "build.sh"]
@@ -32,3 +34,4 @@ suppress_warnings: list[str] = []
 html_theme = "alabaster"
 html_title = f"airflow-provider-daily {release}"
 html_static_path: list[str] = []
+graphviz_output_format = "svg"

@@ -9,8 +9,8 @@ import pytest
 
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.meetings import needs_room, room_fingerprint
-from daily_dialin.rows import MeetingRow, StatusKind, as_row, normalize_status
+from daily_dialin.provisioning.meetings import Meeting, needs_room, room_fingerprint
+from daily_dialin.rows import MeetingRow, StatusKind, normalize_status, series_key
 
 # the clock is frozen (time-machine) at NOW for every test here; the meeting starts 3 days later
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -111,10 +111,10 @@ def test_fingerprint_and_needs_room_are_the_meetings_rules():
 
 
 def test_meeting_is_parsed_and_cleaned():
-    meeting = read(title="Board\x1b[31m call\x00", meeting_id=" M1 ").meeting()
+    meeting = Meeting.from_row(read(title="Board\x1b[31m call\x00", meeting_id=" M1 "))
     assert (meeting.meeting_id, meeting.title, meeting.display_name) == (" M1 ", "Board call", "Board call")
     with pytest.raises(BadMeetingRow, match="timezone"):
-        read(timezone="Mars/Olympus").meeting()
+        Meeting.from_row(read(timezone="Mars/Olympus"))
 
 
 def test_rows_are_frozen_and_slotted():
@@ -125,10 +125,8 @@ def test_rows_are_frozen_and_slotted():
     assert row.get("room_name") == "mtg-M1" and row.get("missing", "x") == "x"
 
 
-def test_as_row_takes_rows_and_records():
-    row = read()
-    assert as_row(row, CONFIG) is row
-    converted = as_row(values(status=" Scheduled "), CONFIG)
+def test_rows_are_built_from_records_with_their_status_kind():
+    converted = MeetingRow.from_record(values(status=" Scheduled "), config=CONFIG)
     assert isinstance(converted, MeetingRow)
     assert converted.status_kind is StatusKind.PROVISIONABLE
 
@@ -148,3 +146,62 @@ def test_a_provisioned_rooms_repr_shows_no_pin():
         fingerprint="f",
     )
     assert pin not in repr(room) and "mtg-M1" in repr(room)
+
+
+LONG_ID = "S" * 5000
+NFC, NFD = "\u00dc-1", "U\u0308-1"  # one letter, two spellings: two series, as the database compares text
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        pytest.param(None, None, id="NULL: a one-off"),
+        pytest.param("S1", "S1", id="text"),
+        pytest.param(" S1 ", " S1 ", id="text, exact (never stripped)"),
+        pytest.param(7, "7", id="integer: its CAST text"),
+        pytest.param(LONG_ID, LONG_ID, id="very long: as it is (the room name hashes it)"),
+        pytest.param(NFC, NFC, id="unicode NFC"),
+        pytest.param(NFD, NFD, id="unicode NFD: not normalized"),
+        pytest.param("", "problem", id="empty"),
+        pytest.param(" ", "problem", id="blank"),
+        pytest.param("\t\r\n", "problem", id="blank whitespace"),
+        pytest.param(b"S1", "problem", id="bytes"),
+        pytest.param(1.5, "problem", id="float"),
+        pytest.param(True, "problem", id="bool"),
+    ],
+)
+def test_one_series_key_rule_for_every_reader(raw, key):
+    """Issue 22: four functions answered "which series is this row in" four ways (``" "``: error /
+    True / ``" "`` / one-off; ``b"S1"``: error / True / ``"S1"`` / ``"b'S1'"``). One rule now
+    (:func:`daily_dialin.rows.series_key`); the provisioning chunk delegates, the invitations read
+    ``MeetingRow.series_key`` (their own ``invitations.series.series_key`` is gone)."""
+    from daily_dialin.provisioning.series import row_key
+
+    row = read(series_id=raw)
+    problem = key == "problem"
+    expected = None if problem else key
+    answers = {
+        "MeetingRow.series_key": row.series_key,
+        "MeetingRow.in_series": row.in_series,
+        "provisioning.series.row_key": row_key(row),
+    }
+    assert answers == {
+        "MeetingRow.series_key": expected,
+        "MeetingRow.in_series": expected is not None,
+        "provisioning.series.row_key": expected,
+    }
+    assert (row.series_problem is not None) is problem
+    if problem:
+        with pytest.raises(ValueError, match="series_id"):
+            row.series()
+        with pytest.raises(ValueError, match="series_id"):
+            series_key(raw)
+    else:
+        assert row.series() == series_key(raw) == expected
+
+
+def test_a_series_problem_says_what_to_do():
+    assert "leave it NULL for a one-off meeting" in read(series_id=" ").series_problem
+    assert "store series ids as text" in read(series_id=b"S1").series_problem
+    assert read(series_id=None).series_problem is None
+    assert read().series_key is None  # a table without the column: every row is a one-off

@@ -1,7 +1,7 @@
 """Entry point of the freshness benchmark: ``python -m bench.freshness [--quick] [--scenarios ...]``.
 
 How long a change of the meetings table takes to reach the dial strings and the rooms, on the native
-cluster of the cluster check (``tests/support/cluster.py``: PostgreSQL, Redis, API server, scheduler,
+cluster of the cluster check (``include/daily_devtools/cluster.py``: PostgreSQL, Redis, API server, scheduler,
 DAG processor, triggerer, two Celery workers, the Daily emulator) with the scale benchmark's emulator
 latency (+100 ms per request, +1 ms per batched room). Scenarios, in the order they run:
 
@@ -32,18 +32,14 @@ import itertools
 import json
 import logging
 import os
-import platform
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +47,13 @@ import requests
 
 from bench.freshness import report
 from bench.freshness.cluster import DAG_PROCESSOR, TRIGGERER, FreshCluster
+from bench.harness import ab, cli
+from bench.harness import report as harness_report
+from bench.harness import run as harness
 
 log = logging.getLogger("bench.freshness")
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = harness.REPO
 DAG_ID = "daily_dialin_provisioning"
 TRIGGER_CLASSPATH = "daily_dialin.freshness.trigger.MeetingsTableTrigger"
 WATCHED_ASSET = "daily_dialin_meetings_table"
@@ -120,10 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(
             f"--{key.replace('_', '-')}", type=kind, help=f"default {value:g} (--quick: {QUICK[key]:g})"
         )
-    parser.add_argument("--out", type=Path, help="output prefix (default bench/results/freshness[-quick|-custom])")
-    parser.add_argument("--workdir", type=Path, help="scratch space (default: a new temporary folder)")
-    parser.add_argument("--keep-workdir", action="store_true", help="keep logs and databases afterwards")
-    parser.add_argument("--report-from", type=Path, help="only rewrite the Markdown and PNG from this JSON result")
+    cli.add_common(parser, name="freshness")
     args = parser.parse_args(argv)
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
@@ -133,10 +129,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [s for s in args.scenarios if s not in ALL_SCENARIOS]
     if unknown:
         parser.error(f"unknown scenarios {unknown}; known: {', '.join(ALL_SCENARIOS)}")
+    if args.ab and args.scenarios != ["query"]:
+        parser.error("--ab runs the watcher's poll only: --scenarios query")
     if args.out is None:
         full = set(args.scenarios) == set(SCENARIOS) and all(getattr(args, k) == v for k, v in FULL.items())
-        name = "freshness" if full and not args.quick else ("freshness-quick" if args.quick else "freshness-custom")
-        args.out = REPO / "bench" / "results" / name
+        args.out = cli.default_out("freshness", full=full, quick=args.quick, ab=args.ab)
     return args
 
 
@@ -144,17 +141,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _stats(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50_s": statistics.median(ordered),
-        "p95_s": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "max_s": ordered[-1],
-        "mean_s": statistics.fmean(ordered),
-    }
+_stats = harness.percentiles
 
 
 def _iso(value: str | None) -> float | None:
@@ -189,12 +176,11 @@ class Bench:
     cluster: FreshCluster | None = None
     api: Any = None
     emulator: requests.Session = field(default_factory=requests.Session)
+    trees: dict[str, Any] = field(default_factory=dict)  # --ab: "A", "B" -> the code's folder, "names"
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def save(self) -> None:
-        out = self.args.out.with_suffix(".json")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.results, indent=1, default=str))
+        harness_report.save_json(self.results, self.args.out.with_suffix(".json"))
 
     def say(self, text: str, *args: Any) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] " + (text % args if args else text), file=sys.stderr, flush=True)
@@ -214,47 +200,20 @@ class Bench:
         self.save()
 
     def meta(self) -> dict[str, Any]:
-        def git(*cmd: str) -> str:
-            done = subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, check=False)
-            return done.stdout.rstrip()
-
-        try:
-            cpu = next(
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            )
-        except (OSError, StopIteration):
-            cpu = platform.processor()
         shortened = {
             k: {"ran": getattr(self.args, k), "full": v} for k, v in FULL.items() if getattr(self.args, k) != v
         }
-        return {
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": git("rev-parse", "--short", "HEAD"),
-            "code_under_test": "working tree",
-            "uncommitted_changes_in": [
-                line[3:] for line in git("status", "--porcelain", "--", "include", "dags", "plugins").splitlines()
-            ],
-            "machine": {
-                "cpus": os.cpu_count(),
-                "cpu": cpu,
-                "python": platform.python_version(),
-                "airflow": metadata.version("apache-airflow"),
-                "system": platform.platform(),
-            },
-            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.args).items()},
-            "shortened": shortened,
-            "step_seconds": {},
-            "load_1m": {},
-        }
+        return {**harness.meta(self.args), "shortened": shortened, "step_seconds": {}, "load_1m": {}}
 
     # -- subprocesses (Airflow imported there, never here) -----------------------------------------
-    def worker(self, command: str, conn: dict[str, Any], *extra: str, timeout: float = 1800) -> dict[str, Any]:
+    def worker(
+        self, command: str, conn: dict[str, Any], *extra: str, timeout: float = 1800, tree: str = "A"
+    ) -> dict[str, Any]:
+        """``bench.freshness.worker <command>`` in a subprocess, on ``tree``'s code (the working tree;
+        ``--ab``: "B" is the other commit's snapshot)."""
         home = self.workdir / "worker-home"
         home.mkdir(parents=True, exist_ok=True)
-        drop = ("AIRFLOW", "DAILY_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith(drop)}
+        env = harness.clean_env(self.trees.get(tree, REPO))
         env.update(
             {
                 "AIRFLOW_HOME": str(home),
@@ -262,8 +221,6 @@ class Bench:
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
                 "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(conn),
-                "NO_PROXY": "127.0.0.1,localhost",
-                "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
             }
         )
         out = self.workdir / f"worker-{command}-{time.monotonic_ns()}.json"
@@ -682,14 +639,20 @@ class Bench:
         return result
 
     def query_times(self, pg_conn: dict[str, Any]) -> dict[str, Any]:
-        """``pending_work`` timed on the PostgreSQL table and on an SQLite copy of it."""
-        polls = str(self.args.polls)
-        out = {"postgres": self.worker("poll", pg_conn, "--polls", polls)}
+        """``pending_work`` timed on the PostgreSQL table and on an SQLite copy of it; ``--ab``: each tree's
+        polls interleaved on the same tables, this tree's as the result, the other's under ``ab``."""
         sqlite_file = self.workdir / "meetings-copy.db"
         sqlite_file.unlink(missing_ok=True)
         sqlite_conn = {"conn_type": "sqlite", "host": str(sqlite_file)}
-        out["sqlite_copy"] = self.worker("seed", sqlite_conn, "--create", "--copy-from", json.dumps(pg_conn))
-        out["sqlite"] = self.worker("poll", sqlite_conn, "--polls", polls)
+        copy = self.worker("seed", sqlite_conn, "--create", "--copy-from", json.dumps(pg_conn))
+        polls: dict[str, list[dict[str, Any]]] = {}
+        for tree in ab.order(self.args.ab_rounds) if self.trees else ["A"]:
+            for db, conn in (("postgres", pg_conn), ("sqlite", sqlite_conn)):
+                done = self.worker("poll", conn, "--polls", str(self.args.polls), tree=tree)
+                polls.setdefault(f"{tree}-{db}", []).append(done)
+        out = {"postgres": polls["A-postgres"][0], "sqlite_copy": copy, "sqlite": polls["A-sqlite"][0]}
+        if self.trees:
+            out["ab"] = {"names": self.trees["names"], "polls": polls}
         return out
 
     def scenario_query(self) -> dict[str, Any]:
@@ -734,14 +697,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(argv)
     if args.report_from is not None:
-        results = json.loads(args.report_from.read_text())
-        paths = report.write(results, args.report_from.with_suffix(""))
-        print(report.markdown(results))
-        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-        return 0
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="daily-bench-freshness-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+        return cli.rewrite(args, report.write, report.markdown)
+    workdir = cli.scratch(args, "daily-bench-freshness-")
     bench = Bench(args=args, workdir=workdir)
+    if args.ab:
+        bench.trees = {**ab.trees(workdir, args.ab, live=True), "A": REPO}
     bench.results = {"meta": bench.meta(), "scenarios": {}, "errors": []}
     started = time.monotonic()
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -765,12 +725,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.results["meta"]["seconds"] = time.monotonic() - started
         bench.save()
         paths = report.write(bench.results, args.out)
-    print(report.markdown(bench.results))
-    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if args.keep_workdir or args.workdir:
-        print(f"logs and databases kept in {workdir}", file=sys.stderr)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    cli.published(paths, report.markdown(bench.results))
+    cli.done_with(args, workdir)
     return 0
 
 

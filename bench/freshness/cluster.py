@@ -1,4 +1,4 @@
-"""The native cluster of the cluster check (``tests/support/cluster.py``), with the knobs the freshness
+"""The native cluster of the cluster check (``include/daily_devtools/cluster.py``), with the knobs the freshness
 benchmark needs, added by subclassing (the check's module is not changed):
 
 * **extra environment** for the Airflow services (``DAILY_PROVISIONING_WATCH``,
@@ -28,7 +28,7 @@ import psycopg2
 import requests
 
 from bench.scale import emulator as scale_emulator
-from tests.support.cluster import NativeCluster
+from daily_devtools.cluster import NativeCluster
 
 DAG_PROCESSOR = "airflow-dag-processor"
 TRIGGERER = "airflow-triggerer"

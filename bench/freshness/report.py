@@ -8,9 +8,15 @@ panels: trickle latencies per change, the burst's dial strings over time, the sc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from bench.harness import ab
+from bench.harness import report as shared
+from bench.harness.report import dur as _dur
+from bench.harness.report import num as _num
+from bench.harness.report import table as _table
+from bench.harness.report import verdict as _verdict
 
 TRICKLE_P95_GOAL_S = 60.0
 BURST_GOAL_S = 120.0
@@ -20,40 +26,10 @@ IDLE_ROWS_TARGET = 100_000
 IDLE_WINDOW_TARGET_S = 600.0
 
 
-# -- formatting (as bench/scale/report.py) -------------------------------------------------------------
-def _num(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int | float) and abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 3600:
-        return f"{seconds / 3600:,.1f} h"
-    if seconds >= 120:
-        return f"{seconds / 60:,.1f} min"
-    return f"{seconds:,.1f} s"
-
-
-def _table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
-    align = align or "l" + "r" * (len(headers) - 1)
-    marks = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
+# -- formatting (shared: bench.harness.report) ----------------------------------------------------------
 def _folders(paths: list[str]) -> str:
     folders = sorted({"/".join(p.split("/")[:2]) for p in paths})
     return ", ".join(f"`{f}`" for f in folders)
-
-
-def _verdict(ok: bool | None) -> str:
-    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
 
 
 def _sc(results: dict[str, Any], name: str) -> dict[str, Any]:
@@ -391,6 +367,26 @@ def idle_section(results: dict[str, Any]) -> list[str]:
     return parts
 
 
+def ab_section(results: dict[str, Any]) -> list[str]:
+    """``--ab``: each tree's ``pending_work`` per poll on the same tables (median over the rounds)."""
+    query, _ = _query(results)
+    polls, names = query["ab"]["polls"], query["ab"]["names"]
+    lines = []
+    for db in ("postgres", "sqlite"):
+        for figure in ("p50_ms", "p95_ms"):
+            sides = {t: ab.median(p["pending_work"].get(figure) for p in polls.get(f"{t}-{db}", [])) for t in ab.SIDES}
+            lines.append((f"{db}: pending_work {figure[:3]} (ms)", sides["A"], sides["B"]))
+    return [
+        "## A/B: the watcher's poll (issue 22: no regression)",
+        "",
+        f"A = {names['A']}, B = {names['B']} (a `git archive` snapshot), polling the same tables in turn "
+        "(A B, then B A, ...). Δ % = (A - B) / B: positive means A is slower.",
+        "",
+        ab.table(lines, names),
+        "",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results.get("meta", {})
     machine = meta.get("machine", {})
@@ -411,7 +407,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"Airflow {machine.get('airflow', '-')}; whole run {meta.get('seconds', 0) / 60:,.1f} min"
         + (f"; 1-min load average up to {max(loads):.1f} at the end of a scenario." if loads else "."),
         "",
-        "The native cluster of the cluster check (`tests/support/cluster.py`: PostgreSQL, Redis, API server, "
+        "The native cluster of the cluster check (`include/daily_devtools/cluster.py`: PostgreSQL, Redis, API server, "
         "scheduler, DAG processor, triggerer, two Celery workers with one task each, the Daily emulator), with "
         "the provider's default settings. Emulator: +"
         f"{_num(emu.get('latency_ms'), 0)} ms per API request, +{_num(emu.get('batch_room_latency_ms'), 0)} ms per "
@@ -425,6 +421,8 @@ def markdown(results: dict[str, Any]) -> str:
             + ". Goals are still judged on these figures.",
             "",
         ]
+    if "ab" in _query(results)[0]:
+        parts += ab_section(results)
     parts += ["## Goals", "", goals_table(results), "", "## The schedules side by side", "", side_by_side(results), ""]
     parts += [
         "*insert* = a new meeting row committed -> its `dial_string` seen in the table (polled every 0.5 s); "
@@ -553,12 +551,8 @@ def _query_panel(ax: Any, results: dict[str, Any]) -> None:
 
 
 def chart(results: dict[str, Any], path: Path) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = shared.pyplot()
+    if plt is None:
         return None
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     (ax_t, ax_b), (ax_c, ax_q) = axes
@@ -566,18 +560,8 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
     _burst_panel(ax_b, results)
     _schedules_panel(ax_c, results)
     _query_panel(ax_q, results)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return shared.save_figure(fig, path)
 
 
 def write(results: dict[str, Any], prefix: Path) -> list[Path]:
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md")]
-    paths[0].write_text(json.dumps(results, indent=1, default=str))
-    paths[1].write_text(markdown(results))
-    png = chart(results, prefix.with_suffix(".png"))
-    if png is not None:
-        paths.append(png)
-    return paths
+    return shared.write(results, prefix, markdown=markdown, chart=chart)

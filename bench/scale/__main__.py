@@ -28,25 +28,23 @@ hand-over per chunk (XCom bytes a chunk task reads). Results: ``<out>.json`` aft
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
-import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from bench.harness import ab, cli
+from bench.harness import report as harness_report
+from bench.harness import run as harness
 from bench.scale import emulator as emu_mod
 from bench.scale import report
 from bench.scale.backends import BACKENDS, REPO, Backend
@@ -112,17 +110,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
     parser.add_argument("--timeout-per-meeting", type=float, default=0.01, help="... this many seconds per meeting")
     parser.add_argument(
-        "--out",
-        type=Path,
-        help="output prefix (default bench/results/scale for the full default run, scale-quick for --quick, "
-        "else scale-custom)",
-    )
-    parser.add_argument("--workdir", type=Path, help="scratch space (default: a new temporary folder)")
-    parser.add_argument(
         "--live", action="store_true", help="test the working tree as it is (default: a snapshot of HEAD)"
     )
-    parser.add_argument("--keep-workdir", action="store_true", help="keep logs and databases afterwards")
-    parser.add_argument("--report-from", type=Path, help="only rewrite the Markdown and PNG from this JSON result")
+    cli.add_common(parser, name="scale")
     args = parser.parse_args(argv)
     args.n = args.n or (QUICK_NS if args.quick else DEFAULT_NS)
     args.variants = "".join(v for v in "abcd" if v in args.variants.lower())
@@ -130,22 +120,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [b for b in args.backends if b not in BACKENDS]
     if unknown:
         parser.error(f"unknown backends {unknown}; known: {sorted(BACKENDS)}")
+    if args.ab:  # issue 22's rows: our DAG end to end, its idle re-run, one-off and series; no parse probe
+        args.variants, args.parse_repeats = "a", 0
     if args.out is None:  # only the full default run replaces the committed bench/results/scale.*
         full = args.n == DEFAULT_NS and args.variants == "abcd" and args.backends == ["sqlite", "postgres"]
-        name = "scale" if full and args.a_variable is None else ("scale-quick" if args.quick else "scale-custom")
-        args.out = REPO / "bench" / "results" / name
+        args.out = cli.default_out("scale", full=full and args.a_variable is None, quick=args.quick, ab=args.ab)
     return args
 
 
 def _clean_env(src: Path) -> dict[str, str]:
-    """This process's environment without Airflow settings, proxies or connections (loopback only);
-    the code under test imported from ``src/include`` (ahead of the editable install)."""
-    drop = ("AIRFLOW", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "DAILY_")
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(drop)}
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["PYTHONPATH"] = os.pathsep.join([str(SHIM), str(src / "include"), str(REPO)])
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    """A clean environment (:func:`bench.harness.run.clean_env`) with the timing probes (``shim/``) first."""
+    return harness.clean_env(src, SHIM)
 
 
 class Bench:
@@ -155,6 +140,7 @@ class Bench:
         self.args = args
         self.workdir = workdir
         self.src = src
+        self.tree = ""  # an A/B run: "A" or "B" (rows, tables and logs are the tree's own)
         self.progress = progress
         self.task = progress.add_task("starting", total=None)
         self.emu: Emulator | None = None
@@ -175,47 +161,25 @@ class Bench:
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _meta(self, limits: dict[str, Any]) -> dict[str, Any]:
-        def git(*cmd: str) -> str:
-            done = subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, check=False)
-            return done.stdout.rstrip()
-
-        cpu = ""
-        try:
-            cpu = next(
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            )
-        except (OSError, StopIteration):
-            cpu = platform.processor()
         return {
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": (self.src / "COMMIT").read_text()[:7]
-            if (self.src / "COMMIT").exists()
-            else git("rev-parse", "--short", "HEAD"),
-            "code_under_test": "working tree" if self.args.live else "snapshot of the commit (git archive)",
-            "uncommitted_changes_in": [
-                line[3:] for line in git("status", "--porcelain", "--", "include", "dags", "plugins").splitlines()
-            ]
-            if self.args.live
-            else [],
-            "machine": {
-                "cpus": os.cpu_count(),
-                "cpu": cpu,
-                "python": platform.python_version(),
-                "airflow": metadata.version("apache-airflow"),
-                "system": platform.platform(),
-            },
+            **harness.meta(self.args, src=self.src),
             "emulator": {**emu_mod.settings(room_quota=0), "room_quota": "10 x max N", "api_keys": ["(one key)"]},
             "rate_limits": limits,
             "sustained_rate_per_s": self.rate,
-            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.args).items()},
         }
 
+    def on_tree(self, tree: str, src: Path) -> Bench:
+        """The same run (emulator, databases, results) measuring the code of ``src`` as tree ``tree``."""
+        other = copy.copy(self)
+        other.tree, other.src = tree, src
+        return other
+
+    @property
+    def suffix(self) -> str:
+        return f"_t{self.tree.lower()}" if self.tree else ""
+
     def save(self) -> None:
-        out = self.args.out.with_suffix(".json")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.results, indent=1, default=str))
+        harness_report.save_json(self.results, self.args.out.with_suffix(".json"))
 
     def say(self, text: str) -> None:
         self.progress.update(self.task, description=text)
@@ -286,7 +250,7 @@ class Bench:
             raise RuntimeError(f"seeding {db} failed on {backend.name}")
 
     def fresh_meetings(self, backend: Backend, n: int, variant: str, *, template: str | None = None) -> str:
-        db = f"meetings_{n}_{variant.replace('-', '_')}"
+        db = f"meetings_{n}_{variant.replace('-', '_')}{self.suffix}"
         backend.drop_meetings(db)
         backend.copy_meetings(template or f"meetings_{n}", db)
         return db
@@ -323,6 +287,8 @@ class Bench:
 
     def row(self, backend: str, variant: str, n: int, **fields: Any) -> dict[str, Any]:
         row = {"backend": backend, "variant": variant, "label": VARIANTS[variant], "n": n, **fields}
+        if self.tree:
+            row["tree"] = self.tree
         row["load_1m"] = os.getloadavg()[0]  # other work on the machine shows here
         report.judge_row(row)  # fewer rooms than meetings: "missed (incomplete: N of M)", not "ok"
         wall = row.get("wall_s")
@@ -363,7 +329,7 @@ class Bench:
             self.emu.reset()
             db = self.fresh_meetings(backend, n, variant, template=f"meetings_{n}_series" if series else None)
         assert db is not None
-        tag = f"{backend.name}-{n}-{variant}"
+        tag = f"{backend.name}-{n}-{variant}{self.suffix}"
         timings = self.timings_file(tag)
         before = self.emu.counters()
         log = self.workdir / "logs" / f"{tag}.log"
@@ -652,7 +618,10 @@ def _variant_a_steps(
     steps: list[tuple[str, Callable[[], None]]] = [(f"{name} N={n:,}: a", lambda: bench.airflow_run(backend(), n))]
     if n == bench.args.n[-1]:
         steps.append(
-            (f"{name} N={n:,}: a idle re-run", lambda: bench.airflow_run(backend(), n, idle=True, db=f"meetings_{n}_a"))
+            (
+                f"{name} N={n:,}: a idle re-run",
+                lambda: bench.airflow_run(backend(), n, idle=True, db=f"meetings_{n}_a{bench.suffix}"),
+            )
         )
     size = bench.args.series_size
     if n == bench.args.n[-1] and size > 0:  # issue 15: the same N rows in weekly series, side by side
@@ -661,7 +630,9 @@ def _variant_a_steps(
             (f"{name} N={n:,}: a on series", lambda: bench.airflow_run(backend(), n, series=True)),
             (
                 f"{name} N={n:,}: a series idle re-run",
-                lambda: bench.airflow_run(backend(), n, idle=True, series=True, db=f"meetings_{n}_a_series"),
+                lambda: bench.airflow_run(
+                    backend(), n, idle=True, series=True, db=f"meetings_{n}_a_series{bench.suffix}"
+                ),
             ),
         ]
     if bench.args.a_variable is not None:
@@ -683,42 +654,49 @@ def _variant_d_step(
     return (f"{name} N={n:,}: d", lambda: bench.plain_skipped(backend(), n, refused))
 
 
-def _snapshot(dest: Path) -> Path:
-    """The committed code under test (``git archive HEAD``), compiled to bytecode: other work in the
-    working tree cannot change it halfway through a run."""
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit, "include", "dags", "plugins"], cwd=REPO, capture_output=True,
-        check=True,
-    )  # fmt: skip
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=True, stdout=subprocess.DEVNULL)
-    (dest / "COMMIT").write_text(commit)
-    return dest
+def _ab_steps(bench: Bench, srcs: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
+    """An A/B run's steps: the shared ones (backends, seeding, floors) once; every DAG run once per
+    tree and round, interleaved (:func:`bench.harness.ab.order`), on the same seeded tables."""
+    sides = {tree: _plan_steps(bench.on_tree(tree, srcs[tree])) for tree in ab.SIDES}
+    steps: list[tuple[str, Callable[[], None]]] = []
+    for index, (label, shared) in enumerate(sides["A"]):
+        if ": a" not in label or "seed" in label:
+            steps.append((label, shared))
+            continue
+        steps += [(f"{label} [{tree}]", sides[tree][index][1]) for tree in ab.order(bench.args.ab_rounds)]
+    return steps
+
+
+def _run_steps(bench: Bench, srcs: dict[str, Any] | None) -> None:
+    """Every step, with the emulator up (its room quota far above N); the backends stopped at the end."""
+    args = bench.args
+    try:
+        emulator = Emulator(bench.workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=_clean_env(bench.src))
+        with emulator as emu:
+            bench.emu = emu  # before the steps are made: an A/B run's trees share it
+            steps = _ab_steps(bench, srcs) if srcs else _plan_steps(bench)
+            bench.progress.update(bench.task, total=len(steps) + 1)
+            for label, work in steps:
+                bench.step(label, work)
+    finally:
+        for backend in bench.backends.values():
+            backend.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.report_from is not None:
-        results = json.loads(args.report_from.read_text())
-        if args.workdir is not None:  # the run's scratch folder, kept: fill what older runs did not record
-            report.add_api_busy(results, args.workdir)
-        paths = report.write(results, args.report_from.with_suffix(""))
-        print(report.markdown(results))
-        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-        return 0
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="daily-bench-scale-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if args.report_from is not None:  # the run's scratch folder, if kept, fills what older runs did not record
+        return cli.rewrite(
+            args, report.write, report.markdown, lambda r: args.workdir and report.add_api_busy(r, args.workdir)
+        )
+    workdir = cli.scratch(args, "daily-bench-scale-")
     console = Console(stderr=True)
     console.print(
         f"Scale benchmark: N = {', '.join(f'{n:,}' for n in args.n)}; variants {args.variants} + floors; "
-        f"backends {', '.join(args.backends)}; scratch {workdir}"
+        f"backends {', '.join(args.backends)}; scratch {workdir}" + (f"; A/B against {args.ab}" if args.ab else "")
     )
-    src = REPO if args.live else _snapshot(workdir / "src")
+    srcs = ab.trees(workdir, args.ab, live=args.live) if args.ab else None
+    src = srcs["A"] if srcs else (REPO if args.live else harness.snapshot(workdir / "src"))
     columns = [
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -729,28 +707,18 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with Progress(*columns, console=console) as progress:
         bench = Bench(args, workdir, progress, src)
-        steps = _plan_steps(bench)
-        progress.update(bench.task, total=len(steps) + 1)
+        if srcs:
+            bench.results["meta"]["ab"] = srcs["names"]
         try:
-            emulator = Emulator(workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=_clean_env(src))
-            with emulator as emu:
-                bench.emu = emu
-                for label, work in steps:
-                    bench.step(label, work)
+            _run_steps(bench, srcs)
         finally:
-            for backend in bench.backends.values():
-                backend.stop()
             bench.results["meta"]["seconds"] = time.monotonic() - started
             bench.save()
             bench.say("writing the report")
             paths = report.write(bench.results, args.out)
             progress.advance(bench.task)
-    print(report.markdown(bench.results))
-    console.print("wrote " + ", ".join(str(p) for p in paths))
-    if args.keep_workdir or args.workdir:
-        console.print(f"logs and databases kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    cli.published(paths, report.markdown(bench.results))
+    cli.done_with(args, workdir)
     return 0
 
 

@@ -15,6 +15,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.harness import ab
+from bench.harness import report as shared
+from bench.harness.report import num as _num
+from bench.harness.report import table as _table
+from bench.harness.report import verdict as _verdict
+
 PARSE_COLD_BUDGET_S = 0.3
 PARSE_WARM_BUDGET_S = 0.02
 BEYOND_SERVER_BUDGET_S = 15.0
@@ -147,26 +153,10 @@ def handover(xcoms: list[tuple[str, int, str, int]], tasks: dict[str, Any], by_i
 
 
 # -- formatting -----------------------------------------------------------------------------
-def _num(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int | float) and abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
-
-
 def _calls(calls: dict[str, int] | None) -> str:
     if not calls:
         return "0" if calls is not None else "-"
     return "<br>".join(f"`{k}` {v:,}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
-
-
-def _table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
-    align = align or "l" + "r" * (len(headers) - 1)
-    marks = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 ORDER = {"a": 0, "a-idle": 1, "a-series": 2, "a-series-idle": 3, "a-var": 4, "b": 5, "c": 6, "d": 7, "e1": 8, "e2": 9}
@@ -224,10 +214,6 @@ def _rows(results: dict[str, Any], variant: str, backend: str | None = None) -> 
         for r in results["rows"]
         if r["variant"] == variant and (backend is None or r["backend"] == backend) and r.get("wall_s") is not None
     ]
-
-
-def _verdict(ok: bool | None) -> str:
-    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
 
 
 def judge_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -628,9 +614,50 @@ def tasks_table(results: dict[str, Any]) -> str:
     return _table(headers, rows, align="lrllrrrrl")
 
 
+AB_VARIANTS = ("a", "a-idle", "a-series", "a-series-idle")
+AB_FIGURES = (("wall_s", "wall s"), ("cpu_s", "CPU s"), ("plan_s", "plan s"), ("peak_rss_mib", "peak RSS MiB"))
+
+
+def ab_markdown(results: dict[str, Any]) -> str:
+    """An A/B run (``--ab COMMIT``): both trees' rows side by side, the difference in %."""
+    meta, names = results["meta"], results["meta"]["ab"]
+    lines = []
+    for figure, unit in AB_FIGURES:
+        pairs = ab.paired(results["rows"], ("backend", "n", "variant"), figure)
+        ordered = sorted(pairs.items(), key=lambda kv: (BACKEND_ORDER.get(kv[0][0], 9), kv[0][1], ORDER[kv[0][2]]))
+        lines += [
+            (f"{VARIANT_LABELS.get(v, v)} [{b}] N={n:,}: {unit}", sides.get("A"), sides.get("B"))
+            for (b, n, v), sides in ordered
+            if v in AB_VARIANTS
+        ]
+    parts = [
+        "# Scale benchmark, A/B (issue 22: no regression)",
+        "",
+        f"Run {meta['started']}; A = {names['A']}, B = {names['B']} (a `git archive` snapshot), interleaved "
+        f"({meta['args'].get('ab_rounds', 1)} round(s): A B, then B A, ...; the median per side) on the same "
+        f"machine ({meta['machine']['cpus']} CPUs, {meta['machine']['cpu']}), the same seeded tables and emulator. "
+        "Δ % = (A - B) / B: positive means A is slower or bigger.",
+        "",
+        ab.table(lines, names),
+    ]
+    if results.get("errors"):
+        parts += ["", "## Steps that failed", ""] + [f"- {e['step']}: {e['error']}" for e in results["errors"]]
+    return "\n".join(parts) + "\n"
+
+
+VARIANT_LABELS = {
+    "a": "a: end to end",
+    "a-idle": "a: idle re-run",
+    "a-series": "a: series",
+    "a-series-idle": "a: series idle",
+}
+
+
 def markdown(results: dict[str, Any]) -> str:
     for row in results["rows"]:  # results read back from an older JSON are judged too
         judge_row(row)
+    if results["meta"].get("ab"):
+        return ab_markdown(results)
     meta = results["meta"]
     machine = meta["machine"]
     emulator = meta["emulator"]
@@ -731,12 +758,8 @@ def markdown(results: dict[str, Any]) -> str:
 
 # -- chart ----------------------------------------------------------------------------------
 def chart(results: dict[str, Any], path: Path) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = shared.pyplot()
+    if plt is None or results["meta"].get("ab"):
         return None
     lines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results["rows"]:
@@ -767,18 +790,8 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
     ax.set_title("Provisioning N PIN dial-in rooms (hollow markers: projected from a time-boxed run)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return shared.save_figure(fig, path)
 
 
 def write(results: dict[str, Any], prefix: Path) -> list[Path]:
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md")]
-    paths[0].write_text(json.dumps(results, indent=1, default=str))
-    paths[1].write_text(markdown(results))
-    png = chart(results, prefix.with_suffix(".png"))
-    if png is not None:
-        paths.append(png)
-    return paths
+    return shared.write(results, prefix, markdown=markdown, chart=chart)

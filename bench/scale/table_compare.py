@@ -166,7 +166,9 @@ def _compare(label: str, old: Any, new: Any, selection: Any, repeats: int) -> di
 
 def _polls(new: Any, repeats: int) -> list[float]:
     now = datetime.now(UTC)
-    times, _ = _time(lambda: new.pending_work(now=now, horizon_days=30, look_ahead=timedelta(hours=24)), repeats)
+    from daily_dialin.freshness.pending import pending_work
+
+    times, _ = _time(lambda: pending_work(new, now=now, horizon_days=30, look_ahead=timedelta(hours=24)), repeats)
     return times
 
 

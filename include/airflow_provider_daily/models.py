@@ -5,12 +5,13 @@ The models are tolerant where Daily's documentation and its clients disagree (se
 phone number may be a bare int or an E.164 string and is kept as E.164; unknown fields are kept
 so nothing Daily adds is lost on a read-modify-write. PINs are excluded from ``repr`` so a model
 that ends up in a log line does not leak one; so are a participant's user name and id (a phone
-caller's name may be their number).
+caller's name may be their number), and the values of fields no model declares (their names show).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -73,6 +74,15 @@ class DailyModel(BaseModel):
     def to_api(self) -> dict[str, Any]:
         """The JSON body Daily expects: unset and ``None`` fields left out."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Declared fields as pydantic shows them (``repr=False`` ones left out), and of the fields
+        Daily sent that no model declares only their names: their values are unknown, and could be
+        secrets (a code, a token, a caller's number)."""
+        extra = self.__pydantic_extra__ or {}
+        yield from ((name, value) for name, value in super().__repr_args__() if name not in extra)
+        if extra:
+            yield "extra_fields", sorted(extra)
 
 
 class DialinRoomNumber(DailyModel):

@@ -21,18 +21,13 @@ LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 OPS_COLUMNS = {"meeting_id": "id", "title": "name", "starts_at": "start_time", "ends_at": "end_time", "status": "state"}
 OPS_DAG_FILE = '''
 """A user's own Airflow DAG file: provisioning and invitations for a second meetings table."""
-from daily_dialin.dags import invitations_dag, provisioning_dag
+from daily_dialin.dags import TableRef, invitations_dag, provisioning_dag
 
-# the same identity and settings for both: the invitations DAG reads the table as provisioning does
-OPS = dict(
-    daily_conn_id="ops_daily",
-    meetings_conn_id="ops_meetings_db",
-    table="ops_meetings",
-    columns={columns!r},
-    settings={{"provisionable_statuses": ["confirmed"], "room_name_prefix": "ops", "chunk_size": 50}},
-)
-ops = provisioning_dag(dag_id="ops_provisioning", schedule=None, tags=["daily", "ops"], **OPS)
-ops_invitations = invitations_dag(dag_id="ops_invitations", base_path={base!r}, **OPS)
+# the same table and settings for both: the invitations DAG reads the table as provisioning does
+OPS = TableRef(daily_conn_id="ops_daily", meetings_conn_id="ops_meetings_db", table="ops_meetings", columns={columns!r})
+SETTINGS = {{"provisionable_statuses": ["confirmed"], "room_name_prefix": "ops", "chunk_size": 50}}
+ops = provisioning_dag(dag_id="ops_provisioning", source=OPS, settings=SETTINGS, schedule=None, tags=["daily", "ops"])
+ops_invitations = invitations_dag(dag_id="ops_invitations", source=OPS, settings=SETTINGS, base_path={base!r})
 '''
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.support.paths import REPO
 
 PAGE = REPO / "docs" / "troubleshooting.md"
-MODULES = ("airflow_provider_daily.errors", "daily_dialin.errors", "daily_dialin.bootstrap")
+MODULES = ("airflow_provider_daily.errors", "daily_dialin.errors", "daily_dialin.settings_files")
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -14,7 +14,6 @@ import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
 from daily_dialin.provisioning.meetings import parse_utc
-from daily_dialin.rows import as_row
 from tests.invitations.conftest import invite, provision
 from tests.invitations.helpers import CA, US, parse
 from tests.support.daily import PIN_NUMBER, TEST_KEY
@@ -24,7 +23,7 @@ TOKEN = re.compile(r"[?&]t=([A-Za-z0-9_.-]+)")
 
 def rows(table) -> dict[str, dict]:
     """Every row's stored values (logical column names) by exact meeting id."""
-    return {row.meeting_id: dict(row.values) for row in (as_row(r, table.config) for r in table.read_all())}
+    return {row.meeting_id: dict(row.values) for row in table.read_all()}
 
 
 def invited(table) -> dict[str, dict]:

@@ -10,6 +10,7 @@ from daily_dialin.invitations.content import InviteContent
 from daily_dialin.invitations.manifest import Manifest, ManifestEntry
 from daily_dialin.invitations.plan import ROOM_NOT_UPDATED, decide
 from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.rows import MeetingRow
 from tests.invitations.helpers import START, meeting_row, row, settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def published(meeting_id: str = "M1", *, state: str = "active", sequence: int = 
 
 def run(rows, entries=None, *, present=True, **kwargs):
     decisions = decide(
-        rows={r["meeting_id"]: r for r in rows},
+        rows={r["meeting_id"]: MeetingRow.from_record(r, config=ProvisioningConfig()) for r in rows},
         manifest=Manifest(meetings=entries or {}),
         settings=kwargs.pop("settings", settings()),
         config=ProvisioningConfig(),
@@ -43,7 +44,7 @@ def run(rows, entries=None, *, present=True, **kwargs):
         files_present=lambda room_name, host: present,
         **kwargs,
     )
-    return decisions, {a.meeting_id: a for a in decisions.actions}
+    return decisions, {a.group.key: a for a in decisions.actions}
 
 
 def test_new_meeting_gets_sequence_zero_stamped_now():
@@ -72,7 +73,7 @@ def test_moved_meeting_bumps_the_sequence():
     _, actions = run([row("M1", start=moved)], {"M1": published("M1", sequence=2)})
     assert actions["M1"].kind == "changed"
     assert (actions["M1"].sequence, actions["M1"].stamp) == (3, STAMP)
-    assert actions["M1"].content.starts_at == moved
+    assert actions["M1"].invite.starts_at == moved
     assert actions["M1"].previous == published("M1", sequence=2), "what was published travels with the action"
 
 
@@ -133,7 +134,7 @@ def test_scope_limits_the_meetings():
 def test_host_links_turned_on_later_rewrites_the_missing_host_files():
     entry = published("M1", host_file=False)
     decisions = decide(
-        rows={"M1": row("M1")},
+        rows={"M1": meeting_row("M1")},
         manifest=Manifest(meetings={"M1": entry}),
         settings=settings(host_links=True),
         config=ProvisioningConfig(),
@@ -163,5 +164,5 @@ def test_meeting_ids_are_taken_exactly():
     """Provisioning names rooms from the exact id text; invitations must not strip it."""
     _, actions = run([row(" M1 "), row("M1")])
     assert set(actions) == {" M1 ", "M1"}
-    assert actions[" M1 "].content.meeting_id == " M1 "
-    assert actions["M1"].content.meeting_id == "M1"
+    assert actions[" M1 "].invite.meeting_id == " M1 "
+    assert actions["M1"].invite.meeting_id == "M1"

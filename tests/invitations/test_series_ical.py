@@ -13,6 +13,7 @@ import json
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import recurring_ical_events
@@ -25,6 +26,7 @@ from daily_dialin.invitations.series import DUPLICATE_START, ROOM_NOT_COVERED, R
 from daily_dialin.invitations.store import InviteStore
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.meetings import parse_utc, room_exp_for
+from daily_dialin.rows import MeetingRow
 from tests.invitations.helpers import CA, OWN_NUMBER, PIN, SERIES_ROOM, START, US, WEEK, row, series_rows, settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -61,7 +63,7 @@ class Harness:
     def run(self, rows, *, now=NOW, force=False, scope=None, series_scope=None):
         manifest = self.manifest
         decisions = decide(
-            rows={r["meeting_id"]: r for r in rows},
+            rows={r["meeting_id"]: MeetingRow.from_record(r, config=ProvisioningConfig()) for r in rows},
             manifest=manifest,
             settings=self.settings,
             config=ProvisioningConfig(),
@@ -133,8 +135,8 @@ def moved(r, start: datetime, **changes) -> dict:
 def test_a_series_is_one_file_that_expands_to_exactly_its_occurrences(h):
     rows = series_rows()
     decisions = h.run(rows)
-    assert [(a.series_id, a.kind, a.sequence, a.stamp) for a in decisions.series_actions] == [("S1", "new", 0, STAMP)]
-    assert decisions.actions == [], "no one-off invite for an occurrence"
+    assert [(a.group.key, a.kind, a.sequence, a.stamp) for a in decisions.of(series=True)] == [("S1", "new", 0, STAMP)]
+    assert decisions.of(series=False) == [], "no one-off invite for an occurrence"
     assert set(h.files()) == {f"attendees/{SERIES_ROOM}.ics", f"hosts/{SERIES_ROOM}.ics"}
 
     data = h.file()
@@ -196,10 +198,10 @@ def test_unchanged_series_is_left_alone_and_an_occurrence_ending_changes_nothing
     h.run(rows)
     published = h.files()
     decisions = h.run(rows)
-    assert decisions.series_actions == [] and decisions.unchanged == ["series S1"]
+    assert decisions.of(series=True) == [] and decisions.unchanged == ["series S1"]
     later = parse_utc(rows[0]["ends_at"]) + timedelta(hours=1)
     decisions = h.run(rows, now=later)
-    assert decisions.series_actions == [] and decisions.unchanged == ["series S1"]
+    assert decisions.of(series=True) == [] and decisions.unchanged == ["series S1"]
     assert decisions.past == ["S1-0"]
     assert h.files() == published
 
@@ -209,7 +211,7 @@ def test_a_cancelled_or_deleted_occurrence_becomes_an_exdate_and_can_come_back(h
     h.run(rows)
     rows[1]["status"] = "cancelled"
     decisions = h.run(rows)
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("changed", 1)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("changed", 1)]
     _, master, _ = events(h.file())
     assert dates(master, "EXDATE") == [start_of(rows[1])]
     assert master["SEQUENCE"] == 1
@@ -237,7 +239,7 @@ def test_a_new_occurrence_is_added_with_a_higher_sequence(h):
     h.run(rows)
     longer = series_rows(count=4)  # the provisioning DAG extended the room's exp for the fourth
     decisions = h.run(longer)
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("changed", 1)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("changed", 1)]
     assert expand(h.file()) == times(longer)
     assert h.minter.calls[-1]["exp"] == longer[0]["room_exp"], "the new host link expires with the extended room"
 
@@ -248,7 +250,7 @@ def test_a_moved_occurrence_overrides_its_published_start(h):
     original = start_of(rows[2])
     rows[2] = moved(rows[2], original + timedelta(days=1, hours=2))
     decisions = h.run(rows)
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("changed", 1)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("changed", 1)]
     data = h.file()
     _, master, overrides = events(data)
     assert original in dates(master, "RDATE"), "the instance stays in the set"
@@ -302,7 +304,7 @@ def test_a_moved_occurrence_waits_for_the_room_to_cover_it(h):
     published = h.files()
     later = moved(rows[3], start_of(rows[3]) + WEEK)  # beyond the room's exp until it is extended
     decisions = h.run([*rows[:3], later])
-    assert decisions.series_actions == []
+    assert decisions.of(series=True) == []
     assert decisions.waiting["S1-3"] == ROOM_NOT_COVERED
     assert "S1-3" in decisions.waiting["series S1"]
     assert h.files() == published, "no file shows a time its room does not cover"
@@ -310,7 +312,7 @@ def test_a_moved_occurrence_waits_for_the_room_to_cover_it(h):
     exp = room_exp_for(parse_utc(later["ends_at"]), ProvisioningConfig())
     extended = [{**r, "room_exp": exp} for r in [*rows[:3], later]]
     decisions = h.run(extended)
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("changed", 1)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("changed", 1)]
     assert expand(h.file()) == times(extended)
 
 
@@ -319,7 +321,7 @@ def test_every_occurrence_cancelled_cancels_the_series_once(h):
     h.run(rows)
     cancelled = [{**r, "status": "cancelled"} for r in rows]
     decisions = h.run(cancelled)
-    assert [(a.kind, a.sequence, a.cancels) for a in decisions.series_actions] == [("cancelled", 1, True)]
+    assert [(a.kind, a.sequence, a.cancels) for a in decisions.of(series=True)] == [("cancelled", 1, True)]
     for folder, uid in (("attendees", SERIES_ROOM), ("hosts", f"{SERIES_ROOM}-host")):
         calendar = Calendar.from_ical(h.file(folder))
         (event,) = calendar.events
@@ -334,11 +336,11 @@ def test_every_occurrence_cancelled_cancels_the_series_once(h):
     published = h.files()
     for again in (cancelled, []):  # cancelled, then deleted from the table
         decisions = h.run(again)
-        assert decisions.series_actions == [] and decisions.unchanged == ["series S1"]
+        assert decisions.of(series=True) == [] and decisions.unchanged == ["series S1"]
     assert h.files() == published
 
     decisions = h.run(rows)
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("reinstated", 2)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("reinstated", 2)]
     assert str(Calendar.from_ical(h.file())["METHOD"]) == "PUBLISH"
     assert expand(h.file()) == times(rows)
 
@@ -348,7 +350,7 @@ def test_a_published_series_that_ended_is_frozen(h):
     h.run(rows)
     after = parse_utc(rows[-1]["ends_at"]) + timedelta(hours=1)
     decisions = h.run([], now=after)
-    assert decisions.series_actions == [] and decisions.past == ["series S1"]
+    assert decisions.of(series=True) == [] and decisions.past == ["series S1"]
 
 
 @pytest.mark.parametrize("how", ["force", "missing"])
@@ -361,7 +363,7 @@ def test_a_rewrite_gives_back_the_published_bytes(h, how):
         (h.base / "hosts" / f"{SERIES_ROOM}.ics").unlink()
     later = parse_utc(rows[0]["ends_at"]) + timedelta(hours=1)  # the first occurrence has ended since
     decisions = h.run(rows, now=later, force=how == "force")
-    assert [(a.kind, a.sequence, a.stamp) for a in decisions.series_actions] == [("rewritten", 0, STAMP)]
+    assert [(a.kind, a.sequence, a.stamp) for a in decisions.of(series=True)] == [("rewritten", 0, STAMP)]
     assert h.files() == published
 
 
@@ -369,7 +371,7 @@ def test_rows_that_disagree_on_the_room_hold_the_series(h):
     rows = series_rows()
     rows[1]["dialin_pin"] = "99999999999"
     decisions = h.run(rows)
-    assert decisions.series_actions == []
+    assert decisions.of(series=True) == []
     assert decisions.waiting["series S1"] == ROOMS_DISAGREE
     assert PIN not in json.dumps(decisions.waiting) and "99999999999" not in json.dumps(decisions.waiting)
 
@@ -401,21 +403,48 @@ def test_a_meeting_joining_a_series_gets_its_own_invite_cancelled(h):
     assert (h.base / "attendees" / "mtg-S1-0.ics").exists()
     rows = series_rows()
     decisions = h.run(rows)
-    assert [(a.meeting_id, a.kind) for a in decisions.actions] == [("S1-0", "cancelled")]
-    assert [a.kind for a in decisions.series_actions] == ["new"]
+    assert [(a.group.key, a.kind) for a in decisions.of(series=False)] == [("S1-0", "cancelled")]
+    assert [a.kind for a in decisions.of(series=True)] == ["new"]
     assert str(Calendar.from_ical(h.file(room="mtg-S1-0"))["METHOD"]) == "CANCEL"
     assert expand(h.file()) == times(rows)
 
     left = {**rows[1], "series_id": None}  # left the series; its row still names the series' room
     decisions = h.run([rows[0], left, *rows[2:]])
     assert decisions.waiting["S1-1"] == IN_SERIES_ROOM
-    assert [a.kind for a in decisions.series_actions] == ["changed"]
+    assert [a.kind for a in decisions.of(series=True)] == ["changed"]
     _, master, _ = events(h.file())
     assert dates(master, "EXDATE") == [start_of(rows[1])]
 
     own = row("S1-1", start=start_of(rows[1]))  # re-provisioned: a room of its own
     decisions = h.run([rows[0], own, *rows[2:]])
-    assert [(a.meeting_id, a.kind) for a in decisions.actions] == [("S1-1", "new")]
+    assert [(a.group.key, a.kind) for a in decisions.of(series=False)] == [("S1-1", "new")]
+
+
+def test_a_new_pin_reinvites_a_one_off_and_a_series_by_the_same_rule(h):
+    """One decision path for both kinds: a PIN written back by reconcile (the room re-created)
+    makes both files ``changed`` with the next SEQUENCE; cancelled and scheduled again with a new
+    room (its PIN new too), both are ``reinstated``. Only the rendering differs."""
+    new_pin = "98765432101"
+
+    def with_pin(rows, pin):
+        return [{**r, "dialin_pin": pin, "dial_string": f"tel:{OWN_NUMBER},,{pin}"} for r in rows]
+
+    one_off, series = [row("M1", start=START - timedelta(hours=3))], series_rows()
+    h.run([*one_off, *series])
+    decisions = h.run(with_pin([*one_off, *series], new_pin))
+    assert [(a.group.label, a.kind, a.sequence) for a in decisions.actions] == [
+        ("M1", "changed", 1),
+        ("series S1", "changed", 1),
+    ]
+    for room in ("mtg-M1", SERIES_ROOM):
+        assert new_pin in h.file(room=room).decode() and PIN not in h.file(room=room).decode()
+
+    h.run([{**r, "status": "cancelled"} for r in with_pin([*one_off, *series], new_pin)])
+    decisions = h.run([*one_off, *series])  # scheduled again, in new rooms: another PIN
+    assert [(a.group.label, a.kind, a.sequence) for a in decisions.actions] == [
+        ("M1", "reinstated", 3),
+        ("series S1", "reinstated", 3),
+    ]
 
 
 def test_one_offs_beside_a_series_are_unchanged(h):
@@ -423,31 +452,44 @@ def test_one_offs_beside_a_series_are_unchanged(h):
     h.run(one_offs)
     published = h.files()
     decisions = h.run([*one_offs, *series_rows()])
-    assert decisions.actions == [] and sorted(decisions.unchanged) == ["M1", "M2"]
-    assert [a.kind for a in decisions.series_actions] == ["new"]
+    assert decisions.of(series=False) == [] and sorted(decisions.unchanged) == ["M1", "M2"]
+    assert [a.kind for a in decisions.of(series=True)] == ["new"]
     assert {k: v for k, v in h.files().items() if SERIES_ROOM not in k} == published
 
 
-@pytest.mark.parametrize("value", ["absent", None, "", "  "])
+@pytest.mark.parametrize("value", ["absent", None])
 def test_rows_without_a_series_are_one_offs(h, value):
     rows = [row("M1"), row("M2", start=START + timedelta(hours=3))]
     if value != "absent":
         rows = [{**r, "series_id": value} for r in rows]
     decisions = h.run(rows)
-    assert sorted((a.meeting_id, a.kind) for a in decisions.actions) == [("M1", "new"), ("M2", "new")]
-    assert decisions.series_actions == []
+    assert sorted((a.group.key, a.kind) for a in decisions.of(series=False)) == [("M1", "new"), ("M2", "new")]
+    assert decisions.of(series=True) == []
     assert "series" not in json.loads(h.store.base.joinpath("manifest.json").read_text())
+
+
+@pytest.mark.parametrize("value", ["", "  ", b"S1"])
+def test_a_series_id_naming_no_series_waits_like_provisioning_reports_it(h, value):
+    """The one series rule (``MeetingRow.series_key``): a blank or non-text ``series_id`` is a
+    problem row - provisioning reports it and never selects it, so it is no one-off here either.
+    Before, the invitations read ``""``/``"  "`` as a one-off (and ``b"S1"`` as series ``"b'S1'"``)
+    and published an invite for a row provisioning refuses to serve."""
+    rows = [{**row("M1"), "series_id": value}, row("M2", start=START + timedelta(hours=3))]
+    decisions = h.run(rows)
+    assert [(a.group.key, a.kind) for a in decisions.actions] == [("M2", "new")]
+    assert decisions.waiting["M1"].startswith("series_id ")
+    assert not (h.base / "attendees" / "mtg-M1.ics").exists()
 
 
 def test_a_scope_decides_the_whole_series_of_its_meetings(h):
     rows = series_rows()
     decisions = h.run([*rows, row("M1")], scope=["S1-2"])
-    assert decisions.actions == []
-    assert [a.series_id for a in decisions.series_actions] == ["S1"]
+    assert decisions.of(series=False) == []
+    assert [a.group.key for a in decisions.of(series=True)] == ["S1"]
     assert expand(h.file()) == times(rows)
     rows[1]["status"] = "cancelled"
     decisions = h.run(rows, scope=[], series_scope=["S1"])
-    assert [(a.kind, a.sequence) for a in decisions.series_actions] == [("changed", 1)]
+    assert [(a.kind, a.sequence) for a in decisions.of(series=True)] == [("changed", 1)]
 
 
 # -- the manifest ---------------------------------------------------------------------------------
@@ -498,13 +540,13 @@ def _ddl(table, *statements: str) -> None:
         conn.commit()
 
 
-def _run_invitations(invites_dir: Path) -> tuple[dict, dict]:
+def _run_invitations(invites_dir: Path) -> tuple[Any, Any]:
     from daily_dialin.invitations import run
 
     plan_result = run.plan(
         params={"meeting_ids": [], "force": False}, settings_overrides={"host_links": False}, now=NOW
     )
-    json.dumps(plan_result)  # what XCom carries
+    json.dumps(plan_result.to_xcom())  # what XCom carries
     return plan_result, run.write(plan_result=plan_result, now=NOW)
 
 
@@ -515,14 +557,14 @@ def test_series_read_from_a_meetings_table(sqlite_meetings_db, invites_dir):
     rows = series_rows()
     _insert(table, [*rows, row("M1")])
     plan_result, written = _run_invitations(invites_dir)
-    assert (plan_result["meeting_ids"], plan_result["series_ids"]) == (["M1"], ["S1"])
-    assert PIN not in json.dumps(plan_result) and PIN not in json.dumps(written)
-    assert written["counts"]["new"] == 2
+    assert (plan_result.meeting_ids, plan_result.series_ids) == (["M1"], ["S1"])
+    assert PIN not in json.dumps(plan_result.to_xcom()) and PIN not in json.dumps(written.to_xcom())
+    assert written.counts["new"] == 2
     assert expand((invites_dir / "attendees" / f"{SERIES_ROOM}.ics").read_bytes()) == times(rows)
     assert (invites_dir / "attendees" / "mtg-M1.ics").exists()
 
     plan_result, written = _run_invitations(invites_dir)
-    assert (plan_result["meeting_ids"], plan_result["series_ids"], written["files_written"]) == ([], [], 0)
+    assert (plan_result.meeting_ids, plan_result.series_ids, written.files_written) == ([], [], 0)
 
 
 def test_a_table_without_the_series_column_has_one_offs_only(sqlite_meetings_db, invites_dir):
@@ -533,5 +575,5 @@ def test_a_table_without_the_series_column_has_one_offs_only(sqlite_meetings_db,
         )
     _insert(table, [row("M1"), row("M2", start=START + timedelta(hours=3))])
     plan_result, written = _run_invitations(invites_dir)
-    assert (sorted(plan_result["meeting_ids"]), plan_result["series_ids"]) == (["M1", "M2"], [])
-    assert written["counts"]["new"] == 2
+    assert (sorted(plan_result.meeting_ids), plan_result.series_ids) == (["M1", "M2"], [])
+    assert written.counts["new"] == 2

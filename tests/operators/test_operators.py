@@ -227,3 +227,37 @@ def test_templated_daily_conn_id_picks_the_connection(daily_conn):
     assert operator.daily_conn_id == "daily_default"
     assert operator.hook.daily_conn_id == "daily_default"
     assert operator.execute(context={}) is False  # the room never existed: done, through that connection
+
+
+def test_the_display_name_reaching_daily_follows_the_one_text_rule(daily_conn):
+    """Issue 22: bidi overrides and isolates and zero-width characters reached Daily's display name
+    through the operator; now every path (one-off, series, the operator) cleans with one rule."""
+    from airflow_provider_daily.text import clean_text
+    from daily_dialin.provisioning import meetings
+
+    assert meetings.clean_text is clean_text, "the application re-exports the provider's rule"
+    raw = "\u202eBoard\u200b call \u2066x\u2069\ufeff\x00"
+    spec = create_op(display_name=raw).build_spec()
+    assert spec.properties.dialin.display_name == clean_text(raw) == "Board call x"
+    create_op(display_name=raw).execute(context={})
+    assert rooms(daily_conn)["op-room"]["config"]["dialin"]["display_name"] == "Board call x"
+    assert create_op(display_name="\u200b \u202e").build_spec().properties.dialin.display_name is None
+
+
+@pytest.mark.parametrize(
+    ("move", "parsed"),
+    [(True, True), (False, False), ("True", True), (" yes ", True), ("1", True), ("false", False), ("off", False)],
+)
+def test_move_is_parsed_as_a_flag(move, parsed):
+    from airflow_provider_daily.operators.daily import parse_flag
+
+    assert parse_flag(move, "move") is parsed
+
+
+@pytest.mark.parametrize("move", ["ture", "maybe", "", "2", None])
+def test_a_move_that_is_no_flag_fails_before_any_call(daily_conn, move):
+    """A typo in a templated ``move`` was read as "no" (and reported as a conflict after the calls)."""
+    operator = DailyAssignPinDialinNumberOperator(task_id="x", phone_number=OTHER_NUMBER, move=move)
+    with pytest.raises(DailyValidationError, match="move must be true or false"):
+        operator.execute(context={})
+    assert daily_conn.admin.counters()["requests"] == {}

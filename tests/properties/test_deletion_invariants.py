@@ -102,7 +102,7 @@ class World:
         summary = run_engine()
         assert not summary["errors"], summary["errors"]
         report = reconcile(now=self.now, ledger=self.ledger)
-        sweep_orphans(deletions=report["deletions"], ledger=self.ledger)
+        sweep_orphans(deletions=report.deletions, ledger=self.ledger)
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from icalendar import Calendar
 
 from airflow_provider_daily.errors import DailyError
+from daily_dialin.freshness.pending import pending_work
 from daily_dialin.provisioning.steps import RetireInterrupted
 from daily_dialin.provisioning.table import MeetingsTable, schema_sql
 from tests.support.daily import daily_connection_uri
@@ -553,7 +554,7 @@ class SimulatedYear(RuleBasedStateMachine):
         from daily_dialin.provisioning.config import ProvisioningConfig
 
         table = MeetingsTable.from_config(ProvisioningConfig.load())
-        work = table.pending_work(now=self.now, horizon_days=HORIZON_DAYS, look_ahead=LOOK_AHEAD)
+        work = pending_work(table, now=self.now, horizon_days=HORIZON_DAYS, look_ahead=LOOK_AHEAD)
         rows = self.world.rows()
         new = [mid for mid, r in rows.items() if self._is_new_work(mid, r)]
         cancelled = [mid for mid, r in rows.items() if holds_cancelled_room(r)]

@@ -64,6 +64,15 @@ def test_a_plan_over_the_limit_is_gated_and_branches_to_the_approval():
     assert gate_branch(plan_of(0, max_deletions_without_approval=0), approve_task="a", delete_task="d") == ["d"]
 
 
+def test_a_plan_stored_by_an_earlier_version_is_still_read():
+    """The ledger keeps the pending plan across an upgrade: the removed, never-filled ``noted`` list
+    of a stored plan is dropped, not refused (the model forbids unknown fields)."""
+    stored = {**plan_of(5).to_xcom(), "noted": []}
+    assert DeletionPlan.from_xcom(stored) == plan_of(5)
+    with pytest.raises(ValueError, match="extra"):
+        DeletionPlan.from_xcom({**stored, "other": 1})
+
+
 def test_the_share_counts_the_rooms_to_delete_as_live():
     plan = plan_of(5, live=0)
     assert plan.live == 5 and plan.share == 1.0 and plan.gated
@@ -194,7 +203,7 @@ def test_an_outage_writes_back_what_was_deleted(sqlite_meetings_db, daily_conn, 
 
     monkeypatch.setattr(DailyHook, "delete_rooms_batch", first_then_outage)
     run = steps.plan(params={}, run_type="manual", logical_date=None)["run"]
-    with pytest.raises(steps.RetireInterrupted) as info:
+    with pytest.raises(steps.Interrupted) as info:
         steps.retire_cancelled(run=run)
     assert info.value.result.deleted == 2 and info.value.result.pending == 1
     rows = table_rows(sqlite_meetings_db)

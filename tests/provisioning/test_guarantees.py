@@ -327,15 +327,15 @@ def test_reconcile_repairs_and_reports_every_pin_change(sqlite_meetings_db, dail
     daily_conn.admin.new_room_pin("mtg-R2")  # PIN changed behind our back
     daily_conn.admin.set_room_exp("mtg-R3", int(time.time()) + 600)  # expires early
     report = reconcile()
-    assert report["checked"] == 4
-    assert report["recreated"] == 1 and report["exp_fixed"] == 1
-    assert report["pin_changed"] == ["R1", "R2"]
+    assert report.checked == 4
+    assert report.recreated == 1 and report.exp_fixed == 1
+    assert report.pin_changed == ["R1", "R2"]
     after = table_rows(sqlite_meetings_db)
     assert after["R3"]["dialin_pin"] == before["R3"]["dialin_pin"], "fixing exp keeps the PIN"
     assert after["R4"] == before["R4"]
     assert_table_equals_daily(sqlite_meetings_db, daily_conn)
     assert live_rooms(daily_conn)["mtg-R3"]["config"]["exp"] == before["R3"]["room_exp"]
-    assert reconcile()["pin_changed_count"] == 0, "a second pass finds nothing"
+    assert reconcile().pin_changed_count == 0, "a second pass finds nothing"
 
 
 def test_force_reports_a_new_pin(sqlite_meetings_db, daily_conn):

@@ -1,7 +1,7 @@
 """The typed hand-overs between the tasks, and the explicit end of an interrupted chunk.
 
 Models round-trip through JSON as XCom carries them; a problem's kind is the table's, never read
-back from its text; a chunk that ends early raises :class:`ChunkInterrupted` carrying what it did,
+back from its text; a chunk that ends early raises :class:`~daily_dialin.interrupted.Interrupted` carrying what it did,
 and the task fails with the error that ended it. Real steps against SQLite and the emulator.
 """
 
@@ -96,7 +96,7 @@ def test_a_refused_key_interrupts_the_chunk_explicitly(sqlite_meetings_db, daily
     )
     insert_rows(sqlite_meetings_db, [meeting("K1"), meeting("K2"), meeting("KBAD", timezone="Nowhere/Else")])
     run, bounds = _plan_one_chunk()
-    with pytest.raises(steps.ChunkInterrupted) as info:
+    with pytest.raises(steps.Interrupted) as info:
         steps.provision_chunk(index=0, bounds=bounds, run=run)
     interrupted = info.value
     assert isinstance(interrupted.cause, DailyAuthError) and interrupted.__cause__ is interrupted.cause
@@ -166,7 +166,7 @@ def test_specs_are_built_as_the_creator_reads_them_and_the_rest_after_an_interru
     monkeypatch.setattr(BulkRoomCreator, "ensure_rooms", ensure_rooms)
     insert_rows(sqlite_meetings_db, [meeting("A1"), meeting("A2"), meeting("A3", title=""), meeting("A4")])
     run, bounds = _plan_one_chunk()
-    with pytest.raises(steps.ChunkInterrupted) as info:
+    with pytest.raises(steps.Interrupted) as info:
         steps.provision_chunk(index=0, bounds=bounds, run=run)
     assert seen_when_first_read == [["A1"]], "one spec built when the creator read one"
     assert built == ["A1", "A2", "A4"], "the unread rows were built after the interruption"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from daily_dialin.freshness.pending import pending_work
 from daily_dialin.provisioning.table import MISSED_PREFIX
 from daily_dialin.rows import stored_time_problem
 from tests.support.engine import insert_rows, meeting, run_engine, table_rows
@@ -73,9 +74,9 @@ def test_the_poll_does_not_see_a_reported_impossible_time_as_new_work(sqlite_mee
     row["ends_at"] = f"{tomorrow + timedelta(days=1):%Y-%m-%d} 01:00:00"
     insert_rows(sqlite_meetings_db, [row])
     poll = {"now": now, "horizon_days": 30, "look_ahead": timedelta(hours=24)}
-    assert sqlite_meetings_db.pending_work(**poll).new == 1, "the cheap poll cannot tell 24:61 from a time"
+    assert pending_work(sqlite_meetings_db, **poll).new == 1, "the cheap poll cannot tell 24:61 from a time"
     run_engine(now=now)
-    assert sqlite_meetings_db.pending_work(**poll).new == 0, "reported: no new work until the row changes"
+    assert pending_work(sqlite_meetings_db, **poll).new == 0, "reported: no new work until the row changes"
 
 
 @pytest.mark.parametrize(

@@ -114,18 +114,18 @@ def test_the_orphan_sweep_keeps_a_live_orphan_until_it_is_empty(sqlite_meetings_
     ledger, now = MemoryLedger(), datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert DeletionPlan.from_xcom(report["deletions"]).names() == ["mtg-O1", "mtg-O2"]
-    swept = sweep_orphans(deletions=report["deletions"], ledger=ledger)
-    assert swept["deleted"] == 1 and swept["failed"] == 0
-    assert swept["deferred"] == 1
-    assert swept["deferred_rooms"] == {"mtg-O1": "deferred: live (1 participant, 0 on the phone)"}
+    assert DeletionPlan.from_xcom(report.deletions).names() == ["mtg-O1", "mtg-O2"]
+    swept = sweep_orphans(deletions=report.deletions, ledger=ledger)
+    assert swept.deleted == 1 and swept.failed == 0
+    assert swept.deferred == 1
+    assert swept.deferred_rooms == {"mtg-O1": "deferred: live (1 participant, 0 on the phone)"}
     verify(report, swept)  # held back for the people in it: not a failed reconcile
     assert set(live_rooms(daily_conn)) == {"mtg-O1"} and set(ledger.first_seen) == {"mtg-O1"}
 
     everyone_leaves(daily_conn, "mtg-O1", present)
     report = reconcile(now=now + 2 * GRACE, ledger=ledger)
-    swept = sweep_orphans(deletions=report["deletions"], ledger=ledger)
-    assert swept["deleted"] == 1 and swept["deferred"] == 0
+    swept = sweep_orphans(deletions=report.deletions, ledger=ledger)
+    assert swept.deleted == 1 and swept.deferred == 0
     assert live_rooms(daily_conn) == {} and ledger.first_seen == {}
 
 
@@ -178,7 +178,7 @@ def test_reconcile_never_moves_a_live_rooms_exp_into_the_margin(sqlite_meetings_
     update_row(table, "R1", room_exp=soon)
     before = live_rooms(daily_conn)["mtg-R1"]["config"]["exp"]
     report = reconcile(ledger=MemoryLedger())
-    assert report["failed"] == 0
+    assert report.failed == 0
     assert live_rooms(daily_conn)["mtg-R1"]["config"]["exp"] == before
     everyone_leaves(daily_conn, "mtg-R1", present)
     reconcile(ledger=MemoryLedger())

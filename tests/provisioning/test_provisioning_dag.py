@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daily_demo.sample import insert_meetings, sample_meetings
-from daily_dialin.rows import as_row
 from tests.support.daily import OTHER_NUMBER, PIN_NUMBER, TEST_KEY, daily_connection_uri, provisioning_conf
 
 
@@ -19,7 +18,7 @@ def run(dag, *, logical_date=None, **conf):
 
 
 def rows(table) -> dict[str, dict]:
-    return {r.meeting_id: dict(r.values) for r in map(lambda r: as_row(r, table.config), table.read_all())}
+    return {r.meeting_id: dict(r.values) for r in table.read_all()}
 
 
 def emulator_rooms(emulator) -> dict[str, dict]:

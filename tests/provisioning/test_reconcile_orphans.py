@@ -33,7 +33,7 @@ def delete_row(table, meeting_id: str) -> None:
 
 
 def sweep(report, *, ledger, approval=None):
-    return sweep_orphans(deletions=report["deletions"], approval=approval, ledger=ledger)
+    return sweep_orphans(deletions=report.deletions, approval=approval, ledger=ledger)
 
 
 def test_only_names_under_the_prefix_followed_by_a_dash_or_underscore_are_ours():
@@ -50,19 +50,19 @@ def test_an_orphan_is_reported_then_deleted_after_the_grace_period(sqlite_meetin
     now = datetime.now(UTC)
 
     first = reconcile(now=now, ledger=ledger)
-    assert first["prefix"] == "mtg" and first["orphans"] == 2
-    assert first["orphan_rooms"] == ["mtg-K2", "mtg_s-series9"]
-    assert DeletionPlan.from_xcom(first["deletions"]).count == 0, "never deleted on first sight"
+    assert first.prefix == "mtg" and first.orphans == 2
+    assert first.orphan_rooms == ["mtg-K2", "mtg_s-series9"]
+    assert DeletionPlan.from_xcom(first.deletions).count == 0, "never deleted on first sight"
     assert set(ledger.first_seen) == {"mtg-K2", "mtg_s-series9"}
 
     early = reconcile(now=now + timedelta(minutes=30), ledger=ledger)
-    assert early["orphans_due"] == 0, "inside the grace period"
+    assert early.orphans_due == 0, "inside the grace period"
 
     later = reconcile(now=now + GRACE, ledger=ledger)
-    plan = DeletionPlan.from_xcom(later["deletions"])
+    plan = DeletionPlan.from_xcom(later.deletions)
     assert plan.names() == ["mtg-K2", "mtg_s-series9"] and plan.reason == "orphan" and not plan.gated
     swept = sweep(later, ledger=ledger)
-    assert swept["deleted"] == 2 and swept["held"] == 0
+    assert swept.deleted == 2 and swept.held == 0
     assert set(live_rooms(daily_conn)) == {"mtg-K1", "other-1", "mtgx-1"}, "rooms outside the prefix stay"
     assert ledger.first_seen == {}
     verify(later, swept)
@@ -81,8 +81,8 @@ def test_a_room_stays_owned_while_any_row_names_it(sqlite_meetings_db, daily_con
     now = datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert report["orphan_rooms"] == ["mtg-P2"]
-    assert sweep(report, ledger=ledger)["deleted"] == 1
+    assert report.orphan_rooms == ["mtg-P2"]
+    assert sweep(report, ledger=ledger).deleted == 1
     assert set(live_rooms(daily_conn)) == {"mtg-P1", "mtg-P3", "mtg-P4"}
 
 
@@ -92,13 +92,13 @@ def test_a_row_inserted_again_within_the_grace_period_keeps_its_room(sqlite_meet
     ledger = MemoryLedger()
     now = datetime.now(UTC)
     delete_row(sqlite_meetings_db, "R1")
-    assert reconcile(now=now, ledger=ledger)["orphans"] == 1
+    assert reconcile(now=now, ledger=ledger).orphans == 1
     insert_rows(sqlite_meetings_db, [meeting("R1")])  # a nightly reload of the table
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert report["orphans"] == 0 and ledger.first_seen == {}
+    assert report.orphans == 0 and ledger.first_seen == {}
     delete_row(sqlite_meetings_db, "R1")
     report = reconcile(now=now + 2 * GRACE, ledger=ledger)
-    assert report["orphans_due"] == 0, "the grace period starts again"
+    assert report.orphans_due == 0, "the grace period starts again"
     assert "mtg-R1" in live_rooms(daily_conn)
 
 
@@ -112,7 +112,7 @@ def test_the_sweep_reads_the_table_again_before_deleting(sqlite_meetings_db, dai
     report = reconcile(now=now + GRACE, ledger=ledger)
     insert_rows(sqlite_meetings_db, [{**meeting("T1"), "room_name": "mtg-T1"}])
     swept = sweep(report, ledger=ledger)
-    assert swept["deleted"] == 0 and swept["kept"] == 1
+    assert swept.deleted == 0 and swept.kept == 1
     assert "mtg-T1" in live_rooms(daily_conn)
 
 
@@ -123,9 +123,9 @@ def test_delete_orphans_off_only_reports(sqlite_meetings_db, daily_conn, monkeyp
     now = datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert report["orphans"] == 1 and report["orphans_due"] == 1
-    assert DeletionPlan.from_xcom(report["deletions"]).count == 0
-    assert sweep(report, ledger=ledger)["deleted"] == 0
+    assert report.orphans == 1 and report.orphans_due == 1
+    assert DeletionPlan.from_xcom(report.deletions).count == 0
+    assert sweep(report, ledger=ledger).deleted == 0
     assert "mtg-lost" in live_rooms(daily_conn)
 
 
@@ -140,10 +140,10 @@ def test_a_mass_sweep_is_handed_to_a_person_and_a_reject_is_remembered(sqlite_me
     now = datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    plan = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now, approval_dag="r_deletions")
+    plan = settle(DeletionPlan.from_xcom(report.deletions), budget, now=now, approval_dag="r_deletions")
     assert plan.verdict == "ask"
     kept = sweep_orphans(deletions=plan.to_xcom(), ledger=ledger)
-    assert kept["waiting"] == 3 and kept["held"] == 0 and kept["deleted"] == 0
+    assert kept.waiting == 3 and kept.held == 0 and kept.deleted == 0
     verify(report, kept)  # the reconcile run completes: the approval DAG decides
 
     handed = pending_plan(reason="orphan", store=store)
@@ -152,12 +152,12 @@ def test_a_mass_sweep_is_handed_to_a_person_and_a_reject_is_remembered(sqlite_me
     assert rejected["held"] == 3 and len(live_rooms(daily_conn)) == 3
     with pytest.raises(ProvisioningFailed, match="3 room"):
         approvals_verify(rejected)
-    again = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now + GRACE)
-    assert again.verdict == "rejected" and "rejected by ops" in sweep_orphans(deletions=again.to_xcom())["approval"]
+    again = settle(DeletionPlan.from_xcom(report.deletions), budget, now=now + GRACE)
+    assert again.verdict == "rejected" and "rejected by ops" in sweep_orphans(deletions=again.to_xcom()).approval
 
     timed_out = sweep(report, ledger=ledger, approval={"chosen_options": ["Reject"], "responded_by_user": None})
-    assert timed_out["waiting"] == 3, "the reconcile run itself never deletes over the limit"
-    plan = settle(DeletionPlan.from_xcom(report["deletions"]), budget, now=now + GRACE, redecide=True)
+    assert timed_out.waiting == 3, "the reconcile run itself never deletes over the limit"
+    plan = settle(DeletionPlan.from_xcom(report.deletions), budget, now=now + GRACE, redecide=True)
     assert plan.verdict == "ask"
     approve = {"chosen_options": ["Approve"], "responded_by_user": {"name": "ops"}}
     approved = delete_approved(
@@ -187,4 +187,4 @@ def test_a_series_room_whose_write_back_was_lost_is_owned(sqlite_meetings_db, da
     now = datetime.now(UTC)
     reconcile(now=now, ledger=ledger)
     report = reconcile(now=now + GRACE, ledger=ledger)
-    assert report["orphan_rooms"] == ["mtg_s-GONE"]
+    assert report.orphan_rooms == ["mtg_s-GONE"]

@@ -275,7 +275,7 @@ def test_with_the_limit_0_a_one_off_joining_a_series_waits_for_approval(sqlite_m
         now=datetime.now(UTC),
     )
     assert plan.verdict == "ask" and [(r.room_name, r.joined) for r in plan.rooms] == [("mtg-Z1-3", True)]
-    bounds = [b for b in steps.plan(params={}, run_type="manual", logical_date=None)["bounds"] if b[-1] == "series"]
+    bounds = [b for b in steps.plan(params={}, run_type="manual", logical_date=None)["bounds"] if b["kind"] == "series"]
     held = steps.provision_chunk(index=0, bounds=bounds[0], run=run, deletions=plan.to_xcom())
     assert held["counts"]["failed"] == 0 and "mtg-Z1-3" in live_rooms(daily_conn)
     approve = {"chosen_options": ["Approve"], "responded_by_user": {"name": "admin"}}
@@ -326,7 +326,7 @@ def test_bad_series_ids_fail_alone(sqlite_meetings_db, daily_conn):
         ],
     )
     summary = run_engine()
-    assert "2 meeting(s) failed" in summary["verdict"]
+    assert "2 row(s) no run can select" in summary["verdict"]  # a blank series_id: a problem row
     rows = table_rows(sqlite_meetings_db)
     for bad in ("B1", "B2"):
         assert rows[bad]["dialin_pin"] is None
@@ -360,9 +360,9 @@ def test_each_series_is_handled_by_exactly_one_chunk(sqlite_meetings_db, daily_c
     rows = [*weekly("S1", 4), *weekly("S2", 2), *weekly("S3", 2), *(meeting(f"M{n}") for n in range(5))]
     insert_rows(sqlite_meetings_db, rows)
     result = steps.plan(params={"mode": "auto"}, run_type="manual", logical_date=None)
-    series_chunks = [b for b in result["bounds"] if len(b) == 3]
+    series_chunks = [(b["first"], b["last"]) for b in result["bounds"] if b["kind"] == "series"]
     # a series is never split (S1 alone is larger than a chunk); S2 and S3 would be 4 rows together
-    assert series_chunks == [["S1", "S1", "series"], ["S2", "S2", "series"], ["S3", "S3", "series"]]
+    assert series_chunks == [("S1", "S1"), ("S2", "S2"), ("S3", "S3")]
     assert len(result["bounds"]) == 2 + 3  # five one-offs in chunks of three, then the series
     assert result["run"]["series"] == 3
     assert result["run"]["selected"] == 13
@@ -399,7 +399,7 @@ def test_a_series_chunk_reads_its_key_range_through_an_index(sqlite_meetings_db)
         sa.event.remove(table.engine, "before_cursor_execute", capture)
     assert due == {"K2", "K3"}
     assert sorted({row["meeting_id"] for row, _ in fetched}) == [f"K{k}-{n}" for k in (2, 3) for n in (1, 2, 3)]
-    assert len(statements) == 4  # three due conditions and the fetch, each bounded by the range
+    assert len(statements) == 5  # three due conditions, the settings summary and the fetch, each bounded by the range
     with closing(table.hook.get_conn()) as conn:
         for statement, parameters in statements:
             plan = " ".join(str(step[-1]) for step in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
@@ -417,10 +417,10 @@ def test_reconcile_recreates_a_deleted_series_room_once_for_all_its_rows(sqlite_
     daily_conn.admin.delete_room("mtg_s-W5")
     created_before = daily_conn.admin.counters()["rooms_created"]
     report = reconcile()
-    assert report["failed"] == 0, report["failures"]
+    assert report.failed == 0, report.failures
     assert daily_conn.admin.counters()["rooms_created"] == created_before + 1, "one room for the whole series"
     rows = table_rows(sqlite_meetings_db)
     room = assert_one_room([rows[f"W5-{n}"] for n in (1, 2, 3)], "mtg_s-W5", daily_conn)
     assert room["config"]["dialin_code"] != old_pin
-    assert set(report["pin_changed"]) == {"W5-1", "W5-2", "W5-3"}
+    assert set(report.pin_changed) == {"W5-1", "W5-2", "W5-3"}
     assert not [name for name in live_rooms(daily_conn) if name.startswith("mtg-W5")], "no meeting rooms"

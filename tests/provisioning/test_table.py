@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from airflow_provider_daily.errors import DailyConfigError
+from daily_dialin.freshness.pending import PendingWork, pending_work
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.table import MISSED_PREFIX, Failure, MeetingsTable, PendingWork, Provisioned
+from daily_dialin.provisioning.table import MISSED_PREFIX, CancelledRoom, Failure, MeetingsTable, Provisioned
 from daily_dialin.provisioning.window import Selection
-from daily_dialin.rows import MeetingRow, StatusKind, as_row
+from daily_dialin.rows import MeetingRow, StatusKind
 from tests.support.engine import insert_rows, meeting, run_engine, settings_env, table_rows
 
 HORIZON = 30
@@ -54,7 +55,7 @@ def provision(table: MeetingsTable, *meeting_ids: str, when: datetime | None = N
                 number="+12095550100",
                 dial_string="tel:+12095550100,,12345678901",
                 room_exp=2_000_000_000,
-                fingerprint=as_row(rows[mid], table.config).fingerprint(table.config),
+                fingerprint=rows[mid].fingerprint(table.config),
             )
             for mid in meeting_ids
         ],
@@ -64,7 +65,7 @@ def provision(table: MeetingsTable, *meeting_ids: str, when: datetime | None = N
 
 
 def pending(table: MeetingsTable, at: datetime | None = None) -> PendingWork:
-    return table.pending_work(now=at or now(), horizon_days=HORIZON, look_ahead=LOOK_AHEAD)
+    return pending_work(table, now=at or now(), horizon_days=HORIZON, look_ahead=LOOK_AHEAD)
 
 
 def rolling() -> Selection:
@@ -102,7 +103,7 @@ def test_status_sql_mirror_agrees_with_normalize_status(meetings_db):
     }
     assert python == {"S01", "S02", "S03", "S04", "S05", "S06", "S07"}
     assert set(meetings_db.select_due_ids(rolling())) == python
-    unknown = {p["meeting_id"] for p in meetings_db.problem_rows(now()) if p["problem"] == "status"}
+    unknown = {p.meeting_id for p in meetings_db.problem_rows(now()) if p.kind == "status"}
     assert unknown == set(TRICKY_STATUSES) - python - {"S12"}
 
 
@@ -138,7 +139,7 @@ def test_cancelled_status_rule_agrees_with_normalize_status(meetings_db):
         is StatusKind.CANCELLED
     }
     assert python == {"X01", "X02", "X03", "X04", "X05"}
-    assert {r["meeting_id"] for r in meetings_db.cancelled_with_rooms(limit=100)} == python
+    assert {r.meeting_id for r in meetings_db.cancelled_with_rooms(limit=100)} == python
     assert pending(meetings_db).cancelled == len(python)
 
 
@@ -180,7 +181,7 @@ def test_sqlite_looks_cancelled_rows_up_in_the_status_index(sqlite_meetings_db):
             lambda: found.update(rows=table.cancelled_with_rooms(limit=100), work=pending(table)),
         )
     assert [str(w.message) for w in caught if issubclass(w.category, sa.exc.SAWarning)] == []
-    assert {r["meeting_id"] for r in found["rows"]} == {"X01", "X02", "X03", "X04", "X05"}
+    assert {r.meeting_id for r in found["rows"]} == {"X01", "X02", "X03", "X04", "X05"}
     assert found["work"].cancelled == 5
     lookups = [(st, params) for st, params in statements if "unlikely(" in st]
     assert len(lookups) == 2  # cancelled_with_rooms and the poll's cancelled part
@@ -197,12 +198,13 @@ def test_a_sqlite_table_without_the_status_index_finds_the_same_cancelled_rows(s
     table = sqlite_meetings_db
     with closing(table.hook.get_conn()) as conn:  # a table made before the index was shipped
         conn.execute("DROP INDEX daily_meetings_status")
+        conn.execute("DROP INDEX daily_meetings_status_id")  # the Dial-in page's (status, id) index: status first too
         conn.commit()
     table = MeetingsTable.from_config(table.config)
     insert_rows(table, _cancelled_rows())
     statements = _statements_of(table, lambda: table.cancelled_with_rooms(limit=100))
     assert not any("unlikely(" in st for st, _ in statements)  # one statement, no union of scans
-    assert {r["meeting_id"] for r in table.cancelled_with_rooms(limit=100)} == {"X01", "X02", "X03", "X04", "X05"}
+    assert {r.meeting_id for r in table.cancelled_with_rooms(limit=100)} == {"X01", "X02", "X03", "X04", "X05"}
     assert pending(table).cancelled == 5
 
 
@@ -235,7 +237,7 @@ def test_reserved_table_and_column_names(tmp_path, monkeypatch, request):
     assert table.fetch(["K1"])["K1"].get("provisioned_at")
     assert pending(table).any is False
     set_columns(table, "K1", status="cancelled")
-    assert table.cancelled_with_rooms(limit=10) == [{"meeting_id": "K1", "room_name": "mtg-K1"}]
+    assert table.cancelled_with_rooms(limit=10) == [CancelledRoom(meeting_id="K1", room_name="mtg-K1")]
 
 
 def test_a_missing_table_or_column_says_what_to_add(meetings_db, monkeypatch):
@@ -401,7 +403,7 @@ def test_changed_rooms_within_the_look_ahead(meetings_db):
     work = pending(meetings_db)
     assert (work.new, work.changed, work.cancelled) == (0, 1, 0)
     assert set(meetings_db.select_due_ids(rolling())) == {"M1", "M2"}
-    assert meetings_db.pending_work(now=now(), horizon_days=HORIZON, look_ahead=timedelta(days=7)).changed == 2
+    assert pending_work(meetings_db, now=now(), horizon_days=HORIZON, look_ahead=timedelta(days=7)).changed == 2
     set_columns(meetings_db, "M1", dialin_display_name="Moved again")
     assert pending(meetings_db).token != work.token
 
@@ -416,7 +418,7 @@ def test_cancelled_rooms_are_work_until_cleared(meetings_db):
     assert not pending(meetings_db).any
     off = MeetingsTable.from_config(ProvisioningConfig(delete_cancelled_rooms=False))
     set_columns(meetings_db, "X2", status="cancelled")
-    assert not off.pending_work(now=now(), horizon_days=HORIZON, look_ahead=LOOK_AHEAD).any
+    assert not pending_work(off, now=now(), horizon_days=HORIZON, look_ahead=LOOK_AHEAD).any
 
 
 # -- alerts ---------------------------------------------------------------------------------------

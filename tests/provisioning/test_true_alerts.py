@@ -42,7 +42,7 @@ def _run(now: datetime, *, after_plan=None, after_chunks=None) -> dict:
     for index, bounds in enumerate(result["bounds"]):
         try:
             chunks.append(steps.provision_chunk(index=index, bounds=bounds, run=run, now=now))
-        except steps.ChunkInterrupted as exc:
+        except steps.Interrupted as exc:
             chunks.append(exc.result.to_xcom())
     if after_chunks:
         after_chunks()

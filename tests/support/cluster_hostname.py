@@ -1,15 +1,8 @@
-"""``[core] hostname_callable`` of the native cluster: the service's "container hostname".
-
-In the compose deployment every service runs in its own container, so task instances record the
-worker's container hostname. Natively all services share one machine; each gets ``HOSTNAME`` set
-to its compose name (``airflow-worker-1``, ...) and this callable reports it.
-"""
+"""Moved to :mod:`daily_devtools.cluster_hostname` (the native cluster's ``[core] hostname_callable``);
+re-exported for anything still naming this path."""
 
 from __future__ import annotations
 
-import os
-import socket
+from daily_devtools.cluster_hostname import hostname
 
-
-def hostname() -> str:
-    return os.environ.get("HOSTNAME") or socket.getfqdn()
+__all__ = ["hostname"]

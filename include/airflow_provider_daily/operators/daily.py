@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import BaseOperator
+from pydantic import TypeAdapter, ValidationError
 
 from airflow_provider_daily.errors import DailyConflictError, DailyValidationError
 from airflow_provider_daily.links import XCOM_ROOM_URL, DailyRoomLink
@@ -26,6 +27,7 @@ from airflow_provider_daily.models import (
     dial_string,
     normalize_phone_number,
 )
+from airflow_provider_daily.text import clean_text
 
 if TYPE_CHECKING:  # the hook (and the HTTP provider under it) loads when a task runs, not when a DAG parses
     from airflow.sdk import Context
@@ -34,6 +36,17 @@ if TYPE_CHECKING:  # the hook (and the HTTP provider under it) loads when a task
 
 PIN_FLOW = "pin_dialin"
 DEFAULT_CONN_ID = "daily_default"
+# a templated flag renders to text: pydantic's boolean parser reads "true"/"false", "1"/"0", "yes"/"no",
+# "on"/"off" (any case) and refuses anything else, instead of reading a typo as False
+_FLAG = TypeAdapter(bool)
+
+
+def parse_flag(value: Any, field: str) -> bool:
+    """A boolean parameter, possibly rendered from a template; raises :class:`DailyValidationError`."""
+    try:
+        return _FLAG.validate_python(value.strip() if isinstance(value, str) else value)
+    except ValidationError:
+        raise DailyValidationError(f"{field} must be true or false, not {value!r}") from None
 
 
 def _to_unix(value: Any, field: str) -> int | None:
@@ -79,7 +92,9 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
     :param room_name: ``[A-Za-z0-9_-]``, 1-128 characters; derive it from your meeting id.
     :param exp: when the room expires (unix seconds, datetime or ISO-8601); in the future and
         less than 365 days away, as Daily requires for dial-in rooms.
-    :param display_name: name shown for phone participants.
+    :param display_name: name shown for phone participants; cleaned by the one text rule
+        (:func:`~airflow_provider_daily.text.clean_text`: control and format characters such as
+        bidi overrides and zero-width spaces removed, whitespace collapsed); blank: Daily's default.
     :param wait_for_meeting_start: callers hear hold music until the meeting starts.
     :param room_numbers: purchased numbers on the PIN flow to use (E.164); default: the domain's.
     :param eject_at_room_exp: eject participants at ``exp`` (recommended with owner tokens).
@@ -144,7 +159,7 @@ class DailyCreateDialinRoomOperator(_DailyOperator):
                 "nbf": _to_unix(self.nbf, "nbf"),
                 "eject_at_room_exp": self.eject_at_room_exp,
                 "dialin": DialinProperties(
-                    display_name=self.display_name,
+                    display_name=clean_text(self.display_name) or None,
                     wait_for_meeting_start=self.wait_for_meeting_start,
                     room_numbers=numbers,
                 ),
@@ -180,6 +195,9 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
     and greeting are updated if they differ); on the pinless flow -> a clear error unless
     ``move=True``, which deletes that config and creates the PIN one; not a purchased number of
     the domain -> a clear error. Returns ``{"config_id", "phone_number", "action"}``.
+
+    :param move: a flag, or its text once templated (:func:`parse_flag`: ``true``/``false``,
+        ``yes``/``no``, ``1``/``0``, ``on``/``off``); anything else fails the task before any call.
     """
 
     template_fields: Sequence[str] = (
@@ -221,12 +239,13 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
+        move = parse_flag(self.move, "move")  # before any call: a typo fails the task, it is no "no"
         number = self._purchased_number()
         action = "created"
         for config in [c for c in self.hook.iter_dialin_configs() if c.config.phone_number == number]:
             if config.type == PIN_FLOW:
                 return self._keep(config, number)
-            self._move_off(config, number)
+            self._move_off(config, number, move=move)
             action = "moved"
         created = self.hook.create_dialin_config(self._body(number))
         self.log.info("%s put on the PIN flow (config %s): %s", number, created.id, action)
@@ -256,9 +275,9 @@ class DailyAssignPinDialinNumberOperator(_DailyOperator):
         self.log.info("%s is on the PIN flow (config %s): %s", number, config.id, action)
         return {"config_id": config.id, "phone_number": number, "action": action}
 
-    def _move_off(self, config: DialinConfig, number: str) -> None:
+    def _move_off(self, config: DialinConfig, number: str, *, move: bool) -> None:
         """Delete the number's config of another flow, if ``move`` allows it."""
-        if str(self.move).strip().lower() not in ("true", "1", "yes"):
+        if not move:
             raise DailyConflictError(
                 f"{number} is on the {config.type} flow (config {config.id}); a number can be in one "
                 "flow only. Set move=True to delete that config and put the number on the PIN flow."

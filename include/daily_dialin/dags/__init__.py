@@ -1,17 +1,20 @@
 """DAG factories: functions that build the application's DAGs from explicit keyword arguments.
 
-    from daily_dialin.dags import invitations_dag, provisioning_dag
+    from daily_dialin.dags import TableRef, invitations_dag, provisioning_dag
 
-    OPS = dict(meetings_conn_id="ops_db", table="ops_meetings", columns={"meeting_id": "id"},
-               settings={"room_name_prefix": "ops"})
-    ops = provisioning_dag(dag_id="ops_provisioning", **OPS)
-    ops_invitations = invitations_dag(dag_id="ops_invitations", base_path="s3://invites/ops", **OPS)
+    OPS = TableRef(meetings_conn_id="ops_db", table="ops_meetings", columns={"meeting_id": "id"})
+    SETTINGS = {"room_name_prefix": "ops"}
+    ops = provisioning_dag(dag_id="ops_provisioning", source=OPS, settings=SETTINGS)
+    ops_invitations = invitations_dag(dag_id="ops_invitations", source=OPS, settings=SETTINGS,
+                                      base_path="s3://invites/ops")
 
-Give the DAGs of one table the same identity and settings (the invitations DAG reads the table as
-provisioning does, and listens to the asset derived from it).
+Give the DAGs of one table the same :class:`~.options.TableRef` and settings (the invitations DAG
+reads the table as provisioning does, and listens to the table's asset). The keywords of before
+(``table="ops_meetings"``, ...) still work, mapped onto a ``TableRef``.
 
 * :func:`provisioning_dag`, :func:`reconcile_dag`, :func:`invitations_dag`,
   :func:`number_assignment_dag` - one per DAG; the files in ``dags/`` only call them;
+* :mod:`.options` - :class:`~.options.TableRef` and the factories' one prologue (:func:`~.options.dag_options`);
 * :mod:`.defaults` - the pool, the meetings asset's name, shared defaults (standard library only);
 * :mod:`.layers` - how factory arguments rank against the Variables.
 
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from daily_dialin.dags.invitations import invitations_dag
     from daily_dialin.dags.number_assignment import number_assignment_dag
+    from daily_dialin.dags.options import TableRef
     from daily_dialin.dags.provisioning import provisioning_dag
     from daily_dialin.dags.reconcile import reconcile_dag
 
@@ -37,8 +41,9 @@ _FACTORIES = {
     "reconcile_dag": "daily_dialin.dags.reconcile",
     "invitations_dag": "daily_dialin.dags.invitations",
     "number_assignment_dag": "daily_dialin.dags.number_assignment",
+    "TableRef": "daily_dialin.dags.options",
 }
-__all__ = ["invitations_dag", "number_assignment_dag", "provisioning_dag", "reconcile_dag"]
+__all__ = ["TableRef", "invitations_dag", "number_assignment_dag", "provisioning_dag", "reconcile_dag"]
 
 
 def __getattr__(name: str) -> Any:

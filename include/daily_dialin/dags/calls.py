@@ -18,13 +18,12 @@ Parse time imports only ``airflow.sdk``, this package and the trigger modules; t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, task
 
-from daily_dialin.dags.defaults import START_DATE, dag_defaults
+from daily_dialin.dags.options import dag_options
 
 TAGS = ("daily", "dial-in", "calls")
 ASSET_NAME = "daily_dialin_call_events"
@@ -42,6 +41,9 @@ A watcher sees stored events not folded in yet and starts this DAG within second
 * the meetings table's figure columns, where the table has them: `phone_callers`,
   `phone_minutes`, `first_dialin_at`, `last_dialin_error`, `actual_end_at`, `participants`,
   `participant_minutes`.
+
+`fold_events` then deletes processed events older than `events_retention_days` (default 7),
+whole meetings at a time.
 
 `alert_dialin_errors` fails, naming the meetings, when a `dialin.error` (or `dialin.warning`)
 arrived: attach your notifiers to this DAG.
@@ -85,10 +87,6 @@ def calls_dag(
     safety_schedule: str | None = "@hourly",
     revoke_poll_seconds: float = 15.0,
     settings: Mapping[str, Any] | None = None,
-    start_date: datetime = START_DATE,
-    tags: Sequence[str] = TAGS,
-    default_args: Mapping[str, Any] | None = None,
-    doc_md: str | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build the calls DAG.
@@ -98,29 +96,19 @@ def calls_dag(
     :param revoke_poll_seconds: how often the revoke watcher looks for ended meetings' rooms due.
     :param settings: :class:`~daily_dialin.calls.settings.CallsSettings` fields on top of the
         Variable ``daily_calls`` (like a run's overrides).
-    :param dag_kwargs: anything else ``DAG`` takes (e.g. ``schedule`` instead of the watcher).
+    :param dag_kwargs: anything else ``DAG`` takes (e.g. ``schedule`` instead of the watcher;
+        :func:`~daily_dialin.dags.options.dag_options`).
     """
     overrides = dict(settings or {})
     if overrides:
         from daily_dialin.calls.settings import CallsSettings
 
         CallsSettings(**overrides)  # a typo is an import error, not a failed run
-    options = {
-        "schedule": calls_schedule(
-            poll_seconds=poll_seconds, safety_schedule=safety_schedule, revoke_poll_seconds=revoke_poll_seconds
-        ),
-        "catchup": False,
-        "max_active_runs": 1,
-        **dag_kwargs,
-    }
-    with DAG(
-        dag_id=dag_id,
-        start_date=start_date,
-        default_args=dag_defaults(default_args),
-        tags=list(tags),
-        doc_md=doc_md or DOC.format(safety=safety_schedule or "no cron"),
-        **options,
-    ) as dag:
+    opts = dag_options(dag_id=dag_id, dag_kwargs=dag_kwargs, tags=TAGS, keywords=())
+    schedule = calls_schedule(
+        poll_seconds=poll_seconds, safety_schedule=safety_schedule, revoke_poll_seconds=revoke_poll_seconds
+    )
+    with opts.dag(defaults={"schedule": schedule, "doc_md": DOC.format(safety=safety_schedule or "no cron")}) as dag:
         _wire(overrides)
     return dag
 

@@ -1,22 +1,21 @@
 """The doctor DAG factory: ``doctor_dag(dag_id=...) -> DAG``, a manual DAG that runs
 :mod:`daily_dialin.doctor` where no shell reaches the deployment.
 
-Parse time imports only ``airflow.sdk`` and :mod:`.defaults`; the task imports the doctor when it
+Parse time imports only ``airflow.sdk`` and :mod:`.options`; the task imports the doctor when it
 runs. From a task, Airflow 3 gives no metadata-DB access, so the pool, DAG import-error and
 triggerer checks say *skip* there (``python -m daily_dialin doctor`` runs them).
 
-May import: ``airflow.sdk``, :mod:`daily_dialin.dags.defaults` and (in the task) :mod:`daily_dialin.doctor`.
+May import: ``airflow.sdk``, :mod:`daily_dialin.dags.options` and (in the task) :mod:`daily_dialin.doctor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from daily_dialin.dags.defaults import START_DATE, dag_defaults
+from daily_dialin.dags.options import dag_options
 
 TAGS = ("daily", "dial-in", "doctor")
 DEFAULT_ARGS: Mapping[str, Any] = {"retries": 1}
@@ -54,16 +53,7 @@ def run_doctor(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     from daily_dialin.doctor import DoctorOptions, diagnose
     from daily_dialin.doctor.report import exit_code, render_text
 
-    options = DoctorOptions(
-        variable=params.get("variable") or "daily_provisioning",
-        daily_conn_id=params.get("daily_conn_id"),
-        meetings_conn_id=params.get("meetings_conn_id"),
-        table=params.get("table"),
-        room_quota=params.get("room_quota"),
-        callers_column=params.get("callers_column"),
-        in_task=True,
-    )
-    checks = diagnose(options)
+    checks = diagnose(DoctorOptions.of(params, in_task=True))
     logging.getLogger("daily_dialin.doctor").info("doctor:\n%s", render_text(checks))
     if exit_code(checks) == 2:
         failed = ", ".join(f"{c.area}/{c.name}" for c in checks if c.status == "fail")
@@ -71,28 +61,11 @@ def run_doctor(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [asdict(c) for c in checks]
 
 
-def doctor_dag(
-    *,
-    dag_id: str,
-    start_date: datetime = START_DATE,
-    tags: Sequence[str] = TAGS,
-    default_args: Mapping[str, Any] | None = None,
-    doc_md: str | None = None,
-    **dag_kwargs: Any,
-) -> DAG:
-    """A manual DAG with one task, ``doctor``."""
-    with DAG(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=start_date,
-        catchup=False,
-        max_active_runs=1,
-        tags=list(tags),
-        default_args=dag_defaults(default_args, DEFAULT_ARGS),
-        params=dict(PARAMS),
-        doc_md=doc_md or DOC,
-        **dag_kwargs,
-    ) as dag:
+def doctor_dag(*, dag_id: str, **dag_kwargs: Any) -> DAG:
+    """A manual DAG with one task, ``doctor``; ``dag_kwargs`` go to ``DAG``
+    (:func:`~daily_dialin.dags.options.dag_options`)."""
+    opts = dag_options(dag_id=dag_id, dag_kwargs=dag_kwargs, tags=TAGS, base_args=DEFAULT_ARGS, keywords=())
+    with opts.dag(defaults={"doc_md": DOC}, schedule=None, params=dict(PARAMS)) as dag:
 
         @task(task_id="doctor")
         def doctor(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -167,6 +167,20 @@ grows or a run is triggered with `redecide_deletions`) -> `verify` (fails on a R
 """
 
 
+def approval_dag_of(opts: Any, *, reason: str) -> Any:
+    """The approval DAG (``<parent>_deletions``) of the DAG a factory builds with ``opts`` (its
+    :class:`~daily_dialin.dags.options.DagOptions`: the same layers, pool, start date, tags, task defaults)."""
+    return approval_dag(
+        parent_dag_id=opts.dag_id,
+        reason=reason,
+        layers=opts.layers,
+        pool=opts.pool,
+        start_date=opts.start_date,
+        tags=opts.tags,
+        default_args=dict(opts.default_args),
+    )
+
+
 def approval_dag(
     *,
     parent_dag_id: str,

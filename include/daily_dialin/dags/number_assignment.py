@@ -7,13 +7,12 @@ loads its hook, and the HTTP provider under it, only when the task runs).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import DAG
 
-from daily_dialin.dags.defaults import START_DATE, dag_defaults
+from daily_dialin.dags.options import TableRef, dag_options
 from daily_dialin.number_assignment import NUMBER_ASSIGNMENT_PARAMS
 
 TAGS = ("daily", "dial-in", "phone-numbers")
@@ -29,34 +28,27 @@ on the PIN flow is left alone (or its prefix/greeting updated).
 
 
 def number_assignment_dag(
-    *,
-    dag_id: str,
-    daily_conn_id: str | None = None,
-    start_date: datetime = START_DATE,
-    tags: Sequence[str] = TAGS,
-    default_args: Mapping[str, Any] | None = None,
-    doc_md: str | None = None,
-    **dag_kwargs: Any,
+    *, dag_id: str, source: TableRef | None = None, daily_conn_id: str | None = None, **dag_kwargs: Any
 ) -> DAG:
     """Build the manual DAG that puts a number on the PIN flow of ``daily_conn_id``'s domain
-    (default ``daily_default``). ``default_args`` go on top of ``{"retries": 1}``."""
+    (default ``daily_default``; or ``source=TableRef(daily_conn_id=...)``, as the other factories).
+    ``dag_kwargs`` go to ``DAG`` (:func:`~daily_dialin.dags.options.dag_options`); ``default_args``
+    on top of ``{"retries": 1}``."""
     from airflow_provider_daily.operators.daily import DEFAULT_CONN_ID, DailyAssignPinDialinNumberOperator
 
-    options = {"schedule": None, "catchup": False, **dag_kwargs}
-    with DAG(
-        dag_id=dag_id,
-        start_date=start_date,
+    kwargs = {**dag_kwargs, "daily_conn_id": daily_conn_id}
+    opts = dag_options(
+        dag_id=dag_id, dag_kwargs=kwargs, tags=TAGS, source=source, base_args=DEFAULT_ARGS, keywords=("daily_conn_id",)
+    )
+    with opts.dag(
+        defaults={"schedule": None, "doc_md": DOC},
         params=copy.deepcopy(NUMBER_ASSIGNMENT_PARAMS),
         render_template_as_native_obj=True,
-        default_args=dag_defaults(default_args, DEFAULT_ARGS),
-        tags=list(tags),
-        doc_md=doc_md or DOC,
-        **options,
     ) as dag:
         # [START howto_operator_daily_assign_pin_dialin_number]
         DailyAssignPinDialinNumberOperator(
             task_id="assign_pin_dialin_number",
-            daily_conn_id=daily_conn_id or DEFAULT_CONN_ID,
+            daily_conn_id=opts.source.daily_conn_id or DEFAULT_CONN_ID,
             phone_number="{{ params.phone_number }}",
             name_prefix="{{ params.name_prefix or '' }}",
             ivr_greeting="{{ params.ivr_greeting or '' }}",

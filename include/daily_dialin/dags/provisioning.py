@@ -9,15 +9,16 @@ shipped one in ``dags/``, or a user's own for a second table). Parse time import
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, get_current_context, task
 
 from daily_dialin.dags import gate
-from daily_dialin.dags.defaults import RUN_TIMEOUT, START_DATE, dag_defaults, meetings_asset_name, pool_name
-from daily_dialin.dags.layers import Layers, given, provisioning_layers
+from daily_dialin.dags.defaults import RUN_TIMEOUT
+from daily_dialin.dags.layers import Layers
+from daily_dialin.dags.options import DagOptions, TableRef, dag_options
 from daily_dialin.provisioning.params import PROVISIONING_PARAMS
 
 TAGS = ("daily", "dial-in", "provisioning")
@@ -62,29 +63,22 @@ def describe(layers: Layers) -> str:
 def provisioning_dag(
     *,
     dag_id: str,
-    daily_conn_id: str | None = None,
-    meetings_conn_id: str | None = None,
-    table: str | None = None,
-    columns: Mapping[str, str] | None = None,
+    source: TableRef | None = None,
     settings: Mapping[str, Any] | None = None,
     schedule: Any = "@daily",
     watch: bool = False,
     watch_poll_seconds: float = 10,
     pool: str | None = None,
-    asset_name: str | None = None,
     run_timeout: timedelta | None = RUN_TIMEOUT,
-    start_date: datetime = START_DATE,
-    tags: Sequence[str] = TAGS,
-    default_args: Mapping[str, Any] | None = None,
-    doc_md: str | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build a provisioning DAG for one meetings table.
 
     :param dag_id: the DAG's id (each table its own).
-    :param daily_conn_id, meetings_conn_id, table, columns: the DAG's identity (which Daily
-        account, which table, its logical -> physical column names). ``None``: the Variable
-        ``daily_provisioning`` or the defaults decide. Given, they beat the Variable.
+    :param source: the table (:class:`~daily_dialin.dags.options.TableRef`: Daily connection,
+        meetings connection, table, column map, asset name). ``None``: the Variable
+        ``daily_provisioning`` or the defaults decide. The keywords of before (``daily_conn_id=``,
+        ``meetings_conn_id=``, ``table=``, ``columns=``, ``asset_name=``) still work.
     :param settings: any other :class:`~daily_dialin.provisioning.config.ProvisioningConfig` field
         (e.g. ``provisionable_statuses``, ``room_name_prefix``, ``chunk_size``); the Variable
         overrides them per key (see :mod:`daily_dialin.dags.layers`).
@@ -95,62 +89,50 @@ def provisioning_dag(
         triggerer every ``watch_poll_seconds`` (:mod:`daily_dialin.freshness.schedule`), and a run
         starts on the watch or the clock, whichever comes first.
     :param pool: the pool of the tasks that call Daily; default ``$DAILY_API_POOL`` or ``daily_api``.
-    :param asset_name: the asset ``summarize`` emits; default derived from ``meetings_conn_id`` and
-        ``table`` (:func:`~daily_dialin.dags.defaults.meetings_asset_name`).
     :param run_timeout: ``dagrun_timeout``: a run that cannot progress (e.g. its pool was deleted)
         fails instead of blocking the runs behind it.
-    :param default_args: task arguments on top of :data:`~daily_dialin.dags.defaults.DEFAULT_ARGS`.
-    :param dag_kwargs: anything else ``DAG`` takes (``catchup``, ``max_active_runs``, ...).
+    :param dag_kwargs: anything else ``DAG`` takes (``start_date``, ``tags``, ``catchup``,
+        ``max_active_runs``, ``doc_md``, ...); ``default_args`` go on top of
+        :data:`~daily_dialin.dags.defaults.DEFAULT_ARGS` (:func:`~daily_dialin.dags.options.dag_options`).
     """
-    identity = given(daily_conn_id=daily_conn_id, meetings_conn_id=meetings_conn_id, table=table, columns=columns)
-    layers = provisioning_layers(identity=identity, settings=settings)
-    pool = pool or pool_name()
-    asset = Asset(asset_name or meetings_asset_name(meetings_conn_id=meetings_conn_id, table=table))
-    options = {"catchup": False, "max_active_runs": 1, **dag_kwargs}
+    opts = dag_options(dag_id=dag_id, dag_kwargs=dag_kwargs, tags=TAGS, source=source, settings=settings, pool=pool)
+    layers, asset = opts.layers, opts.asset()
     requested, _ = gate.assets(dag_id)
-    doc = doc_md or DOC.format(
+    doc = DOC.format(
         dag_id=dag_id,
-        pool=pool,
+        pool=opts.pool,
         asset=asset.name,
         settings=describe(layers),
         approval_dag=gate.approval_dag_id(dag_id),
         requested=requested.uri,
     )
     if watch:
-        from daily_dialin.freshness.schedule import provisioning_schedule, watch_asset_name
-
-        schedule = provisioning_schedule(
-            safety_schedule=schedule,
-            watch=True,
-            poll_seconds=watch_poll_seconds,
-            identity=identity,
-            settings=settings,
-            asset_name=watch_asset_name(meetings_conn_id=meetings_conn_id, table=table),
-            emitted_assets=[asset.name],
-        )
-    with DAG(
-        dag_id=dag_id,
+        schedule = _watched(opts, schedule=schedule, settings=settings, poll_seconds=watch_poll_seconds)
+    with opts.dag(
+        defaults={"doc_md": doc},
         schedule=schedule,
-        start_date=start_date,
         dagrun_timeout=run_timeout,
         params=copy.deepcopy(PROVISIONING_PARAMS),  # DAGs never share Param objects
-        default_args=dag_defaults(default_args),
-        tags=list(tags),
-        doc_md=doc,
-        **options,
     ) as dag:
-        _wire(layers=layers, pool=pool, asset=asset, dag_id=dag_id)
-    # the approval DAG (<dag_id>_deletions): registered with the DAG file like this one
-    gate.approval_dag(
-        parent_dag_id=dag_id,
-        reason="cancelled",
-        layers=layers,
-        pool=pool,
-        start_date=start_date,
-        tags=tags,
-        default_args=dag_defaults(default_args),
-    )
+        _wire(layers=layers, pool=opts.pool, asset=asset, dag_id=dag_id)
+    gate.approval_dag_of(opts, reason="cancelled")  # <dag_id>_deletions: registered with the DAG file like this one
     return dag
+
+
+def _watched(opts: DagOptions, *, schedule: Any, settings: Mapping[str, Any] | None, poll_seconds: float) -> Any:
+    """The schedule with the meetings-table watcher (:mod:`daily_dialin.freshness.schedule`)."""
+    from daily_dialin.freshness.schedule import provisioning_schedule, watch_asset_name
+
+    ref = opts.source
+    return provisioning_schedule(
+        safety_schedule=schedule,
+        watch=True,
+        poll_seconds=poll_seconds,
+        identity=ref.identity(),
+        settings=settings,
+        asset_name=watch_asset_name(meetings_conn_id=ref.meetings_conn_id, table=ref.table),
+        emitted_assets=[ref.asset],
+    )
 
 
 def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
@@ -184,9 +166,12 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
 
     @task(pool=pool, retries=2, multiple_outputs=False)
     def provision_chunk(index: int, run: dict) -> dict:
+        from daily_dialin.interrupted import keep_partial
         from daily_dialin.provisioning import steps
 
-        return steps.chunk_task(ti=get_current_context()["ti"], index=index, run=run)
+        ti = get_current_context()["ti"]
+        inputs = steps.chunk_inputs(ti, index)  # its bounds, and the gate's judged plan
+        return keep_partial(lambda: steps.run_chunk(index=index, run=run, **inputs), push=_pusher(ti))
 
     # the gate on mass deletion (daily_dialin.dags.gate): deletions_plan -> retire_cancelled,
     # and -> request_approval (the approval DAG) when a person must decide
@@ -209,16 +194,13 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
 
     @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
     def retire_cancelled(run: dict) -> dict:
+        from daily_dialin.interrupted import keep_partial
         from daily_dialin.provisioning import steps
 
         ti = get_current_context()["ti"]
-        deletions = gate.plan_of(ti) or {}
-        try:
-            return steps.retire_cancelled(run=run, deletions=deletions or None)
-        except steps.RetireInterrupted as interrupted:  # summarize still gets what was deleted
-            ti.xcom_push(key="return_value", value=interrupted.result.to_xcom())
-            cause = interrupted.cause
-        raise cause
+        deletions = gate.plan_of(ti) or None
+        # interrupted, summarize still gets what was deleted
+        return keep_partial(lambda: steps.retire(run=run, deletions=deletions), push=_pusher(ti))
 
     @task(trigger_rule="all_done", outlets=[asset], multiple_outputs=False)
     def summarize(run, chunk_results, retired) -> dict:
@@ -240,3 +222,8 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
     retired = retire_cancelled(run)
     gated >> [retired, gate.request_task(dag_id)]
     verify(summarize(run, chunks, retired))
+
+
+def _pusher(ti: Any) -> Any:
+    """``push(key, value)`` for :func:`~daily_dialin.interrupted.keep_partial`: an XCom of the task."""
+    return lambda key, value: ti.xcom_push(key=key, value=value)

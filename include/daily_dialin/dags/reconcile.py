@@ -7,15 +7,14 @@ Parse time imports only ``airflow.sdk`` and this package; the task imports
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import DAG, Asset, get_current_context, task
 
 from daily_dialin.dags import gate
-from daily_dialin.dags.defaults import START_DATE, dag_defaults, meetings_asset_name, pool_name
-from daily_dialin.dags.layers import Layers, given, provisioning_layers
+from daily_dialin.dags.layers import Layers
+from daily_dialin.dags.options import TableRef, dag_options
 from daily_dialin.dags.provisioning import describe
 from daily_dialin.provisioning.params import RECONCILE_PARAMS
 
@@ -47,49 +46,30 @@ Settings: {settings}.
 def reconcile_dag(
     *,
     dag_id: str,
-    daily_conn_id: str | None = None,
-    meetings_conn_id: str | None = None,
-    table: str | None = None,
-    columns: Mapping[str, str] | None = None,
+    source: TableRef | None = None,
     settings: Mapping[str, Any] | None = None,
     schedule: Any = "@daily",
     pool: str | None = None,
-    asset_name: str | None = None,
-    start_date: datetime = START_DATE,
-    tags: Sequence[str] = TAGS,
-    default_args: Mapping[str, Any] | None = None,
-    doc_md: str | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build a reconcile DAG for one meetings table; the arguments mean what they mean for
-    :func:`~daily_dialin.dags.provisioning.provisioning_dag` (give both the same identity).
+    :func:`~daily_dialin.dags.provisioning.provisioning_dag` (give both the same ``source``).
     ``default_args`` go on top of ``{"retries": 1}``."""
-    identity = given(daily_conn_id=daily_conn_id, meetings_conn_id=meetings_conn_id, table=table, columns=columns)
-    layers = provisioning_layers(identity=identity, settings=settings)
-    asset = Asset(asset_name or meetings_asset_name(meetings_conn_id=meetings_conn_id, table=table))
-    options = {"catchup": False, "max_active_runs": 1, **dag_kwargs}
-    with DAG(
+    opts = dag_options(
         dag_id=dag_id,
-        schedule=schedule,
-        start_date=start_date,
-        default_args=dag_defaults(default_args, DEFAULT_ARGS),
-        tags=list(tags),
-        params=copy.deepcopy(RECONCILE_PARAMS),  # force_live_deletions (DAGs never share Param objects)
-        doc_md=doc_md
-        or DOC.format(asset=asset.name, settings=describe(layers), approval_dag=gate.approval_dag_id(dag_id)),
-        **options,
-    ) as dag:
-        _wire(layers=layers, pool=pool or pool_name(), asset=asset, dag_id=dag_id)
-    # the approval DAG (<dag_id>_deletions): registered with the DAG file like this one
-    gate.approval_dag(
-        parent_dag_id=dag_id,
-        reason="orphan",
-        layers=layers,
-        pool=pool or pool_name(),
-        start_date=start_date,
-        tags=tags,
-        default_args=dag_defaults(default_args, DEFAULT_ARGS),
+        dag_kwargs=dag_kwargs,
+        tags=TAGS,
+        source=source,
+        settings=settings,
+        pool=pool,
+        base_args=DEFAULT_ARGS,
     )
+    asset = opts.asset()
+    doc = DOC.format(asset=asset.name, settings=describe(opts.layers), approval_dag=gate.approval_dag_id(dag_id))
+    # force_live_deletions (DAGs never share Param objects)
+    with opts.dag(defaults={"doc_md": doc}, schedule=schedule, params=copy.deepcopy(RECONCILE_PARAMS)) as dag:
+        _wire(layers=opts.layers, pool=opts.pool, asset=asset, dag_id=dag_id)
+    gate.approval_dag_of(opts, reason="orphan")  # <dag_id>_deletions: registered with the DAG file like this one
     return dag
 
 
@@ -98,12 +78,17 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
 
     @task(pool=pool, outlets=[asset], multiple_outputs=False)
     def reconcile() -> dict:
+        from daily_dialin.interrupted import keep_partial
         from daily_dialin.provisioning.config import ProvisioningConfig
         from daily_dialin.provisioning.reconcile import VariableLedger, reconcile
 
         overrides = layers.overrides()
         ledger = VariableLedger.for_config(ProvisioningConfig.load(overrides))
-        return reconcile(config_overrides=overrides, ledger=ledger)
+        ti = get_current_context()["ti"]  # an outage: verify still gets what was repaired
+        return keep_partial(
+            lambda: reconcile(config_overrides=overrides, ledger=ledger),
+            push=lambda key, value: ti.xcom_push(key=key, value=value),
+        )
 
     @task.branch(task_id=gate.PLAN_TASK)
     def deletions_plan(report: dict) -> list[str]:
@@ -122,6 +107,7 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
 
     @task(pool=pool, multiple_outputs=False, trigger_rule=gate.DELETE_TRIGGER_RULE)
     def delete_orphans() -> dict:
+        from daily_dialin.interrupted import keep_partial
         from daily_dialin.provisioning.config import ProvisioningConfig
         from daily_dialin.provisioning.reconcile import VariableLedger, sweep_orphans
 
@@ -130,12 +116,16 @@ def _wire(*, layers: Layers, pool: str, asset: Asset, dag_id: str) -> None:
         overrides = layers.overrides()
         ledger = VariableLedger.for_config(ProvisioningConfig.load(overrides))
         force_live = bool(context["params"].get("force_live_deletions"))  # only a person sets it
-        return sweep_orphans(
-            deletions=deletions, approval=approval, config_overrides=overrides, ledger=ledger, force_live=force_live
+        return keep_partial(  # an outage: verify still gets what was deleted
+            lambda: sweep_orphans(
+                deletions=deletions, approval=approval, config_overrides=overrides, ledger=ledger, force_live=force_live
+            ),
+            push=lambda key, value: context["ti"].xcom_push(key=key, value=value),
         )
 
-    @task(retries=0)
-    def verify(report: dict, swept: dict) -> None:
+    # all_done: a failed step's partial result (or None: it handed over nothing) still reaches verify
+    @task(retries=0, trigger_rule="all_done")
+    def verify(report: dict | None, swept: dict | None) -> None:
         from daily_dialin.provisioning.reconcile import verify
 
         verify(report, swept)

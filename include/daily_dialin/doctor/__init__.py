@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,14 @@ class DoctorOptions:
     def overrides(self) -> dict[str, Any]:
         values = {"daily_conn_id": self.daily_conn_id, "meetings_conn_id": self.meetings_conn_id, "table": self.table}
         return {key: value for key, value in values.items() if value}
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any], *, in_task: bool = False) -> DoctorOptions:
+        """From the command line's arguments or the doctor DAG's form (unknown keys ignored; empty:
+        the default): the one place both build the options."""
+        fields = {name for name in cls.__dataclass_fields__ if name != "in_task"}
+        given = {name: values[name] for name in fields if values.get(name) is not None}
+        return cls(**{**given, "variable": values.get("variable") or VARIABLE}, in_task=in_task)
 
 
 def load_config(options: DoctorOptions) -> tuple[Any, Check]:
@@ -187,14 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    options = DoctorOptions(
-        variable=args.variable,
-        daily_conn_id=args.daily_conn_id,
-        meetings_conn_id=args.meetings_conn_id,
-        table=args.table,
-        room_quota=args.room_quota,
-        callers_column=args.callers_column,
-    )
-    checks = diagnose(options)
+    checks = diagnose(DoctorOptions.of(vars(args)))
     print(render_json(checks) if args.json else render_text(checks))
     return exit_code(checks)

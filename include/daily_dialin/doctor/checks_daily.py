@@ -81,30 +81,40 @@ def _fallback(hook: Any) -> str | None:
         return None
 
 
+NUMBERS_FIX = (
+    "buy the number (POST /buy-phone-number) or fix the requested number in the table; put it on the PIN "
+    'flow: POST /domain-dialin-config {"type": "pin_dialin", "phone_number": ...} (a pinless config '
+    "must be deleted first)"
+)
+
+
 def numbers(hook: Any, demand: Demand) -> Check:
     """Every number the settings name is purchased and on a ``pin_dialin`` config."""
     try:
-        purchased = {str(n.number) for n in hook.iter_purchased_phone_numbers()}
-        configs = {str(c.config.phone_number): c.type for c in hook.iter_dialin_configs() if c.config.phone_number}
+        purchased, configs = _listed_numbers(hook)
     except DailyError as exc:
         return fail(
             AREA, "numbers", f"cannot list numbers or dial-in configs ({type(exc).__name__})", "retry; check the key"
         )
     wanted = _wanted(hook, demand)
     problems = [p for p in (_number_problem(n, role, purchased, configs) for n, role in wanted.items()) if p]
-    pin_numbers = sorted(n for n, kind in configs.items() if kind == "pin_dialin")
     if problems:
-        fix = (
-            "buy the number (POST /buy-phone-number) or fix the requested number in the table; put it on the PIN "
-            'flow: POST /domain-dialin-config {"type": "pin_dialin", "phone_number": ...} (a pinless config '
-            "must be deleted first)"
-        )
-        return fail(AREA, "numbers", "; ".join(problems), fix)
-    if not pin_numbers:
+        return fail(AREA, "numbers", "; ".join(problems), NUMBERS_FIX)
+    if "pin_dialin" not in configs.values():
         return warn(AREA, "numbers", "no purchased number is on the PIN flow", "create a pin_dialin config")
     names = ", ".join(f"{n} ({role})" for n, role in wanted.items()) or "none"
-    extra = f"; {demand.unreadable_numbers} unreadable requested numbers" if demand.unreadable_numbers else ""
-    return ok(AREA, "numbers", f"on the PIN flow: {names}{extra}")
+    return ok(AREA, "numbers", f"on the PIN flow: {names}{_unreadable(demand)}")
+
+
+def _listed_numbers(hook: Any) -> tuple[set[str], dict[str, str]]:
+    """The domain's purchased numbers, and number -> the type of the dial-in config it is on."""
+    purchased = {str(n.number) for n in hook.iter_purchased_phone_numbers()}
+    configs = {str(c.config.phone_number): c.type for c in hook.iter_dialin_configs() if c.config.phone_number}
+    return purchased, configs
+
+
+def _unreadable(demand: Demand) -> str:
+    return f"; {demand.unreadable_numbers} unreadable requested numbers" if demand.unreadable_numbers else ""
 
 
 def _wanted(hook: Any, demand: Demand) -> dict[str, str]:
@@ -164,24 +174,31 @@ def _quota_of(domain: Any, given: int | None) -> tuple[int, str]:
     return DOCUMENTED_QUOTA, "assumed: Daily reports no quota, the scale plan's documented 10,000; pass --room-quota"
 
 
+WEBHOOK_FIX = "python -m daily_dialin.bootstrap --register-webhook (registers it, or re-arms a FAILED one)"
+
+
 def webhook(hook: Any, url: str | None) -> Check:
     """The calls loop's webhook (``url``: this deployment's receiver; None: the loop is not set up):
     registered with Daily, ``ACTIVE``, pointing at that URL."""
     lister = getattr(hook, "list_webhooks", None)
     if not url or lister is None:
         return skip(AREA, "webhook", "not configured (no DAILY_WEBHOOK_URL nor daily_calls.webhook_url)")
-    fix = "python -m daily_dialin.bootstrap --register-webhook (registers it, or re-arms a FAILED one)"
     try:
         hooks = [item for item in lister() if isinstance(item, dict)]
     except DailyError as exc:
-        return fail(AREA, "webhook", f"cannot list the webhooks (GET /webhooks: {type(exc).__name__})", fix)
+        return fail(AREA, "webhook", f"cannot list the webhooks (GET /webhooks: {type(exc).__name__})", WEBHOOK_FIX)
+    return _webhook_state(hooks, url)
+
+
+def _webhook_state(hooks: list[dict[str, Any]], url: str) -> Check:
+    """The verdict on Daily's webhooks: one points at ``url`` and is ``ACTIVE``."""
     ours = [item for item in hooks if item.get("url") == url]
     if not ours:
         elsewhere = f"; {len(hooks)} other webhook(s) point elsewhere" if hooks else ""
-        return fail(AREA, "webhook", f"no webhook points at {url}{elsewhere}", fix)
+        return fail(AREA, "webhook", f"no webhook points at {url}{elsewhere}", WEBHOOK_FIX)
     state = str(ours[0].get("state") or "unknown")
     if state.upper() != "ACTIVE":
-        return fail(AREA, "webhook", f"the webhook for {url} is {state}: Daily sends it no events", fix)
+        return fail(AREA, "webhook", f"the webhook for {url} is {state}: Daily sends it no events", WEBHOOK_FIX)
     return ok(AREA, "webhook", f"ACTIVE, pointing at {url}")
 
 

@@ -150,17 +150,8 @@ def indexes(table: Any) -> Check:
 def bad_rows(table: Any, now: datetime) -> Check:
     """Provisionable rows no run can provision: unparseable times or ids, or ending before they start."""
     problems = table.problem_rows(now)
-    kinds = Counter(p["problem"] for p in problems)
-    unparseable = {p["meeting_id"] for p in problems if p["problem"] == "time"}
-    impossible = [mid for mid in _impossible(table) if mid not in unparseable]
-    parts = []
-    if kinds["time"]:
-        example = next(p["reason"] for p in problems if p["problem"] == "time")
-        parts.append(f"{kinds['time']} with unparseable times (e.g. {example[:140]})")
-    if impossible:
-        parts.append(f"{len(impossible)} ending before they start ({_ids(impossible)})")
-    if kinds["id"]:
-        parts.append(f"{kinds['id']} without a usable meeting_id")
+    unparseable = {p.meeting_id for p in problems if p.kind == "time"}
+    parts = _bad_row_parts(problems, [mid for mid in _impossible(table) if mid not in unparseable])
     if parts:
         fix = (
             "store UTC times as the shipped schema does (SQLite: 'YYYY-MM-DD HH:MM:SS' text), "
@@ -168,6 +159,20 @@ def bad_rows(table: Any, now: datetime) -> Check:
         )
         return fail(AREA, "times and ids", "provisionable rows: " + "; ".join(parts), fix)
     return ok(AREA, "times and ids", "every provisionable row has a usable id and start < end")
+
+
+def _bad_row_parts(problems: list[Any], impossible: list[Any]) -> list[str]:
+    """What is wrong with the provisionable rows, one phrase per kind (none: nothing)."""
+    kinds = Counter(p.kind for p in problems)
+    parts = []
+    if kinds["time"]:
+        example = next(p.reason for p in problems if p.kind == "time")
+        parts.append(f"{kinds['time']} with unparseable times (e.g. {example[:140]})")
+    if impossible:
+        parts.append(f"{len(impossible)} ending before they start ({_ids(impossible)})")
+    if kinds["id"]:
+        parts.append(f"{kinds['id']} without a usable meeting_id")
+    return parts
 
 
 def _impossible(table: Any) -> list[Any]:

@@ -72,9 +72,9 @@ def provisioning_schedule(
     if safety in _NOT_CRON:
         raise ValueError(f"safety_schedule must be a cron expression or preset, not {safety!r}")
     trigger = MeetingsTableTrigger(
-        identity={k: v for k, v in (identity or {}).items() if v is not None},
+        identity=_given(identity),
         settings=dict(settings or {}),
-        config_overrides={k: v for k, v in (config_overrides or {}).items() if v is not None},
+        config_overrides=_given(config_overrides),
         poll_seconds=poll_seconds,
         look_ahead_hours=look_ahead_hours,
         refire_seconds=refire_seconds,
@@ -83,3 +83,8 @@ def provisioning_schedule(
     if safety is None:
         return asset
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(safety, timezone="UTC"), assets=asset)
+
+
+def _given(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``values`` without the ``None`` ones (an argument not given is no part of the trigger's identity)."""
+    return {key: value for key, value in (values or {}).items() if value is not None}

@@ -1,7 +1,7 @@
 """The meetings-table watcher: an event trigger, run by the triggerer, that starts a provisioning run
 when the table holds work (a new meeting, a moved one, a cancelled one with a room).
 
-It polls :meth:`MeetingsTable.pending_work` every ``poll_seconds`` in a worker thread (the database
+It polls :func:`~daily_dialin.freshness.pending.pending_work` every ``poll_seconds`` in a worker thread (the database
 driver blocks) and yields a small :class:`TriggerEvent` - ``{"work", "new", "changed", "cancelled",
 "refire"}``, counts only, no ids or PINs (``work`` is the token; a key named ``token`` would be
 hidden by Airflow's secrets masker) - when there is work it has not fired for yet:
@@ -45,7 +45,7 @@ What Airflow 3.3 does with it (read in ``airflow/jobs/triggerer_job_runner.py``,
   restarted triggerer not firing again for the same work.
 
 May import at module level: the standard library and :mod:`airflow.triggers.base` only (the
-triggerer imports this module; the provisioning code, and :mod:`daily_dialin.dags.layers` for the
+triggerer imports this module; the provisioning code, and :mod:`daily_dialin.settings_layers` for the
 settings ranking, are imported inside the poll, in its thread).
 """
 
@@ -68,7 +68,7 @@ TABLE_MAX_AGE_SECONDS = 300.0  # re-read the connection (a changed host or passw
 
 
 class Work(Protocol):
-    """What :meth:`MeetingsTable.pending_work` returns (``PendingWork``), as far as the trigger cares."""
+    """What :func:`~daily_dialin.freshness.pending.pending_work` returns, as far as the trigger cares."""
 
     new: int
     changed: int
@@ -150,7 +150,7 @@ class MeetingsTableTrigger(BaseEventTrigger):
     :param identity: the factory's identity arguments (``meetings_conn_id``, ``table``, ``columns``,
         ``daily_conn_id``): they beat the Variable, as in the DAG's runs.
     :param settings: the factory's other settings: the Variable overrides them key by key, as in the
-        DAG's runs (:mod:`daily_dialin.dags.layers`, the one ranking rule, is what computes this).
+        DAG's runs (:mod:`daily_dialin.settings_layers`, the one ranking rule, is what computes this).
     :param config_overrides: keys of :class:`ProvisioningConfig` on top of everything (like a run's
         params); all three are JSON-serializable dicts.
     :param poll_seconds: seconds between polls while the table is reachable.
@@ -211,11 +211,11 @@ class MeetingsTableTrigger(BaseEventTrigger):
     # -- one poll (in a worker thread) ----------------------------------------------------------
     def load_config(self) -> Any:
         """The settings a run of the watched DAG would get (defaults, settings, Variable, identity,
-        overrides, ranked as :mod:`daily_dialin.dags.layers` says). Blocking: reads the Variable."""
+        overrides, ranked as :mod:`daily_dialin.settings_layers` says). Blocking: reads the Variable."""
         from daily_dialin.provisioning.config import ProvisioningConfig
 
         if self.identity or self.settings:
-            from daily_dialin.dags.layers import provisioning_layers
+            from daily_dialin.settings_layers import provisioning_layers
 
             layers = provisioning_layers(identity=self.identity, settings=self.settings)
             return ProvisioningConfig.load(layers.overrides(self.config_overrides))
@@ -231,8 +231,11 @@ class MeetingsTableTrigger(BaseEventTrigger):
 
         config = self.load_config()
         table = self._table_for(config)
+        from daily_dialin.freshness.pending import pending_work
+
         try:
-            return table.pending_work(
+            return pending_work(
+                table,
                 now=datetime.now(UTC),
                 horizon_days=self.horizon_days or config.horizon_days,
                 look_ahead=timedelta(hours=self.look_ahead_hours),

@@ -19,6 +19,6 @@ Modules, one concern each:
 * :mod:`.ical` - rendering an invite or a cancellation as iCalendar bytes;
 * :mod:`.manifest` - what was last published per meeting (fingerprint, ``SEQUENCE``, stamp);
 * :mod:`.store` - where the files and the manifest live (an ``ObjectStoragePath``);
-* :mod:`.plan` - which meetings need a new file, pure logic;
+* :mod:`.plan` - which groups (a one-off meeting, a series) need a new file: one path, pure logic;
 * :mod:`.run` - the DAG's steps.
 """

@@ -9,8 +9,11 @@ Rows arrive as :class:`daily_dialin.rows.MeetingRow`: the id, the PIN and the me
 (title, times, zone) are read by the rules provisioning uses, so an invite shows what its room
 was made from.
 
+:class:`Build` is what one group of rows makes now - a one-off meeting (a group of one row) or a
+series (:mod:`.series`) - for the one decision path of :mod:`.plan`.
+
 May import: the provider's models, ``daily_dialin.errors``, ``daily_dialin.rows`` and the other
-invitations modules below it (``numbers``, ``settings``).
+invitations modules below it (``numbers``, ``settings``, ``manifest``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,18 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from airflow_provider_daily.models import normalize_pin
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.invitations.numbers import DialinNumber, dialin_numbers
 from daily_dialin.invitations.settings import InvitationSettings
+from daily_dialin.provisioning.meetings import Meeting
 from daily_dialin.rows import MeetingRow
+
+if TYPE_CHECKING:
+    from daily_dialin.invitations.manifest import ManifestEntry
 
 # bump when the rendered files change for the same data: every invite then gets a new SEQUENCE
 RENDER_VERSION = 1
@@ -67,7 +75,7 @@ class InviteContent:
         (the same parse and cleaning its room was made from); the id is the row's exact id text."""
         room_name, room_url, pin = _provisioned(row)
         try:
-            meeting = row.meeting()
+            meeting = Meeting.from_row(row)
         except BadMeetingRow as exc:
             raise NotInvitable(exc.reason) from None
         try:
@@ -103,22 +111,59 @@ class InviteContent:
 
     def fingerprint(self, settings: InvitationSettings) -> str:
         """A digest of everything the files show (the PIN included, the token not)."""
-        shown = {
-            "render_version": RENDER_VERSION,
-            "room_name": self.room_name,
-            "room_url": self.room_url,
-            "title": self.title,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "timezone": self.timezone,
-            "numbers": [[n.number, n.label] for n in self.numbers],
-            "pin": self.pin,
-            "wait_for_meeting_start": self.wait_for_meeting_start,
-            "room_exp": self.room_exp,
-            "organizer": [settings.organizer_email, settings.organizer_name],
-            "uid_domain": settings.uid_domain,
-        }
-        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+        return shown_digest(
+            self,
+            settings,
+            title=self.title,
+            starts_at=self.starts_at.isoformat(),
+            ends_at=self.ends_at.isoformat(),
+        )
+
+    # -- what the one decision path asks of an invite (a series' answers in .series.SeriesInvite) --
+    def changed_since(self, entry: ManifestEntry, *, settings: InvitationSettings, now: datetime) -> bool:
+        """Whether the published file (``entry``) shows something else than this invite would."""
+        return entry.fingerprint != self.fingerprint(settings)
+
+    def as_published(self, entry: ManifestEntry) -> InviteContent:
+        """The invite as ``entry`` published it, for a rewrite with the same bytes: this one (unchanged)."""
+        return self
+
+    def holders(self, token: str | None) -> dict[str, str | None]:
+        """Meeting id -> the host token each row of the file gets: the meeting's own."""
+        return {self.meeting_id: token}
+
+
+def shown_digest(content: InviteContent, settings: InvitationSettings, **shown: object) -> str:
+    """The digest of what a file shows: what every invite shows alike (room, URL, zone, numbers,
+    PIN, wait flag, room ``exp``, organizer, UID domain) plus ``shown`` (a meeting's title and
+    times; a series' marker - its occurrences are compared one by one)."""
+    shown.update(
+        render_version=RENDER_VERSION,
+        room_name=content.room_name,
+        room_url=content.room_url,
+        timezone=content.timezone,
+        numbers=[[n.number, n.label] for n in content.numbers],
+        pin=content.pin,
+        wait_for_meeting_start=content.wait_for_meeting_start,
+        room_exp=content.room_exp,
+        organizer=[settings.organizer_email, settings.organizer_name],
+        uid_domain=settings.uid_domain,
+    )
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(kw_only=True)
+class Build:
+    """What one group's rows make now: the invite (an :class:`InviteContent`, or a series'
+    :class:`~.series.SeriesInvite`; ``None``: nothing to show - a published file is cancelled),
+    the rows that wait or ended (by meeting id), ``hold``: why the whole group waits (nothing is
+    written), ``frozen``: the meeting ended, its published file stays as it is."""
+
+    invite: Any = None
+    waiting: dict[str, str] = field(default_factory=dict)
+    past: list[str] = field(default_factory=list)
+    hold: str | None = None
+    frozen: bool = False
 
 
 def _provisioned(row: MeetingRow) -> tuple[str, str, str]:

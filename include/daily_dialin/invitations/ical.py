@@ -104,9 +104,6 @@ def render_invite(
 ) -> bytes:
     """The attendee file, or with ``host_link`` the host file (``METHOD:PUBLISH``)."""
     host = host_link is not None
-    video = [Conference(host_link, feature=["VIDEO", "MODERATOR"], label="Host link")] if host else []
-    video.append(Conference(content.room_url, feature=["VIDEO", "AUDIO", "SCREEN", "CHAT"], label="Daily room"))
-    phones = [Conference(n.one_tap(content.pin), feature="PHONE", label=n.label) for n in content.numbers]
     event = Event.new(
         uid=content.uid(settings.uid_domain, host=host),
         sequence=sequence,
@@ -119,9 +116,31 @@ def render_invite(
         description=host_description(content, host_link) if host_link else attendee_description(content),
         organizer=_organizer(settings),
         status="CONFIRMED",
-        conferences=[*video, *phones],
+        conferences=_conferences(content, host_link),
     )
     return _calendar("PUBLISH", [event], [content.starts_at, content.ends_at])
+
+
+def render(
+    invite: InviteContent | SeriesInvite,
+    *,
+    settings: InvitationSettings,
+    sequence: int,
+    stamp: int,
+    host_link: str | None = None,
+) -> bytes:
+    """Any invite's file (:func:`render_invite` or :func:`render_series_invite`): the one place
+    the kinds part ways."""
+    if isinstance(invite, SeriesInvite):
+        return render_series_invite(invite, settings=settings, sequence=sequence, stamp=stamp, host_link=host_link)
+    return render_invite(invite, settings=settings, sequence=sequence, stamp=stamp, host_link=host_link)
+
+
+def render_cancel(entry: ManifestEntry, *, settings: InvitationSettings, host: bool = False) -> bytes:
+    """Any published file's cancellation (:func:`render_cancellation` or :func:`render_series_cancellation`)."""
+    if isinstance(entry, SeriesEntry):
+        return render_series_cancellation(entry, settings=settings, host=host)
+    return render_cancellation(entry, settings=settings, host=host)
 
 
 def render_cancellation(entry: ManifestEntry, *, settings: InvitationSettings, host: bool = False) -> bytes:

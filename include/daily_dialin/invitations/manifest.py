@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,19 @@ class ManifestEntry(BaseModel):
     timezone: str
     room_url: str
     host_file: bool = False
+
+    @property
+    def last_ends_at(self) -> datetime:
+        """When the last thing the file shows ends: past it, the published file is frozen."""
+        return self.ends_at
+
+    def members(self, key: str) -> list[str]:
+        """The meetings the file is for (``key``: its meeting id, or its series id)."""
+        return [key]
+
+    def cancelled(self, *, sequence: int, stamp: int) -> Self:
+        """What the manifest remembers once the file is cancelled, as version ``sequence``."""
+        return self.model_copy(update={"state": "cancelled", "sequence": sequence, "stamp": stamp})
 
 
 class OccurrenceEntry(BaseModel):
@@ -69,6 +82,16 @@ class SeriesEntry(ManifestEntry):
         """When the series' last published occurrence ends (the master's end without any)."""
         return max((o.ends_at for o in self.occurrences.values()), default=self.ends_at)
 
+    def members(self, key: str) -> list[str]:
+        return list(self.occurrences)
+
+    def cancelled(self, *, sequence: int, stamp: int) -> Self:
+        """The whole series cancelled: every occurrence with it."""
+        occurrences = {mid: o.model_copy(update={"state": "cancelled"}) for mid, o in self.occurrences.items()}
+        return self.model_copy(
+            update={"state": "cancelled", "sequence": sequence, "stamp": stamp, "occurrences": occurrences}
+        )
+
 
 class Manifest(BaseModel):
     """Every meeting ever published by this storage base, keyed by meeting id; series by series id."""
@@ -78,6 +101,10 @@ class Manifest(BaseModel):
     version: int = MANIFEST_VERSION
     meetings: dict[str, ManifestEntry] = Field(default_factory=dict)
     series: dict[str, SeriesEntry] = Field(default_factory=dict)
+
+    def book(self, *, series: bool) -> dict[str, ManifestEntry]:
+        """The entries of one kind: series by series id, or one-off meetings by meeting id."""
+        return self.series if series else self.meetings  # type: ignore[return-value]
 
     def series_by_meeting(self) -> dict[str, str]:
         """Meeting id -> the series whose published file holds (or excludes) it."""

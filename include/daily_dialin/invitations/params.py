@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from daily_dialin.meeting_ids import meeting_ids_param
+
 INVITATION_PARAMS = {
-    "meeting_ids": Param(
-        [],
-        type=["null", "array"],  # optional: without "null" the form marks it required
-        items={"type": "string", "minLength": 1, "maxLength": 100},
-        maxItems=10_000,
-        title="Meeting ids",
-        description="Only these meetings. Empty: every meeting of the table and every one published before.",
+    "meeting_ids": meeting_ids_param(
+        "Only these meetings. Empty: every meeting of the table and every one published before."
     ),
     "force": Param(
         False,

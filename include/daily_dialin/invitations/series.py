@@ -1,9 +1,11 @@
 """Meetings of a series as one invite: :class:`SeriesInvite`, built from the series' rows.
 
-Rows sharing a ``series_id`` (``MeetingRow.get("series_id")``; ``None`` or no such column: a
-one-off) share one Daily room, one PIN and one dial string; each row is one occurrence with its
-own times. Their invite is one calendar file per series: one ``VEVENT`` whose ``DTSTART`` is the
-first upcoming occurrence and whose ``RDATE`` lists the others, every number and the one PIN.
+The rows of a series - grouped by the row model's one rule,
+:attr:`daily_dialin.rows.MeetingRow.series_key`, as provisioning groups them (``None``: a one-off
+meeting, a group of one row) - share one Daily room, one PIN and one dial string; each row is one
+occurrence with its own times. Their invite is one calendar file per series: one ``VEVENT`` whose
+``DTSTART`` is the first upcoming occurrence and whose ``RDATE`` lists the others, every number
+and the one PIN.
 
 Each occurrence keeps an *anchor*, its instance in the recurrence set: its start when it was
 first published. An occurrence whose start moved since (start != anchor), or whose duration or
@@ -23,33 +25,24 @@ invitations modules ``content``, ``manifest``, ``settings``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from daily_dialin.invitations.content import RENDER_VERSION, InviteContent, NotInvitable
+from daily_dialin.invitations.content import Build, InviteContent, NotInvitable, shown_digest
 from daily_dialin.invitations.manifest import OccurrenceEntry, SeriesEntry
 from daily_dialin.invitations.settings import InvitationSettings
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.meetings import id_text, room_exp_for
+from daily_dialin.provisioning.meetings import room_exp_for
 from daily_dialin.rows import MeetingRow, StatusKind
 
-SERIES_COLUMN = "series_id"
 ROOM_NOT_COVERED = "the series room's exp does not cover this occurrence yet (the provisioning DAG extends it)"
 ROOMS_DISAGREE = "the occurrences disagree on their room, PIN or exp (the provisioning DAG is writing them back)"
 DUPLICATE_START = "another occurrence of its series starts at the same time"
 
 # (meeting id, state, anchor, start, end, title): what a file shows of one occurrence
 Shape = frozenset[tuple[str, str, datetime, datetime, datetime, str]]
-
-
-def series_key(row: MeetingRow) -> str | None:
-    """The row's series id as exact text; ``None`` for a one-off (no value, blank, or no column)."""
-    text = id_text(row.get(SERIES_COLUMN))
-    return text if text.strip() else None
 
 
 def series_label(series_id: str) -> str:
@@ -163,24 +156,40 @@ class SeriesInvite:
     def uid(self, domain: str | None = None, *, host: bool = False) -> str:
         return self.content.uid(domain, host=host)
 
+    @property
+    def room_url(self) -> str:
+        return self.content.room_url
+
+    @property
+    def room_exp(self) -> int:
+        return self.content.room_exp
+
+    @property
+    def timezone(self) -> str:
+        return self.content.timezone
+
     def fingerprint(self, settings: InvitationSettings) -> str:
         """A digest of what every occurrence of the file shows alike (the occurrences themselves
         are compared by :meth:`shape`)."""
-        content = self.content
-        shown = {
-            "render_version": RENDER_VERSION,
-            "series": True,
-            "room_name": content.room_name,
-            "room_url": content.room_url,
-            "timezone": content.timezone,
-            "numbers": [[n.number, n.label] for n in content.numbers],
-            "pin": content.pin,
-            "wait_for_meeting_start": content.wait_for_meeting_start,
-            "room_exp": content.room_exp,
-            "organizer": [settings.organizer_email, settings.organizer_name],
-            "uid_domain": settings.uid_domain,
-        }
-        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+        return shown_digest(self.content, settings, series=True)
+
+    # -- what the one decision path asks of an invite (a one-off's answers in .content.InviteContent) --
+    def changed_since(self, entry: SeriesEntry, *, settings: InvitationSettings, now: datetime) -> bool:
+        """Whether the published file shows something else: a shared value, or any occurrence
+        still to come added, moved, retitled or cancelled (an occurrence ending changes nothing)."""
+        return entry.fingerprint != self.fingerprint(settings) or published_shape(entry, now) != self.shape()
+
+    def as_published(self, entry: SeriesEntry) -> SeriesInvite:
+        """The invite as ``entry`` published it (ended occurrences included), for a rewrite with
+        the same bytes."""
+        return SeriesInvite.from_entry(self.series_id, entry, self.content)
+
+    def holders(self, token: str | None) -> dict[str, str | None]:
+        """Meeting id -> the host token each row gets: the series' for every occurrence shown,
+        none for the cancelled ones."""
+        tokens: dict[str, str | None] = dict.fromkeys((o.meeting_id for o in self.exdates), None)
+        tokens.update((o.meeting_id, token) for o in self.occurrences)
+        return tokens
 
     def shape(self) -> Shape:
         return frozenset(
@@ -211,23 +220,12 @@ def published_shape(entry: SeriesEntry, now: datetime) -> Shape:
     )
 
 
-@dataclass(kw_only=True)
-class SeriesBuild:
-    """What a series' rows make now: an invite (``None``: no occurrence to show), the rows that
-    wait or ended, and ``hold``: why the whole series waits (nothing is written)."""
-
-    invite: SeriesInvite | None = None
-    waiting: dict[str, str] = field(default_factory=dict)
-    past: list[str] = field(default_factory=list)
-    hold: str | None = None
-
-
 def _published_active(entry: SeriesEntry | None, meeting_id: str, now: datetime) -> bool:
     published = entry.occurrences.get(meeting_id) if entry is not None else None
     return published is not None and published.state == "active" and published.ends_at > now
 
 
-def _wait(build: SeriesBuild, meeting_id: str, reason: str, *, published: bool) -> None:
+def _wait(build: Build, meeting_id: str, reason: str, *, published: bool) -> None:
     build.waiting[meeting_id] = reason
     if published and build.hold is None:
         build.hold = f"occurrence {meeting_id!r} waits: {reason}"
@@ -236,7 +234,7 @@ def _wait(build: SeriesBuild, meeting_id: str, reason: str, *, published: bool) 
 def _live_contents(
     rows: Sequence[MeetingRow],
     entry: SeriesEntry | None,
-    build: SeriesBuild,
+    build: Build,
     *,
     settings: InvitationSettings,
     config: ProvisioningConfig,
@@ -267,7 +265,7 @@ def _shared(content: InviteContent) -> tuple[object, ...]:
 
 
 def _anchored(
-    live: Sequence[InviteContent], entry: SeriesEntry | None, build: SeriesBuild
+    live: Sequence[InviteContent], entry: SeriesEntry | None, build: Build
 ) -> dict[str, tuple[Occurrence, InviteContent]]:
     """Each live occurrence with its anchor: the one it was published with (kept when it moves),
     else its start. Anchors are unique: published and in-pattern occurrences choose first, a
@@ -323,9 +321,9 @@ def build_series(
     settings: InvitationSettings,
     config: ProvisioningConfig,
     now: datetime,
-) -> SeriesBuild:
+) -> Build:
     """The series' invite from all its rows (every status) and what was published before."""
-    build = SeriesBuild()
+    build = Build()
     live = _live_contents(rows, entry, build, settings=settings, config=config, now=now)
     if build.hold is not None or not live:
         return build
@@ -342,13 +340,3 @@ def build_series(
         exdates=tuple(_exdates(entry, shown, now)),
     )
     return build
-
-
-def group_series(rows: Iterable[MeetingRow]) -> dict[str, list[MeetingRow]]:
-    """Rows by series id (one-offs left out)."""
-    groups: dict[str, list[MeetingRow]] = {}
-    for row in rows:
-        key = series_key(row)
-        if key is not None:
-            groups.setdefault(key, []).append(row)
-    return groups

@@ -5,14 +5,14 @@
                    ``deletions-waiting`` asset the task emits).
 ``delete_approved`` what the person decided (:func:`.deletions.decide`): approved, the rooms of the
                    plan that are still to delete now are deleted (cancelled meetings' and one-offs'
-                   own rooms: :func:`.steps.retire_approved`; orphans: :func:`.reconcile.sweep_orphans`);
+                   own rooms: :func:`.retiring.retire_approved`; orphans: :func:`.reconcile.sweep_orphans`);
                    rejected or timed out, nothing. Always settles the ledger: the pending plan is
                    cleared, and a person's Reject is remembered (nobody is asked about the same rooms
                    again until the set grows, or ``redecide_deletions``); a timeout is not remembered
                    (nobody decided: a later run asks again).
 ``verify``         fails the approval's run on a Reject, a timeout or rooms Daily refused.
 
-May import: ``daily_dialin.provisioning`` (config, deletions, ledger, steps, reconcile), ``daily_dialin.errors``.
+May import: ``daily_dialin.provisioning`` (config, deletions, ledger, retiring, reconcile), ``daily_dialin.errors``.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def delete_approved(
     # so its rows' reasons agree with the ones written here
     ledger.settle(reason, rejected=rejected)
     if reason == "cancelled":
-        from daily_dialin.provisioning.steps import retire_approved
+        from daily_dialin.provisioning.retiring import retire_approved
 
         return retire_approved(config=config, deletions=deletions, approval=approval, held_reason=held)
     return _orphans(config, deletions, approval, config_overrides, orphan_ledger)
@@ -96,12 +96,16 @@ def _orphans(
     config_overrides: dict[str, Any] | None,
     orphan_ledger: Any,
 ) -> dict[str, Any]:
+    from daily_dialin.interrupted import Interrupted
     from daily_dialin.provisioning.reconcile import VariableLedger, sweep_orphans
 
     ledger = orphan_ledger if orphan_ledger is not None else VariableLedger.for_config(config)
-    return sweep_orphans(
-        deletions=deletions, approval=approval, config_overrides=config_overrides, ledger=ledger, approving=True
-    )
+    try:
+        return sweep_orphans(
+            deletions=deletions, approval=approval, config_overrides=config_overrides, ledger=ledger, approving=True
+        ).to_xcom()
+    except Interrupted as interrupted:  # what was deleted has left the ledger; the outage decides the retry
+        raise interrupted.cause from interrupted
 
 
 def verify(result: dict[str, Any]) -> None:

@@ -3,6 +3,9 @@
 Defaults suit the embedded demo; a deployment overrides any of them with the Airflow Variable
 ``daily_provisioning`` (a JSON object with the same keys), read at run time - never while the
 DAG file is parsed.
+
+May import: the provider's settings-level modules (``airflow_provider_daily.errors``, ``.models``,
+``.rooms``) and pydantic - no other module of the application: every floor above reads these settings.
 """
 
 from __future__ import annotations
@@ -54,6 +57,13 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
 OPTIONAL_COLUMNS: tuple[str, ...] = ("series_id",)
 # logical column -> default physical name
 DEFAULT_COLUMNS: dict[str, str] = {name: name for name in (*SOURCE_COLUMNS, *WRITTEN_COLUMNS, *OPTIONAL_COLUMNS)}
+
+
+def normalize_status(value: Any) -> str:
+    """The one status rule: ``str(value).strip().casefold()``; ``None`` is ``""``. Here, on the
+    settings' floor, because the settings validate their status lists with it; rows (and everyone
+    else) import it from :mod:`daily_dialin.rows`. Its SQL mirror: ``LOWER(TRIM(status))``."""
+    return "" if value is None else str(value).strip().casefold()
 
 
 def check_identifier(value: str, *, allow_schema: bool = False) -> str:
@@ -214,8 +224,6 @@ class ProvisioningConfig(BaseModel):
     @field_validator("provisionable_statuses", "cancelled_statuses", "ignored_statuses")
     @classmethod
     def _statuses(cls, value: list[str]) -> list[str]:
-        from daily_dialin.rows import normalize_status  # the one status rule (rows imports this module)
-
         return list(dict.fromkeys(status for status in map(normalize_status, value) if status))
 
     @field_validator("table")

@@ -1,11 +1,12 @@
 """Ensure a chunk's rooms through the provider: the one home of how a chunk task calls Daily.
 
-Both chunk kinds - one-off meetings (:mod:`~daily_dialin.provisioning.steps`) and recurring series
-(:mod:`~daily_dialin.provisioning.series`) - build room specs and hand them here. One rule for both:
-the hook gets the chunk's 1/n share of the rate limit and its deadline; an error that ends the calls
-early (an outage outlasting the deadline, a refused key, any surprise) does not lose what was done -
-``outcomes`` keeps every room Daily confirmed, and the error is returned for the caller to write
-back first and raise after (:class:`ChunkInterrupted`).
+Every room group - a one-off meeting or a recurring series (:mod:`~daily_dialin.provisioning.groups`)
+- plans its room spec and the pipeline hands it here. One rule for all: the hook
+(:func:`daily_dialin.hook.daily_hook`) gets the chunk's 1/n share of the rate limit and its deadline;
+an error that ends the calls early (an outage outlasting the deadline, a refused key, any surprise)
+does not lose what was done - ``outcomes`` keeps every room Daily confirmed, and the error is
+returned for the caller to write back first and raise after
+(:class:`~daily_dialin.interrupted.Interrupted`).
 
 Live rooms: a room reused with its ``exp`` moved earlier, to less than ``live_exp_margin_minutes``
 from now, keeps its ``exp`` while anyone is in it (the hook's rule, one ``GET /rooms/:name/presence``
@@ -13,8 +14,8 @@ for such a room only). Such a room's outcome is turned into a failure that is no
 *"deferred: live (N participants, M on the phone): ..."*, so its row keeps what it had (its old
 ``room_exp`` and fingerprint) and the next run tries again, until the room is empty.
 
-May import: the provider (lazily: parsing a DAG file imports no HTTP code), the provisioning
-settings and hand-over models.
+May import: the provider (lazily: parsing a DAG file imports no HTTP code), ``daily_dialin.hook``
+and the provisioning settings.
 """
 
 from __future__ import annotations
@@ -27,22 +28,8 @@ from typing import Any
 from airflow_provider_daily.errors import DailyError
 from airflow_provider_daily.models import RoomCreate
 from daily_dialin.provisioning.config import ProvisioningConfig
-from daily_dialin.provisioning.handover import ChunkResult
 
 log = logging.getLogger(__name__)
-
-
-class ChunkInterrupted(Exception):
-    """A chunk ended early (an outage outlasting its deadline, a refused key, any surprise).
-
-    By then every room made and the reason on every other meeting are written back; ``result``
-    is what the chunk did, ``cause`` why it stopped - the error the task fails with, so its type
-    still decides whether Airflow retries."""
-
-    def __init__(self, *, result: ChunkResult, cause: Exception) -> None:
-        super().__init__(f"chunk {result.index} interrupted: {type(cause).__name__}: {cause}")
-        self.result = result
-        self.cause = cause
 
 
 @dataclass(kw_only=True)
@@ -62,14 +49,9 @@ def ensure_rooms(*, specs: Iterable[RoomCreate], config: ProvisioningConfig, lab
     it fills a batch, so building batch k+1 overlaps batch k's call). Never raises for Daily's
     answers: the error that ended the calls is in the result, next to what was done."""
     from airflow_provider_daily.bulk import BulkRoomCreator
-    from airflow_provider_daily.hooks.daily import DailyHook
+    from daily_dialin.hook import daily_hook
 
-    hook = DailyHook(
-        daily_conn_id=config.daily_conn_id,
-        rate_limit_share=config.rate_limit_share,
-        deadline_seconds=config.chunk_deadline_seconds,
-        live_exp_margin_seconds=config.live_exp_margin_minutes * 60,
-    )
+    hook = daily_hook(config, shared=True)
     creator = BulkRoomCreator(
         hook=hook, batch_size=config.batch_size, concurrency=config.batch_concurrency, per_room=config.per_room
     )

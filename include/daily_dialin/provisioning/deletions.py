@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -103,9 +103,6 @@ class DeletionPlan(Handover):
     live: int = Field(default=0, ge=0, description="live rooms the share is taken of")
     limit: int = Field(default=0, ge=0, description="rooms this run may delete without approval")
     timeout_minutes: int = Field(default=24 * 60, ge=1)
-    noted: list[str] = Field(
-        default_factory=list, max_length=LISTED, description="what else the plan found, for the report"
-    )
     window_hours: int = Field(default=24, ge=1, description="the rolling window of the deletion budget")
     window_total: int | None = Field(
         default=0, description="rooms deleted without approval within the window (None: unknown, so ask)"
@@ -121,6 +118,14 @@ class DeletionPlan(Handover):
     why_held: str | None = Field(default=None, description="what the rows of held rooms are told")
 
     @classmethod
+    def from_xcom(cls, data: Mapping[str, Any] | DeletionPlan) -> DeletionPlan:
+        """Also a plan stored by an earlier version (the ledger keeps the pending one): its
+        ``noted`` list, never filled, is dropped."""
+        if isinstance(data, Mapping) and "noted" in data:
+            data = {key: value for key, value in data.items() if key != "noted"}
+        return cls.model_validate(data)
+
+    @classmethod
     def build(
         cls,
         *,
@@ -128,7 +133,6 @@ class DeletionPlan(Handover):
         rooms: Sequence[Candidate],
         live: int,
         config: ProvisioningConfig,
-        noted: Sequence[str] = (),
     ) -> DeletionPlan:
         limit = approval_limit(
             live=max(live, len(rooms)),
@@ -142,7 +146,6 @@ class DeletionPlan(Handover):
             live=max(live, len(rooms)),
             limit=limit,
             timeout_minutes=config.approval_timeout_minutes,
-            noted=list(noted)[:LISTED],
             window_hours=config.deletion_budget_window_hours,
         )
         return plan.model_copy(update={"verdict": "ask" if plan.gated else "auto"})
@@ -240,6 +243,14 @@ class Decision(Handover):
     why: str
 
 
+def _answered(answer: Mapping[str, Any] | None) -> tuple[list[Any], Any]:
+    """The approval's answer: the options chosen, and who chose them (``None``: nobody - a timeout)."""
+    chosen = list((answer or {}).get("chosen_options") or [])
+    user = (answer or {}).get("responded_by_user") or {}
+    who = (user.get("name") or user.get("id")) if isinstance(user, Mapping) else None
+    return chosen, who
+
+
 def decide(plan: DeletionPlan, answer: Mapping[str, Any] | None) -> Decision:
     """The delete task's verdict from the plan and the approval's answer (its XCom; ``None``: none).
 
@@ -248,9 +259,7 @@ def decide(plan: DeletionPlan, answer: Mapping[str, Any] | None) -> Decision:
     delete nothing."""
     if plan.verdict == "auto":
         return Decision(delete=True, why=f"automatic: {plan.count} room(s), limit {plan.limit}")
-    chosen = list((answer or {}).get("chosen_options") or [])
-    user = (answer or {}).get("responded_by_user") or {}
-    who = user.get("name") or user.get("id") if isinstance(user, Mapping) else None
+    chosen, who = _answered(answer)
     if chosen == [APPROVE]:
         return Decision(delete=True, why=f"approved by {who or 'a user'}")
     if answer is None:
@@ -267,10 +276,6 @@ def gate_branch(plan: DeletionPlan, *, approve_task: str, delete_task: str) -> l
     return [approve_task, delete_task] if plan.verdict == "ask" and plan.count else [delete_task]
 
 
-def approval_timeout(plan: DeletionPlan) -> timedelta:
-    return timedelta(minutes=plan.timeout_minutes)
-
-
 # -- the budget and the remembered decisions (the ledger: :mod:`.ledger`) ------------------------
 def judge(plan: DeletionPlan, decisions: Decisions, *, now: datetime, approval_dag: str | None = None) -> DeletionPlan:
     """The plan's verdict, given the window's total (already on the plan) and the decisions on record.
@@ -282,14 +287,20 @@ def judge(plan: DeletionPlan, decisions: Decisions, *, now: datetime, approval_d
     * over the budget while another approval waits (not stale): ``pending`` - one waiting approval
       at a time, its rooms and the new ones wait;
     * over the budget: ``ask`` - the plan goes to the approval DAG."""
-    rejected, pending = decisions.rejected, decisions.pending
-    touched = set(plan.names()) & set(rejected.rooms) if rejected is not None else set()
-    if touched and rejected is not None and set(plan.names()) <= set(rejected.rooms):
+    rejected = decisions.rejected
+    names = set(plan.names())
+    touched = names & set(rejected.rooms) if rejected is not None else set()
+    if touched and rejected is not None and names <= set(rejected.rooms):
         by = rejected.by or "a person"
         why = f"deletion rejected by {by} at {rejected.at:%Y-%m-%d %H:%M} UTC; run with redecide_deletions to ask again"
         return plan.model_copy(update={"verdict": "rejected", "why_held": why})
     if not plan.gated and not touched:  # a rejected room is never deleted without a person
         return plan.model_copy(update={"verdict": "auto", "why_held": None})
+    return _waiting(plan, decisions.pending, now=now, approval_dag=approval_dag)
+
+
+def _waiting(plan: DeletionPlan, pending: Any, *, now: datetime, approval_dag: str | None) -> DeletionPlan:
+    """Over the budget: ``pending`` while another approval waits (not stale), else ``ask``."""
     where = f" (DAG {approval_dag})" if approval_dag else ""
     if pending is not None and pending.stale_at > now:
         why = f"waiting for a person's approval{where}, asked at {pending.requested_at:%Y-%m-%d %H:%M} UTC"
@@ -342,9 +353,7 @@ def settle(
 def rejection(plan: DeletionPlan, answer: Mapping[str, Any] | None, *, now: datetime) -> Rejected | None:
     """What a person's Reject leaves in the ledger (``None``: approved, or nobody answered - a timeout
     is not a decision: a later run asks again)."""
-    chosen = list((answer or {}).get("chosen_options") or [])
-    user = (answer or {}).get("responded_by_user") or {}
-    who = (user.get("name") or user.get("id")) if isinstance(user, Mapping) else None
+    chosen, who = _answered(answer)
     if chosen != [REJECT] or not who:
         return None
     return Rejected(digest=plan.digest, rooms=plan.names(), at=now, by=str(who))

@@ -31,6 +31,7 @@ __all__ = [
     "AlertScope",
     "ChunkResult",
     "Counts",
+    "DeletionResult",
     "Listed",
     "PlanReport",
     "Problem",
@@ -43,7 +44,7 @@ __all__ = [
 LISTED = 50  # ids (and reasons) a hand-over carries at most: XCom stays small whatever the run's size
 OUTCOMES = ("created", "reused", "updated", "skipped", "failed")
 
-ProblemKind = Literal["id", "time", "status"]
+ProblemKind = Literal["id", "time", "series", "status"]
 
 
 class Handover(BaseModel):
@@ -85,8 +86,9 @@ class Counts(Handover):
 
 class Problem(Handover):
     """A row no run can select. ``kind`` comes from the table's own classification: ``id`` (NULL,
-    blank or not text), ``time`` (a start or end the table cannot compare) - both fail the run -
-    or ``status`` (in none of the configured lists: reported, not failed)."""
+    blank or not text), ``time`` (a start or end the table cannot compare), ``series`` (a
+    ``series_id`` that names no series) - these fail the run - or ``status`` (in none of the
+    configured lists: reported, not failed)."""
 
     kind: ProblemKind
     meeting_id: str | None
@@ -108,7 +110,7 @@ class PlanReport(Handover):
 
     @property
     def unreadable_count(self) -> int:
-        return self.problem_counts.get("id", 0) + self.problem_counts.get("time", 0)
+        return sum(count for kind, count in self.problem_counts.items() if kind != "status")
 
     @property
     def unknown_status_count(self) -> int:
@@ -166,15 +168,14 @@ class ChunkResult(Handover):
     )
 
 
-class RetireResult(Handover):
-    """What ``retire_cancelled`` did with the rooms of cancelled meetings."""
+class DeletionResult(Handover):
+    """What a step that deletes rooms through the gate did: :class:`RetireResult` (the rooms of
+    cancelled meetings), :class:`daily_dialin.provisioning.orphans.SweepResult` (orphans)."""
 
     deleted: int = Field(default=0, ge=0)
     failed: int = Field(default=0, ge=0, description="rooms that could not be deleted")
-    pending: int = Field(default=0, ge=0, description="left for the next run (the task ended first)")
-    failures: dict[str, str] = Field(default_factory=dict, description="the first LISTED: meeting id -> reason")
-    held: int = Field(default=0, ge=0, description="of the failed: not deleted for want of approval (the gate)")
-    detached: int = Field(default=0, ge=0, description="rows cleared whose room stays (another row still uses it)")
+    failures: dict[str, str] = Field(default_factory=dict, description="the first LISTED: meeting id or room -> reason")
+    held: int = Field(default=0, ge=0, description="not deleted for want of approval (the gate)")
     approval: str | None = Field(default=None, description="the gate's verdict: automatic, approved, rejected")
     deferred: int = Field(
         default=0, ge=0, description="rooms not deleted: people in them, or presence unknown (the next run tries again)"
@@ -182,6 +183,13 @@ class RetireResult(Handover):
     deferred_rooms: dict[str, str] = Field(
         default_factory=dict, description="the first LISTED: room -> 'deferred: live (N participants, M on the phone)'"
     )
+
+
+class RetireResult(DeletionResult):
+    """What ``retire_cancelled`` did with the rooms of cancelled meetings (``held``: of the failed)."""
+
+    pending: int = Field(default=0, ge=0, description="left for the next run (the task ended first)")
+    detached: int = Field(default=0, ge=0, description="rows cleared whose room stays (another row still uses it)")
 
 
 class Summary(Handover):

@@ -5,32 +5,34 @@ The rules that make a room from a meeting live here, each once:
 * :func:`room_name_for` - the room name, the idempotency key: **injective**, so two meetings can
   never share a room (and so a PIN) - unless they share a ``series_id``: then
   :func:`series_room_name_for` names their one room (another namespace, injective too), and
-  :func:`series_key` says which series a row belongs to;
+  :func:`~daily_dialin.rows.series_key` (the one rule, on the ground floor) says which series a
+  row belongs to;
 * :func:`room_exp_for` - the room's lifetime: the meeting's end plus the grace period;
-* :func:`room_fingerprint` - what a room was built from, so a later run sees any change of a
-  room-relevant field (start, end, display name, wait flag, requested number, settings) and
-  updates the room (same room, same PIN);
+* :func:`~daily_dialin.rows.room_fingerprint` (on the ground floor, re-exported here) - what a
+  room was built from, so a later run sees any change of a room-relevant field (start, end,
+  display name, wait flag, requested number, settings) and updates the room (same room, same PIN);
 * :meth:`Meeting.from_row` / :meth:`Meeting.room_spec` - a row that cannot become a valid dial-in
   room raises :class:`BadMeetingRow` naming the meeting and the reason, whatever the bad value
   was: one row never fails more than its own meeting;
-* :func:`clean_text` - the text a title or display name may carry: this is the one place a row
-  becomes a :class:`Meeting`, so what reaches Daily (``properties.dialin.display_name``) and the
-  invitations (the title) is cleaned here, once.
+* :func:`~airflow_provider_daily.text.clean_text` (the provider's one text rule, re-exported
+  here) - the text a title or display name may carry: this is the one place a row becomes a
+  :class:`Meeting`, so what reaches Daily (``properties.dialin.display_name``) and the invitations
+  (the title) is cleaned here, once - for one-off meetings and series alike; the provider's
+  ``DailyCreateDialinRoomOperator`` applies the same rule.
 
-Rows are read through :class:`daily_dialin.rows.MeetingRow`, which calls these functions.
+Rows are read through :class:`daily_dialin.rows.MeetingRow`; :meth:`Meeting.from_row` parses one
+(or any mapping of logical column names).
 
-May import: the provider (``airflow_provider_daily``), ``daily_dialin.errors`` and
-``daily_dialin.provisioning.config``.
+May import: the provider (``airflow_provider_daily``), ``daily_dialin.errors``,
+``daily_dialin.provisioning.config`` and the ground floor ``daily_dialin.rows``.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import time
-import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,16 +47,29 @@ from airflow_provider_daily.models import (
     normalize_phone_number,
 )
 from airflow_provider_daily.rooms import latest_allowed_exp, room_name_for, series_room_name_for
+from airflow_provider_daily.text import clean_text
 from daily_dialin.errors import BadMeetingRow
 from daily_dialin.provisioning.config import ProvisioningConfig
+from daily_dialin.rows import (  # the row rules live on the ground floor; re-exported for older imports
+    FINGERPRINT_COLUMNS,
+    MeetingRow,
+    fingerprint_of,
+    id_text,
+    needs_room,
+    room_fingerprint,
+    series_key,
+    settings_part,
+)
 
 __all__ = [
+    "FINGERPRINT_COLUMNS",
     "WAITING_PREFIX",
     "BadMeetingRow",
     "Meeting",
     "WaitingForDailyWindow",
     "beyond_daily_window",
     "clean_text",
+    "fingerprint_of",
     "id_text",
     "needs_room",
     "parse_utc",
@@ -63,52 +78,11 @@ __all__ = [
     "room_name_for",
     "series_key",
     "series_room_name_for",
+    "settings_part",
 ]
 
 MAX_TITLE = 200
 MAX_DISPLAY_NAME = 100
-
-
-# ANSI/ECMA-48 escape sequences, 7- and 8-bit: CSI (``ESC [`` / 0x9b ... final byte), OSC, DCS,
-# SOS, PM and APC strings (up to BEL or ST; unterminated: to the end), and two-byte escapes
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -/]*[0-~]"
-)
-_LINE_BREAKS = re.compile(r"[\t\n\r\v\f]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-# Unicode format characters (category Cf): bidi overrides and isolates (U+202A-202E, U+2066-2069),
-# zero-width space/joiners (U+200B-200D), word joiner, BOM, soft hyphen... Invisible, and the bidi ones
-# reorder what callers see next to the name in Daily's UI: removed like control characters. None of
-# them is printable, so text that is (the usual case) never pays for the check.
-def _without_format(text: str) -> str:
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-
-
-_WHITESPACE = re.compile(r"\s+")
-
-
-def clean_text(value: Any) -> str:
-    """A title or display name as it may be shown: ANSI escape sequences and C0/C1 control
-    characters (NUL, BEL, ESC, DEL, ...) removed, tab and line breaks (CR, LF, VT, FF) turned
-    into spaces, runs of whitespace collapsed to one space, stripped. ``None`` is ``""``.
-
-    Control characters are removed, not replaced by a space (``"Bob\\x00Smith"`` is
-    ``"BobSmith"``): they are not text, and a space would split words they happen to sit in."""
-    text = "" if value is None else str(value)
-    if text.isprintable() and "  " not in text:  # the usual case: nothing to clean but the ends
-        return text.strip()
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    text = _without_format(_CONTROL.sub("", _LINE_BREAKS.sub(" ", text)))
-    return _WHITESPACE.sub(" ", text).strip()
-
-
-def id_text(raw: Any) -> str:
-    """A row's meeting id as text, the way rooms are named from it: ``None`` is ``""``."""
-    return raw if isinstance(raw, str) else ("" if raw is None else str(raw))
 
 
 def room_exp_for(ends_at: datetime, config: ProvisioningConfig) -> int:
@@ -133,65 +107,6 @@ def beyond_daily_window(exp: int, now: float) -> bool:
     return exp > latest_allowed_exp(now)
 
 
-# the columns a room is built from, in the order the fingerprint hashes them
-FINGERPRINT_COLUMNS = (
-    "starts_at",
-    "ends_at",
-    "title",
-    "dialin_display_name",
-    "wait_for_meeting_start",
-    "requested_phone_number",
-)
-
-
-def room_fingerprint(row: Mapping[str, Any], config: ProvisioningConfig) -> str:
-    """A short hash of everything a meeting's room is built from: the row's room-relevant values
-    as stored (no parsing, so it is cheap enough to check every provisioned row of a run) and the
-    settings that shape rooms. A different fingerprint means: update the room."""
-    return fingerprint_of(
-        [row.get(column) for column in FINGERPRINT_COLUMNS], row.get("series_id"), settings_part(config)
-    )
-
-
-def settings_part(config: ProvisioningConfig) -> str:
-    """The settings that shape every room, as the fingerprint hashes them (once per run, not per row)."""
-    values = (config.exp_grace_minutes, config.nbf_lead_minutes, config.eject_at_room_exp, config.privacy)
-    return "\x1f".join("" if value is None else str(value) for value in values)
-
-
-def fingerprint_of(values: Sequence[Any], series: Any, settings: str) -> str:
-    """:func:`room_fingerprint` from the :data:`FINGERPRINT_COLUMNS` values in order, the row's
-    ``series_id`` and :func:`settings_part`: the one implementation, also for rows read as tuples."""
-    text = "\x1f".join(["" if value is None else str(value) for value in values]) + "\x1f" + settings
-    if series is not None:  # only then: the fingerprints of one-off meetings are as they always were
-        text += f"\x1fseries\x1f{series}"
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-
-
-def series_key(raw: Any) -> str | None:
-    """A row's ``series_id`` as the key of its series: ``None`` (NULL) is a one-off meeting; text
-    is used exactly as stored (like meeting ids, never stripped). Raises :class:`ValueError` for
-    a blank one (it names no series). A long id is no error: the series room name hashes it
-    (:func:`~airflow_provider_daily.rooms.series_room_name_for`)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, str | int) or isinstance(raw, bool):
-        raise ValueError(f"series_id {raw!r} is not text ({type(raw).__name__}): store series ids as text")
-    text = id_text(raw)
-    if not text.strip():
-        raise ValueError(f"series_id {text!r} is blank: leave it NULL for a one-off meeting, or name the series")
-    return text
-
-
-def needs_room(row: Mapping[str, Any], config: ProvisioningConfig, *, force: bool = False) -> bool:
-    """The moved-meeting rule: a row needs (an update of) its room when it is not provisioned yet,
-    or was provisioned from other values than it has now (start, end, display name, wait flag,
-    number, or room settings changed)."""
-    if force or row.get("provisioned_at") in (None, ""):
-        return True
-    return row.get("room_fingerprint") != room_fingerprint(row, config)
-
-
 def parse_utc(value: Any) -> datetime:
     """A DB value (datetime, or text from SQLite) -> aware UTC datetime. Naive means UTC.
 
@@ -199,14 +114,8 @@ def parse_utc(value: Any) -> datetime:
     numbers, free text."""
     if isinstance(value, datetime):
         dt = value
-    elif isinstance(value, str) and (fast := _iso_instant(value.strip())) is not None:
-        dt = fast
     elif isinstance(value, str) and value.strip():
-        parsed = pendulum.parse(value.strip(), tz="UTC", strict=False)
-        if not isinstance(parsed, datetime):
-            kind = "a date without a time" if isinstance(parsed, date) else f"a {type(parsed).__name__.lower()}"
-            raise ValueError(f"{value!r} is {kind}, not a timestamp")
-        dt = parsed
+        dt = _parse_text(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError(f"{value!r} is a number; store a timestamp (YYYY-MM-DD HH:MM:SS, UTC)")
     else:
@@ -220,6 +129,20 @@ def parse_utc(value: Any) -> datetime:
 # table holds. ``datetime.fromisoformat`` reads these about 3x faster than ``pendulum.parse``
 # (1.9 vs 5.4 us a value here; two values a meeting); anything else goes to pendulum, as before.
 _ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+
+
+def _parse_text(value: str) -> datetime:
+    """Text that is not blank: the fast ISO path (:func:`_iso_instant`), else pendulum, which must
+    find one instant (not a date, a time or a duration)."""
+    text = value.strip()
+    fast = _iso_instant(text)
+    if fast is not None:
+        return fast
+    parsed = pendulum.parse(text, tz="UTC", strict=False)
+    if not isinstance(parsed, datetime):
+        kind = "a date without a time" if isinstance(parsed, date) else f"a {type(parsed).__name__.lower()}"
+        raise ValueError(f"{value!r} is {kind}, not a timestamp")
+    return parsed
 
 
 def _iso_instant(text: str) -> datetime | None:
@@ -297,11 +220,13 @@ class Meeting:
     requested_phone_number: str | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Meeting:
-        """Parse a row keyed by logical column names; raise :class:`BadMeetingRow` for any bad value.
+    def from_row(cls, row: MeetingRow | Mapping[str, Any]) -> Meeting:
+        """Parse a row (a :class:`~daily_dialin.rows.MeetingRow`, or a mapping keyed by logical
+        column names); raise :class:`BadMeetingRow` for any bad value.
 
         Title and display name are cleaned (:func:`clean_text`) before their lengths are checked;
         a display name that is empty after cleaning falls back to the title."""
+        row = row.values if isinstance(row, MeetingRow) else row
         meeting_id = id_text(row.get("meeting_id"))
         try:
             return cls._parse(meeting_id, row)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from daily_dialin.meeting_ids import meeting_ids_param
 from daily_dialin.provisioning.config import MAX_AHEAD_DAYS
 
 DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
@@ -32,6 +33,26 @@ REDECIDE_DELETIONS = Param(
     "again.",
 )
 
+
+def _date_param(title: str, description: str) -> Param:
+    """An optional UTC calendar day (``YYYY-MM-DD``)."""
+    return Param(
+        None, type=["null", "string"], format="date", pattern=DATE_PATTERN, title=title, description=description
+    )
+
+
+def _days_param(minimum: int, title: str, description: str) -> Param:
+    """An optional count of days, at most ``MAX_AHEAD_DAYS`` (inside Daily's 365; empty: the settings decide)."""
+    return Param(
+        None,
+        type=["null", "integer"],
+        minimum=minimum,
+        maximum=MAX_AHEAD_DAYS,
+        title=title,
+        description=description,
+    )
+
+
 PROVISIONING_PARAMS = {
     "mode": Param(
         "auto",
@@ -42,30 +63,11 @@ PROVISIONING_PARAMS = {
         "calendar_day: force the backfill mapping on a run with a logical date. Ignored when a window or "
         "meeting ids are given.",
     ),
-    "window_start": Param(
-        None,
-        type=["null", "string"],
-        format="date",
-        pattern=DATE_PATTERN,
-        title="Window start (UTC date)",
-        description="Provision meetings starting on or after this day. Empty: the run's own window.",
+    "window_start": _date_param(
+        "Window start (UTC date)", "Provision meetings starting on or after this day. Empty: the run's own window."
     ),
-    "window_end": Param(
-        None,
-        type=["null", "string"],
-        format="date",
-        pattern=DATE_PATTERN,
-        title="Window end (UTC date, inclusive)",
-        description="Provision meetings starting on or before this day.",
-    ),
-    "meeting_ids": Param(
-        [],
-        type=["null", "array"],  # optional: without "null" the form marks it required
-        items={"type": "string", "minLength": 1, "maxLength": 100},
-        maxItems=10_000,
-        title="Meeting ids",
-        description="Only these meetings (within the window, if one is given).",
-    ),
+    "window_end": _date_param("Window end (UTC date, inclusive)", "Provision meetings starting on or before this day."),
+    "meeting_ids": meeting_ids_param("Only these meetings (within the window, if one is given)."),
     "dry_run": Param(False, type="boolean", title="Dry run", description="Report what would be done; touch nothing."),
     "force": Param(
         False,
@@ -75,21 +77,13 @@ PROVISIONING_PARAMS = {
         "and those past the attempt limit.",
     ),
     "force_live_deletions": FORCE_LIVE_DELETIONS,
-    "lead_days": Param(
-        None,
-        type=["null", "integer"],
-        minimum=0,
-        maximum=MAX_AHEAD_DAYS,
-        title="Lead days (backfill mapping)",
-        description="A run with logical date D that is not scheduled provisions meetings starting on D + lead days.",
+    "lead_days": _days_param(
+        0,
+        "Lead days (backfill mapping)",
+        "A run with logical date D that is not scheduled provisions meetings starting on D + lead days.",
     ),
-    "horizon_days": Param(
-        None,
-        type=["null", "integer"],
-        minimum=1,
-        maximum=MAX_AHEAD_DAYS,
-        title="Rolling horizon (days)",
-        description="Scheduled runs provision meetings starting within this many days.",
+    "horizon_days": _days_param(
+        1, "Rolling horizon (days)", "Scheduled runs provision meetings starting within this many days."
     ),
     "redecide_deletions": REDECIDE_DELETIONS,
 }

@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from daily_dialin.errors import InvalidRunParams
+from daily_dialin.meeting_ids import parse_meeting_ids
 from daily_dialin.provisioning.config import MAX_AHEAD_DAYS
 
 __all__ = ["InvalidRunParams", "RunWindow", "Selection", "resolve_window"]
@@ -101,62 +102,72 @@ def resolve_window(
     horizon_days: int,
     lead_days: int,
 ) -> RunWindow:
-    """Map a run (its type, logical date and params) to the meetings it provisions."""
-    dry_run = bool(params.get("dry_run", False))
-    force = bool(params.get("force", False))
-    raw_ids = params.get("meeting_ids") or []
-    if isinstance(raw_ids, str):
-        raw_ids = [part for part in raw_ids.replace(",", " ").split() if part]
-    # ids are taken exactly as given (a leading space is part of an id); only empty ones are dropped
-    meeting_ids = tuple(dict.fromkeys(str(i) for i in raw_ids if str(i).strip()))
+    """Map a run (its type, logical date and params) to the meetings it provisions: one function
+    per mode (:func:`manual_window`, :func:`calendar_day_window`, :func:`rolling_window`)."""
+    dry_run, force = bool(params.get("dry_run", False)), bool(params.get("force", False))
+    meeting_ids = parse_meeting_ids(params.get("meeting_ids"))
     start = _as_date(params.get("window_start"), "window_start")
     end = _as_date(params.get("window_end"), "window_end")
-    limit = now + timedelta(days=MAX_AHEAD_DAYS + 1)
-
     if start or end or meeting_ids:
-        if start and end and end < start:
-            raise InvalidRunParams(f"window_end {end} is before window_start {start}")
-        starts_from = _midnight(start) if start else None
-        if end is not None:
-            starts_before = _midnight(end) + timedelta(days=1)
-        elif start is not None:
-            starts_before = _midnight(start) + timedelta(days=horizon_days)
-        else:
-            starts_before = None  # meeting ids alone
-        if starts_before is not None and starts_before > limit:
-            raise InvalidRunParams(
-                f"the window reaches {starts_before:%Y-%m-%d}, more than {MAX_AHEAD_DAYS} days ahead: Daily "
-                "dial-in rooms must expire within 365 days; provision those meetings later"
-            )
-        # meetings that are over need no room, whatever the window says
-        selection = Selection(
-            starts_from=starts_from,
-            starts_before=starts_before,
-            ends_after=now,
-            meeting_ids=meeting_ids,
-            force=force,
-        )
+        selection = manual_window(start, end, meeting_ids, now=now, horizon_days=horizon_days, force=force)
         return RunWindow(mode="manual", selection=selection, dry_run=dry_run)
+    if _mode(params, run_type, logical_date) == "calendar_day":
+        assert logical_date is not None
+        selection = calendar_day_window(logical_date, now=now, lead_days=lead_days, force=force)
+        return RunWindow(mode="calendar_day", selection=selection, dry_run=dry_run)
+    return RunWindow(
+        mode="rolling", selection=rolling_window(now=now, horizon_days=horizon_days, force=force), dry_run=dry_run
+    )
 
+
+def _mode(params: dict[str, Any], run_type: str | None, logical_date: datetime | None) -> str:
+    """A run without a window or ids: ``calendar_day`` (asked for, or a backfill) or ``rolling``."""
     mode = str(params.get("mode") or "auto")
     if mode not in ("auto", "rolling", "calendar_day"):
         raise InvalidRunParams(f"mode must be auto, rolling or calendar_day, not {mode!r}")
     if mode == "calendar_day" and logical_date is None:
         raise InvalidRunParams("mode calendar_day needs a run with a logical date (a backfill, or --logical-date)")
     if mode == "calendar_day" or (mode == "auto" and run_type == "backfill" and logical_date is not None):
-        day = logical_date.astimezone(UTC).date() + timedelta(days=lead_days)
-        selection = Selection(
-            starts_from=_midnight(day),
-            starts_before=_midnight(day) + timedelta(days=1),
-            ends_after=now,
-            force=force,
-        )
-        return RunWindow(mode="calendar_day", selection=selection, dry_run=dry_run)
+        return "calendar_day"
+    return "rolling"
 
-    selection = Selection(
-        starts_from=None,
-        starts_before=now + timedelta(days=horizon_days),
+
+def manual_window(
+    start: date | None, end: date | None, meeting_ids: tuple[str, ...], *, now: datetime, horizon_days: int, force: bool
+) -> Selection:
+    """``manual``: UTC dates ``start``..``end`` (both inclusive; one alone: a day, or ``horizon_days``
+    from ``start``) and/or meeting ids; never beyond what Daily allows."""
+    if start and end and end < start:
+        raise InvalidRunParams(f"window_end {end} is before window_start {start}")
+    if end is not None:
+        starts_before: datetime | None = _midnight(end) + timedelta(days=1)
+    elif start is not None:
+        starts_before = _midnight(start) + timedelta(days=horizon_days)
+    else:
+        starts_before = None  # meeting ids alone
+    if starts_before is not None and starts_before > now + timedelta(days=MAX_AHEAD_DAYS + 1):
+        raise InvalidRunParams(
+            f"the window reaches {starts_before:%Y-%m-%d}, more than {MAX_AHEAD_DAYS} days ahead: Daily "
+            "dial-in rooms must expire within 365 days; provision those meetings later"
+        )
+    # meetings that are over need no room, whatever the window says
+    return Selection(
+        starts_from=_midnight(start) if start else None,
+        starts_before=starts_before,
         ends_after=now,
+        meeting_ids=meeting_ids,
         force=force,
     )
-    return RunWindow(mode="rolling", selection=selection, dry_run=dry_run)
+
+
+def calendar_day_window(logical_date: datetime, *, now: datetime, lead_days: int, force: bool) -> Selection:
+    """``calendar_day``: meetings starting on the UTC day ``logical_date + lead_days``."""
+    day = logical_date.astimezone(UTC).date() + timedelta(days=lead_days)
+    return Selection(
+        starts_from=_midnight(day), starts_before=_midnight(day) + timedelta(days=1), ends_after=now, force=force
+    )
+
+
+def rolling_window(*, now: datetime, horizon_days: int, force: bool) -> Selection:
+    """``rolling``: every meeting not over that starts before ``now + horizon_days``."""
+    return Selection(starts_from=None, starts_before=now + timedelta(days=horizon_days), ends_after=now, force=force)

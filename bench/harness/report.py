@@ -1,0 +1,80 @@
+"""Report writing the benchmarks share: number and duration formats, Markdown tables, verdicts, and
+``write(results, prefix, markdown=..., chart=...)`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
+matplotlib is installed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:,.1f} min"
+    return f"{seconds:,.1f} s"
+
+
+def table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(headers) - 1)
+    marks = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool | None) -> str:
+    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot (headless), or ``None`` when the ``bench`` extra is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def save_json(results: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=str))
+    return path
+
+
+def write(
+    results: dict[str, Any],
+    prefix: Path,
+    *,
+    markdown: Callable[[dict[str, Any]], str],
+    chart: Callable[[dict[str, Any], Path], Path | None] | None = None,
+) -> list[Path]:
+    paths = [save_json(results, prefix.with_suffix(".json")), prefix.with_suffix(".md")]
+    paths[1].write_text(markdown(results))
+    png = chart(results, prefix.with_suffix(".png")) if chart else None
+    return [*paths, *([png] if png is not None else [])]

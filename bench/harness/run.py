@@ -1,0 +1,93 @@
+"""A benchmark run's surroundings: the repository, the machine and commit (``meta``), the code under
+test as a snapshot of a commit (``snapshot``: ``git archive``, compiled), a subprocess environment
+without the caller's Airflow settings, proxies or connections (``clean_env``), and percentiles."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CODE = ("include", "dags", "plugins")  # what a snapshot holds: the code under test
+DROPPED_ENV = ("AIRFLOW", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "DAILY_")
+
+
+def git(*cmd: str, check: bool = False) -> str:
+    done = subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, check=check)
+    return done.stdout.rstrip()
+
+
+def machine() -> dict[str, Any]:
+    """CPU count and model, Python, Airflow and the system: where a figure was measured."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "airflow": metadata.version("apache-airflow"),
+        "system": platform.platform(),
+    }
+
+
+def meta(args: Any, *, src: Path | None = None) -> dict[str, Any]:
+    """When, on which commit and machine, with which arguments; ``src``: a snapshot (its ``COMMIT``),
+    else the working tree (its uncommitted changes to the code are listed)."""
+    snapshot = src is not None and (src / "COMMIT").exists()
+    changes = git("status", "--porcelain", "--", *CODE).splitlines() if not snapshot else []
+    return {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": (src / "COMMIT").read_text()[:7] if snapshot and src else git("rev-parse", "--short", "HEAD"),
+        "code_under_test": "snapshot of the commit (git archive)" if snapshot else "working tree",
+        "uncommitted_changes_in": [line[3:] for line in changes],
+        "machine": machine(),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+
+
+def snapshot(dest: Path, commit: str = "HEAD") -> Path:
+    """The committed code under test (``git archive <commit>``), compiled to bytecode: other work in the
+    working tree cannot change it halfway through a run. ``dest/COMMIT`` names the commit."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    full = git("rev-parse", "--verify", f"{commit}^{{commit}}", check=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", full, *CODE], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=True, stdout=subprocess.DEVNULL)
+    (dest / "COMMIT").write_text(full)
+    return dest
+
+
+def clean_env(src: Path, *first: Path) -> dict[str, str]:
+    """This process's environment without Airflow settings, proxies or connections (loopback only);
+    the code under test imported from ``src/include`` (ahead of the editable install), after ``first``."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(DROPPED_ENV)}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in first), str(src / "include"), str(REPO)])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def percentiles(values: list[float]) -> dict[str, Any]:
+    """``n``, p50, p95, max and mean (seconds) of ``values``."""
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50_s": statistics.median(ordered),
+        "p95_s": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "max_s": ordered[-1],
+        "mean_s": statistics.fmean(ordered),
+    }

@@ -1,0 +1,68 @@
+"""The benchmarks' shared harness (``bench/harness``) and its A/B table, on fabricated results (no
+benchmark is run); and ``bench/`` imports no test code. May import ``bench.harness``, ``bench.scale.report``
+and ``bench.freshness.report`` (no Airflow, no emulator)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+
+from bench.harness import ab, cli
+from bench.harness.run import REPO, snapshot
+from bench.scale import report as scale_report
+
+
+def test_bench_imports_no_test_code():
+    offenders = []
+    for path in sorted((REPO / "bench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] in ("tests", "conftest")]
+    assert offenders == []
+
+
+def test_the_sides_alternate_round_by_round():
+    assert ab.order(1) == ["A", "B"]
+    assert ab.order(3) == ["A", "B", "B", "A", "A", "B"]
+    assert ab.delta_pct(105.0, 100.0) == 5.0 and ab.delta_pct(1.0, None) is None and ab.delta_pct(1.0, 0) is None
+
+
+def _row(tree, variant, wall, backend="sqlite", n=2000):
+    return {"tree": tree, "variant": variant, "backend": backend, "n": n, "wall_s": wall, "status": "ok"}
+
+
+def test_the_scale_ab_report_pairs_the_trees():
+    rows = [_row("A", "a", 10.0), _row("B", "a", 8.0), _row("A", "a", 12.0), _row("B", "a", 8.0)]
+    rows += [_row("A", "a-idle", 2.0), _row("B", "a-idle", 2.0), {"variant": "e1", "backend": "-", "n": 2000}]
+    assert ab.paired(rows, ("backend", "n", "variant"), "wall_s")[("sqlite", 2000, "a")] == {"A": 11.0, "B": 8.0}
+    results = {
+        "meta": {
+            "started": "s",
+            "ab": {"A": "this tree (abc1234)", "B": "f68f3a4"},
+            "args": {"ab_rounds": 2},
+            "machine": {"cpus": 2, "cpu": "x"},
+        },
+        "rows": rows,
+        "errors": [],
+    }
+    text = scale_report.markdown(results)
+    assert "| a: end to end [sqlite] N=2,000: wall s | 11.00 | 8.00 | +37.5 % |" in text
+    assert "| a: idle re-run [sqlite] N=2,000: wall s | 2.00 | 2.00 | +0.0 % |" in text
+    assert "e1" not in text
+
+
+def test_results_go_where_they_went():
+    assert cli.default_out("scale", full=True, quick=False).name == "scale"
+    assert cli.default_out("scale", full=False, quick=True).name == "scale-quick"
+    assert cli.default_out("freshness", full=False, quick=False).name == "freshness-custom"
+    assert cli.default_out("scale", full=True, quick=False, ab="f68f3a4").name == "scale-ab"
+
+
+def test_a_snapshot_holds_the_commits_code(tmp_path):
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    src = snapshot(tmp_path / "src", "HEAD")
+    assert (src / "COMMIT").read_text() == head
+    assert (src / "include" / "daily_dialin" / "__init__.py").exists() and (src / "dags").is_dir()
+    assert not (src / "tests").exists()
