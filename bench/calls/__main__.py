@@ -141,8 +141,9 @@ def _free_port() -> int:
     return free()
 
 
-def start_receiver(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+def start_receiver(env: dict[str, str], *, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The receiver under uvicorn in its own process (on ``port``, default a free one), once it answers."""
+    port = port or _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.calls.serve", str(port)], env=env, cwd=REPO, stderr=subprocess.PIPE
     )

@@ -65,7 +65,7 @@ class _Session:
     room: str
     joined: datetime | None = None
     left: datetime | None = None
-    caller: str | None = None
+    caller: str | None = field(default=None, repr=False)  # a caller's (masked) number
     errors: list[tuple[datetime, bool, str]] = field(default_factory=list)
 
     @property
@@ -158,46 +158,49 @@ def attribute(room_spans: Sequence[MeetingSpan], at: datetime | None) -> str | N
     return min(room_spans, key=distance).meeting_id
 
 
-def fold_calls(events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]) -> list[CallRow]:
-    """Every phone call in ``events`` (all events of their rooms), as calls-table rows."""
-    events = list(events)
+def _sessions(events: Iterable[StoredEvent]) -> dict[str, _Session]:
+    """Phone sessions (``session_id`` of ``dialin.*`` events of a room), their events applied."""
     sessions: dict[str, _Session] = {}
     for event in events:
         session_id = event.payload.get("session_id")
         if event.event_type.startswith("dialin.") and event.room and session_id:
             _apply(sessions.setdefault(str(session_id), _Session(room=event.room)), event)
+    return sessions
+
+
+def _call_row(
+    session_id: str, s: _Session, ends: Mapping[str, list[datetime]], spans: Mapping[str, Sequence[MeetingSpan]]
+) -> CallRow:
+    left = s.left
+    if left is None and s.joined is not None:  # never stopped: the meeting's end after it joined ended it
+        left = min((end for end in ends.get(s.room, ()) if end >= s.joined), default=None)
+    duration = (left - s.joined).total_seconds() if left and s.joined and left >= s.joined else None
+    error_at, error = s.error
+    return CallRow(
+        session_id=session_id,
+        room=s.room,
+        meeting_id=attribute(spans.get(s.room, ()), s.joined or s.left or error_at),
+        caller=s.caller,
+        joined_at=s.joined,
+        left_at=left,
+        duration_seconds=duration,
+        error=error,
+    )
+
+
+def fold_calls(events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]) -> list[CallRow]:
+    """Every phone call in ``events`` (all events of their rooms), as calls-table rows."""
+    events = list(events)
     ends = _meeting_ends(events)
-    calls = []
-    for session_id, s in sorted(sessions.items()):
-        left = s.left
-        if left is None and s.joined is not None:
-            left = min((end for end in ends.get(s.room, ()) if end >= s.joined), default=None)
-        duration = (left - s.joined).total_seconds() if left and s.joined and left >= s.joined else None
-        error_at, error = s.error
-        calls.append(
-            CallRow(
-                session_id=session_id,
-                room=s.room,
-                meeting_id=attribute(spans.get(s.room, ()), s.joined or s.left or error_at),
-                caller=s.caller,
-                joined_at=s.joined,
-                left_at=left,
-                duration_seconds=duration,
-                error=error,
-            )
-        )
-    return calls
+    return [_call_row(session_id, s, ends, spans) for session_id, s in sorted(_sessions(events).items())]
 
 
 def _error_time(call: CallRow) -> datetime:
     return call.left_at or call.joined_at or _NEVER
 
 
-def meeting_figures(
-    calls: Iterable[CallRow], events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]
-) -> dict[str, Figures]:
-    """Figures of every meeting with a call or an end among ``calls`` / ``events``."""
-    figures: dict[str, Figures] = defaultdict(Figures)
+def _add_calls(figures: dict[str, Figures], calls: Iterable[CallRow]) -> None:
+    """``phone_callers``, ``phone_minutes``, ``first_dialin_at`` and ``last_dialin_error`` from the calls."""
     seconds: dict[str, float] = defaultdict(float)
     for call in sorted(calls, key=lambda c: c.session_id):
         if call.meeting_id is None:
@@ -209,13 +212,29 @@ def meeting_figures(
             seconds[call.meeting_id] += call.duration_seconds or 0.0
         if call.error and (f._error_at is None or _error_time(call) >= f._error_at):
             f.last_dialin_error, f._error_at = call.error, _error_time(call)
+    for meeting_id, total in seconds.items():
+        figures[meeting_id].phone_minutes = round(total / 60.0, 2)
+
+
+def _add_ends(
+    figures: dict[str, Figures], events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]
+) -> None:
+    """``actual_end_at``: the latest ``meeting.ended`` attributed to each meeting."""
     for room, ends in _meeting_ends(events).items():
         for end in ends:
             meeting_id = attribute(spans.get(room, ()), end)
             if meeting_id is not None:
                 figures[meeting_id].actual_end_at = _latest(figures[meeting_id].actual_end_at, end)
-    for meeting_id, total in seconds.items():
-        figures[meeting_id].phone_minutes = round(total / 60.0, 2)
+
+
+def meeting_figures(
+    calls: Iterable[CallRow], events: Iterable[StoredEvent], spans: Mapping[str, Sequence[MeetingSpan]]
+) -> dict[str, Figures]:
+    """Figures of every meeting with a call or an end among ``calls`` / ``events``."""
+    events = list(events)
+    figures: dict[str, Figures] = defaultdict(Figures)
+    _add_calls(figures, calls)
+    _add_ends(figures, events, spans)
     _add_participants(figures, events, spans)
     return dict(figures)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from daily_dialin.provisioning.table import MeetingsTable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DialinAlert", "fold_events", "raise_alerts"]
+__all__ = ["CallsTables", "DialinAlert", "calls_tables", "fold_events", "prune_events", "raise_alerts"]
 
 BATCH = 5000
 RUN_SECONDS = 600.0  # one run folds batches until none is left or this long has passed
@@ -49,6 +50,34 @@ class DialinAlert(DailyError, AirflowFailException):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CallsTables:
+    """What a calls task works on: both settings, the meetings table and the calls store (schema ensured)."""
+
+    config: ProvisioningConfig
+    settings: CallsSettings
+    table: MeetingsTable
+    store: CallsStore
+
+
+def calls_tables(config_overrides: dict[str, Any] | None, settings_overrides: dict[str, Any] | None) -> CallsTables:
+    """The settings (Variables <- overrides), the meetings table and the calls store on its engine."""
+    config = ProvisioningConfig.load(config_overrides)
+    settings = CallsSettings.load(settings_overrides)
+    table = MeetingsTable.from_config(config)
+    store = CallsStore(engine=table.engine, settings=settings)
+    store.ensure_schema()
+    return CallsTables(config=config, settings=settings, table=table, store=store)
+
+
+def prune_events(store: CallsStore, settings: CallsSettings, now: datetime) -> int:
+    """Delete processed events older than ``events_retention_days`` (:meth:`CallsStore.prune`)."""
+    pruned = store.prune(cutoff=now - timedelta(days=settings.events_retention_days))
+    if pruned:
+        log.info("Pruned %d processed event(s) older than %s day(s)", pruned, settings.events_retention_days)
+    return pruned
 
 
 def figure_columns(table: MeetingsTable, settings: CallsSettings) -> dict[str, str]:
@@ -136,24 +165,28 @@ def _fold_batch(
     }
 
 
-def fold_events(
-    *,
-    config_overrides: dict[str, Any] | None = None,
-    settings_overrides: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Fold every pending event in (batches of :data:`BATCH`, up to :data:`RUN_SECONDS`); the summary."""
-    config = ProvisioningConfig.load(config_overrides)
-    settings = CallsSettings.load(settings_overrides)
-    table = MeetingsTable.from_config(config)
-    store = CallsStore(engine=table.engine, settings=settings)
-    store.ensure_schema()
+def _written_columns(table: MeetingsTable, settings: CallsSettings) -> dict[str, str]:
+    """Figure -> column of the figures this run writes (logs the ones the table has no column for)."""
     columns = figure_columns(table, settings)
     skipped = sorted(set(FIGURES) - set(columns))
     if skipped:
         log.info("Meetings table has no column for %s: those figures are not written", skipped)
     if settings.calls_source == "meetings_api":  # no dialin.* events: a 0 there would be a guess
         columns = {figure: column for figure, column in columns.items() if figure not in PHONE_FIGURES}
+    return columns
+
+
+def fold_events(
+    *,
+    now: datetime | None = None,
+    config_overrides: dict[str, Any] | None = None,
+    settings_overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fold every pending event in (batches of :data:`BATCH`, up to :data:`RUN_SECONDS`), then prune
+    processed events past the retention; the summary."""
+    opened = calls_tables(config_overrides, settings_overrides)
+    settings, table, store = opened.settings, opened.table, opened.store
+    columns = _written_columns(table, settings)
     summary: dict[str, Any] = {"events": 0, "alerts": [], "columns": columns}
     seen: dict[str, set[str]] = {"rooms": set(), "calls": set(), "meetings": set()}
     deadline = time.monotonic() + RUN_SECONDS
@@ -167,6 +200,7 @@ def fold_events(
         summary["alerts"] += done["alerts"]
     summary.update({key: len(found) for key, found in seen.items()})
     summary["pending"] = store.pending()[0]
+    summary["pruned"] = prune_events(store, settings, now or _utcnow())
     log.info(
         "Folded %d event(s) of %d room(s): %d call(s), figures of %d meeting(s); %d alert(s), %d event(s) left",
         summary["events"],

@@ -196,6 +196,40 @@ def _store(config: ReceiverConfig, event: Any) -> bool:
     return config.store.insert_event(event, received_at=datetime.now(UTC))
 
 
+async def _config(sources: Sources) -> ReceiverConfig | str:
+    """The settings, or the refusal when they cannot be read (503: Daily retries)."""
+    try:
+        config = await run_in_threadpool(sources.load)
+    except Exception as exc:
+        sources.failed()
+        log.warning("Daily webhooks: settings not readable (%s)", type(exc).__name__)
+        return "unavailable"
+    return config if config.secret else "no_secret"
+
+
+def _verified(request: Request, body: bytes, config: ReceiverConfig, now: float) -> Any:
+    """The event of a signed body, or the refusal / the reason it is ignored (a string)."""
+    headers = request.headers
+    refused = signing.verify(
+        config.secret or "",
+        timestamp=headers.get("x-webhook-timestamp"),
+        signature=headers.get("x-webhook-signature"),
+        body=body,
+        now=now,
+    )
+    if refused:
+        return refused
+    try:
+        event = parse_event(body)
+    except BadEvent:
+        return "bad_json"
+    if not event.known:
+        return "ignored_type"
+    if not is_our_room(event.room, config.prefix):
+        return "ignored_room"
+    return event
+
+
 async def _handle(request: Request, *, sources: Sources, counters: Counters, clock: Callable[[], float]) -> Any:
     try:
         body = await _read_body(request, MAX_BODY_BYTES)
@@ -203,32 +237,12 @@ async def _handle(request: Request, *, sources: Sources, counters: Counters, clo
         return _refuse(counters, "too_large")
     if is_ping(body):
         return _answer(counters, "ping")
-    try:
-        config = await run_in_threadpool(sources.load)
-    except Exception as exc:
-        sources.failed()
-        log.warning("Daily webhooks: settings not readable (%s)", type(exc).__name__)
-        return _refuse(counters, "unavailable")
-    if not config.secret:
-        return _refuse(counters, "no_secret")
-    headers = request.headers
-    refused = signing.verify(
-        config.secret,
-        timestamp=headers.get("x-webhook-timestamp"),
-        signature=headers.get("x-webhook-signature"),
-        body=body,
-        now=clock(),
-    )
-    if refused:
-        return _refuse(counters, refused)
-    try:
-        event = parse_event(body)
-    except BadEvent:
-        return _refuse(counters, "bad_json")
-    if not event.known:
-        return _answer(counters, "ignored_type")
-    if not is_our_room(event.room, config.prefix):
-        return _answer(counters, "ignored_room")
+    config = await _config(sources)
+    if isinstance(config, str):
+        return _refuse(counters, config)
+    event = _verified(request, body, config, clock())
+    if isinstance(event, str):
+        return _refuse(counters, event) if event in REFUSALS else _answer(counters, event)
     try:
         stored = await run_in_threadpool(_store, config, event)
     except Exception as exc:  # the database is down or refused: Daily retries

@@ -52,7 +52,7 @@ from pydantic import Field
 
 from airflow_provider_daily.presence import DEFERRED
 from daily_dialin.calls.fold import when
-from daily_dialin.calls.settings import CallsSettings
+from daily_dialin.calls.process import calls_tables
 from daily_dialin.calls.store import CallsStore
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.handover import LISTED, Handover
@@ -260,14 +260,12 @@ def revoke_ended(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The task: delete the rooms of ended one-off meetings that are due (see the module); the summary."""
-    config = ProvisioningConfig.load(config_overrides)
+    opened = calls_tables(config_overrides, settings_overrides)
+    config, table, store = opened.config, opened.table, opened.store
     if not config.revoke_after_minutes:
         log.info("revoke_after_minutes is off: PINs live until their room's exp")
         return RevokeResult(off=True).to_xcom()
     now = now or _utcnow()
-    table = MeetingsTable.from_config(config)
-    store = CallsStore(engine=table.engine, settings=CallsSettings.load(settings_overrides))
-    store.ensure_schema()
     due, kept = due_revokes(table, store, config, now)
     if not due:
         result = RevokeResult(kept_shared=len(kept))

@@ -88,6 +88,16 @@ class CallsSettings(BaseModel):
         "(the longest meeting that is still read whole).",
     )
 
+    events_retention_days: float = Field(
+        default=7.0,
+        ge=2,
+        le=3660,
+        description="Processed events are deleted this long after they arrived, a whole Daily meeting at a time "
+        "(docs/calls.md). At least 2 days: replay protection needs an id for Daily's retry window (~15 min) plus "
+        "the 5-minute timestamp tolerance, and revoking needs meeting.ended for revoke_after_minutes + "
+        "exp_grace_minutes + 1 day.",
+    )
+
     @field_validator("events_table", "calls_table")
     @classmethod
     def _table(cls, value: str) -> str:

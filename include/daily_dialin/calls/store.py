@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ class CallRow:
     session_id: str
     room: str
     meeting_id: str | None
-    caller: str | None
+    caller: str | None = field(repr=False)  # a caller's (masked) number
     joined_at: datetime | None
     left_at: datetime | None
     duration_seconds: float | None
@@ -217,6 +217,29 @@ class CallsStore:
         with self.engine.begin() as conn:
             for part in _chunks(sorted(set(seqs))):
                 conn.execute(sa.update(e).where(e.c.seq.in_(list(part))).values(processed_at=now))
+
+    def prune(self, *, cutoff: datetime) -> int:
+        """Delete processed events received before ``cutoff``, whole Daily meetings at a time: an event
+        of a room goes once that room's ``meeting.ended`` that came after it (by Daily's ``event_ts``)
+        is itself older than ``cutoff``, or once the room got no event since ``cutoff``. So the events
+        a later fold reloads for a room are never part of a meeting (a call, an attendance) whose start
+        is gone. Returns how many rows were deleted."""
+        e = self.events
+        ended = e.alias("ended")
+        later = e.alias("later")
+        old = [e.c.processed_at.is_not(None), e.c.received_at < cutoff]
+        closed = sa.exists().where(
+            ended.c.room == e.c.room,
+            ended.c.event_type == "meeting.ended",
+            ended.c.processed_at.is_not(None),
+            ended.c.received_at < cutoff,
+            ended.c.event_ts < cutoff.timestamp(),
+            ended.c.event_ts >= e.c.event_ts,
+        )
+        quiet = ~sa.exists().where(later.c.room == e.c.room, later.c.received_at >= cutoff)
+        with self.engine.begin() as conn:
+            result = conn.execute(sa.delete(e).where(*old, sa.or_(closed, quiet, e.c.room.is_(None))))
+        return int(result.rowcount or 0)
 
     def replace_calls(self, calls: Sequence[CallRow], *, now: datetime) -> None:
         """Write ``calls`` (every call of their rooms, recomputed), replacing their earlier rows."""
