@@ -5,14 +5,16 @@ bootstrap (``python -m daily_dialin.bootstrap``: metadata DB, the ``daily_defaul
 ``daily_meetings_db`` connections, the ``daily_provisioning`` Variable, the ``daily_api`` pool, the
 SQLite meetings table seeded with sample meetings on first use), then Airflow's components
 (API server, scheduler with the LocalExecutor, DAG processor, triggerer) with the "Test" button of the connection form
-enabled, and prints the URL and the login. Everything stays under ``.demo/ui/``; Ctrl-C stops it all.
+enabled, and prints the URL to open - Airflow's login, which leads to the Dial-in page - and the
+login. Everything stays under ``.demo/ui/``; Ctrl-C stops it all.
 
 Freshness: ``daily_dialin_provisioning`` runs on the meetings-table watcher (in the triggerer, polling
 every 5 s) and on no clock (``DAILY_PROVISIONING_SCHEDULE`` empty): once the DAG is unpaused, a row
 inserted into ``.demo/ui/meetings.db`` shows its dial string within a minute, with nothing triggered
 by hand. Unpausing therefore starts a run for the sample meetings too (the watcher sees them).
 ``--check`` starts everything, checks the login, the DAG, the pool and the Variable through the REST
-API, and stops (used by the tests); ``--check-freshness`` also unpauses the DAG, inserts a meeting
+API, and that the URL printed leads to the Dial-in page, and stops (used by the tests);
+``--check-freshness`` also unpauses the DAG, inserts a meeting
 starting in an hour and waits for its dial string.
 """
 
@@ -117,6 +119,33 @@ def _wait_ready(url: str, username: str, password: str, components: dict, workdi
                     return token
         time.sleep(2)
     raise SystemExit(f"Airflow did not become ready in 5 minutes; see the logs in {workdir}")
+
+
+def dialin_url(url: str) -> str:
+    """The URL to open: Airflow's login, then the Dial-in page in the UI's frame (``next``, a path
+    on the same server: what the simple auth manager's login page goes to after signing in)."""
+    from urllib.parse import urlencode
+
+    from daily_dialin.ui.plugin import ui_path
+
+    return f"{url}/auth/login?{urlencode({'next': ui_path()})}"
+
+
+def _check_dialin(url: str, token: str) -> None:
+    """The URL printed leads to the page: Airflow lists the plugin's nav view at that route, and the
+    page it frames answers the signed-in user."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from daily_dialin.ui.plugin import URL_PREFIX
+
+    headers = {"Authorization": f"Bearer {token}"}
+    route = parse_qs(urlsplit(dialin_url(url)).query)["next"][0].removeprefix("/plugin/")
+    plugins = requests.get(f"{url}/api/v2/plugins", headers=headers, timeout=10).json()["plugins"]
+    views = [view for plugin in plugins for view in plugin["external_views"] if view.get("url_route") == route]
+    assert [view["href"] for view in views] == [f"{URL_PREFIX}/"], f"no nav view at /plugin/{route}: {plugins}"
+    page = requests.get(f"{url}{URL_PREFIX}/", headers=headers, timeout=30)
+    assert page.status_code == 200 and "<title>Dial-in</title>" in page.text, (page.status_code, page.text[:300])
+    _say(f"dial-in page check passed: {dialin_url(url)} leads to {URL_PREFIX}/ in the UI's frame")
 
 
 def _check(url: str, token: str) -> None:
@@ -247,12 +276,14 @@ def main(argv: list[str] | None = None) -> int:
         token = _wait_ready(url, username, password, components, workdir)
         if args.check:
             _check(url, token)
+            _check_dialin(url, token)
             if args.check_freshness:
                 _check_freshness(url, token, workdir / "meetings.db")
             return 0
         print(
-            f"\n  Airflow UI:   {url}\n  Dial-in page: {url}/plugin/daily-dialin\n"
-            f"  Login:        {username} / {password}\n"
+            f"\n  Open:         {dialin_url(url)}\n"
+            f"  Login:        {username} / {password}  (then you are on the Dial-in page)\n"
+            f"  Airflow UI:   {url}\n"
             f"  Daily (emulator): {base_url}  key {EMULATOR_KEY}\n"
             f"  Meetings:     {workdir / 'meetings.db'} (SQLite, connection daily_meetings_db)\n\n"
             f"  {DAG_ID} runs on the meetings-table watcher once unpaused (no clock here): insert a row\n"

@@ -2,11 +2,13 @@
 
 Opens the "Dial-in" entry of Airflow's navigation (``/plugin/daily-dialin``: the page in the UI's
 frame) and checks the tiles against the meetings table (read directly, polled until they agree:
-the cluster's runs may provision meanwhile); inserts a meeting broken on purpose (a status in no
-list) and finds it under "problems" with its reason; ticks a pending meeting, presses "Provision now" (a run through
-Airflow's REST API with the signed-in user's token) and sees it ready; checks an anonymous browser
-is refused (401). Screenshots, light and dark: ``tests/browser/screenshots/dialin-light.png`` and
-``dialin-dark.png`` (linked from ``docs/operators-page.md``; the folder is not committed).
+the cluster's runs may provision meanwhile, and the tiles show a pass a few seconds old); opens the
+"Dial-in" tab of a DAG that provisions nothing (Airflow shows it on every DAG) and finds it says
+so; inserts a meeting broken on purpose (a status in no list) and finds it under "problems" with
+its reason; ticks a pending meeting, presses "Provision now" (a run through Airflow's REST API with
+the signed-in user's token) and sees it ready; checks an anonymous browser is refused (401).
+Screenshots, light and dark: ``tests/browser/screenshots/dialin-light.png`` and ``dialin-dark.png``
+(linked from ``docs/operators-page.md``; the folder is not committed).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.test_ui import CHROMIUM_ARGS, UI_TIMEOUT_MS, browser, page, shot  # noqa: F401 (fixtures)
+from tests.browser.test_ui import (  # noqa: F401 (fixtures)
+    CHROMIUM_ARGS,
+    EXAMPLE_DAG,
+    UI_TIMEOUT_MS,
+    browser,
+    page,
+    shot,
+)
 from tests.support.cluster import DAG_ID, NativeCluster, read_meetings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -84,7 +93,15 @@ def test_the_dialin_page(page: Page, browser: Browser, native_cluster: NativeClu
         return shown == str(expected), (shown, expected)
 
     _eventually(tiles_agree, what="the ready tile matches the table")
+    frame = page.frame_locator("iframe").first
+    expect(frame.locator("#pageinfo")).to_contain_text("rows 1")  # keyset pages: "rows 1-50 of N"
     shot(page, "dialin-light", full_page=True)
+
+    # the Dial-in tab of a DAG that provisions nothing (Airflow shows the tab on every DAG)
+    page.goto(f"/dags/{EXAMPLE_DAG}/plugin/daily-dialin-dag")
+    tab = page.frame_locator("iframe").first
+    expect(tab.locator("#no-table")).to_contain_text(f"{EXAMPLE_DAG} provisions no dial-in meetings")
+    expect(tab.locator(f'a[href="./?table={DAG_ID}"]')).to_be_visible()
 
     # the broken meeting under problems, with the table module's reason
     page.goto(PAGE)
@@ -135,6 +152,7 @@ def test_the_dialin_page(page: Page, browser: Browser, native_cluster: NativeClu
         dark_page = dark.new_page()
         dark_page.goto(f"{PAGE}?theme=dark")
         expect(dark_page.locator('[data-tile="ready"] b')).to_be_visible()
+        expect(dark_page.locator("#pageinfo")).to_contain_text("rows")  # the list too: it arrives on its own
         shot(dark_page, "dialin-dark", full_page=True)
     finally:
         dark.close()

@@ -43,4 +43,5 @@ def test_ui_quickstart_check(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "check passed: DAG daily_dialin_provisioning runs on the watcher" in result.stdout
     assert "freshness check passed" in result.stdout, result.stdout[-3000:]
+    assert "dial-in page check passed" in result.stdout, result.stdout[-3000:]
     assert "bootstrap done" in (tmp_path / "bootstrap.log").read_text()

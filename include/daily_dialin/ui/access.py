@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow.configuration import conf
 from fastapi import Depends, HTTPException, Query, status
 
-__all__ = ["DagAccess", "DagAccessDep"]
+__all__ = ["DagAccess", "DagAccessDep", "readable"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class DagAccess:
     username: str
     can_edit: bool
     can_trigger: bool
+    user: BaseUser | None = None  # who asked (None: a benchmark's or test's override)
 
 
 def _details(dag_id: str) -> DagDetails:
@@ -40,6 +42,16 @@ def _details(dag_id: str) -> DagDetails:
 
         team = DagModel.get_team_name(dag_id)
     return DagDetails(id=dag_id, team_name=team)
+
+
+def readable(user: BaseUser, dag_ids: list[str]) -> list[str]:
+    """The DAG ids of ``dag_ids`` the user may read (for links to other tables' pages)."""
+    manager = get_auth_manager()
+    return [
+        dag_id
+        for dag_id in dag_ids
+        if manager.is_authorized_dag(method="GET", access_entity=None, details=_details(dag_id), user=user)
+    ]
 
 
 def dag_access(user: GetUserDep, table: Annotated[str, Query(max_length=250)] = "") -> DagAccess:
@@ -56,6 +68,7 @@ def dag_access(user: GetUserDep, table: Annotated[str, Query(max_length=250)] = 
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
     return DagAccess(
         dag_id=dag_id,
+        user=user,
         username=user.get_name(),
         can_edit=allowed("PUT"),
         can_trigger=allowed("POST", DagAccessEntity.RUN),

@@ -6,7 +6,9 @@ const CTX = JSON.parse(document.getElementById('ctx').textContent);
  if(p.classList.contains('dark'))m='dark';else if(p.classList.contains('light'))m='light'}}catch(e){}
  const q=new URLSearchParams(location.search).get('theme');if(q)m=q;
  if(m)document.documentElement.classList.add(m);})();
-const S={page:1,size:50,q:'',sort:'starts_at',status:'',selected:new Set()};
+// the list is keyset-paged: S.trail holds the cursor of every page up to the one shown ('' = the first)
+const S={trail:[''],next:null,size:50,q:'',sort:'starts_at',status:'',selected:new Set(),tiles:null,page:null};
+function first(){S.trail=[''];S.next=null}
 const $=id=>document.getElementById(id);
 function el(tag,text,cls){const e=document.createElement(tag);if(text!=null)e.textContent=String(text);if(cls)e.className=cls;return e}
 function headers(){const h={'Accept':'application/json'};let t=null;try{t=localStorage.getItem('token')}catch(e){}
@@ -20,9 +22,10 @@ const TILES=[['within_horizon','within horizon'],['ready','ready'],['pending','p
 function drawTiles(t){const box=$('tiles');box.replaceChildren();
  for(const[k,label]of TILES){const d=el('div',null,'tile t-'+k+(S.status===k?' sel':''));d.dataset.tile=k;
   d.append(el('b',t[k]),el('span',label));
-  if(k!=='within_horizon'&&k!=='at_risk')d.onclick=()=>{S.status=S.status===k?'':k;S.page=1;$('status').value=S.status;load()};
+  if(k!=='within_horizon'&&k!=='at_risk')d.onclick=()=>{S.status=S.status===k?'':k;first();$('status').value=S.status;load()};
   box.append(d)}
- $('risk').textContent=t.at_risk?('At risk (starting within '+t.alert_within_minutes+' min without a room): '+t.at_risk_ids.join(', ')):'';
+ $('risk').textContent=(t.at_risk?('At risk (starting within '+t.alert_within_minutes+' min without a room): '+t.at_risk_ids.join(', ')+'. '):'')
+  +'Counts as of '+Math.round(t.as_of_seconds)+' s ago.';
  drawChart(t.days)}
 function drawChart(days){const svg=$('chart'),W=days.length*28,H=90,NS='http://www.w3.org/2000/svg';
  svg.setAttribute('viewBox','0 0 '+W+' '+(H+16));svg.replaceChildren();
@@ -48,11 +51,21 @@ function drawRows(p){const body=$('rows');body.replaceChildren();const figs=p.fi
   if(CTX.docs){const a=el('a','help');a.href=CTX.docs+r.help.replace('#','.html#');a.target='_blank';a.rel='noopener';a.title=doc;e.append(a)}
   else e.append(el('span','(see '+doc+')','note'))}
   for(const f of figs)cell(tr,r[f]);body.append(tr)}
- const pages=Math.max(1,Math.ceil(p.total/p.size));$('pageinfo').textContent='page '+p.page+' of '+pages+' ('+p.total+' meetings)';
- $('prev').disabled=p.page<=1;$('next').disabled=p.page>=pages}
-async function load(){try{const q={table:CTX.dag_id};
- const[t,p]=await Promise.all([get('api/tiles',q),get('api/meetings',{...q,page:S.page,size:S.size,q:S.q,sort:S.sort,status:S.status})]);
- drawTiles(t);drawRows(p);$('err').textContent=''}catch(e){$('err').textContent='Could not load: '+e.message}}
+ S.next=p.next;pageInfo(p);$('prev').disabled=S.trail.length<=1;$('next').disabled=!p.next}
+function pageInfo(p){const at=(S.trail.length-1)*S.size,t=S.tiles;
+ const total=p.total!=null?p.total:!p.next?at+p.rows.length:(t&&!S.q?(S.status?t[S.status]:t.listed):null);
+ $('pageinfo').textContent=(p.rows.length?'rows '+(at+1)+'–'+(at+p.rows.length):'no rows')+(total!=null?' of '+total:'')}
+// tiles and rows are drawn as each arrives (the list is the quicker); the pager's total is the list's
+// own count where it has one, else the tiles' count of the same rows
+async function load(){const q={table:CTX.dag_id};let failed=null;
+ const tiles=get('api/tiles',q).then(t=>{S.tiles=t;drawTiles(t);if(S.page)pageInfo(S.page)}).catch(e=>{failed=e});
+ const rows=get('api/meetings',{...q,cursor:S.trail[S.trail.length-1],size:S.size,q:S.q,sort:S.sort,status:S.status})
+  .then(p=>{S.page=p;drawRows(p)}).catch(e=>{failed=e});
+ await Promise.all([tiles,rows]);
+ if(failed)$('err').textContent='Could not load: '+failed.message;else{$('err').textContent='';painted()}}
+// the first tiles and rows on screen: a mark for the benchmark (bench/ui), after the frame that shows them
+function painted(){if(performance.getEntriesByName('dialin-data').length)return;
+ requestAnimationFrame(()=>setTimeout(()=>performance.mark('dialin-data'),0))}
 async function approvals(){try{const r=await fetch('/api/v2/dags/~/dagRuns/~/hitlDetails?response_received=false&dag_id_prefix_pattern='+encodeURIComponent(CTX.dag_id),{headers:headers(),credentials:'same-origin'});
  if(!r.ok)return;const j=await r.json();if(j.total_entries>0){const a=$('approval');a.hidden=false;a.textContent=j.total_entries+' approval(s) waiting in Required Actions'}}catch(e){}}
 async function provision(){try{await startRun()}catch(e){$('msg').textContent='Could not start the run: '+e.message;$('provision').disabled=false}}
@@ -62,9 +75,9 @@ async function startRun(){const ids=[...S.selected];if(!ids.length)return;$('pro
   body:JSON.stringify({logical_date:null,conf:{meeting_ids:ids},note:'provision now, from the Dial-in page'})});
  if(r.ok){const j=await r.json();$('msg').textContent='Run '+j.dag_run_id+' started for '+ids.join(', ');S.selected.clear();setTimeout(load,3000)}
  else{$('msg').textContent='Airflow refused the run: '+r.status+' '+(await r.text()).slice(0,300);$('provision').disabled=false}}
-$('q').oninput=()=>{clearTimeout(S.t);S.t=setTimeout(()=>{S.q=$('q').value.trim();S.page=1;load()},250)};
-$('status').onchange=()=>{S.status=$('status').value;S.page=1;load()};
-$('prev').onclick=()=>{S.page--;load()};$('next').onclick=()=>{S.page++;load()};
+$('q').oninput=()=>{clearTimeout(S.t);S.t=setTimeout(()=>{S.q=$('q').value.trim();first();load()},250)};
+$('status').onchange=()=>{S.status=$('status').value;first();load()};
+$('prev').onclick=()=>{if(S.trail.length>1){S.trail.pop();load()}};$('next').onclick=()=>{if(S.next){S.trail.push(S.next);load()}};
 $('provision').onclick=provision;$('provision').hidden=!CTX.can_trigger;
-document.querySelectorAll('th[data-sort]').forEach(th=>th.onclick=()=>{const k=th.dataset.sort;S.sort=S.sort===k?'-'+k:k;load()});
+document.querySelectorAll('th[data-sort]').forEach(th=>th.onclick=()=>{const k=th.dataset.sort;S.sort=S.sort===k?'-'+k:k;first();load()});
 load();approvals();setInterval(load,30000);

@@ -20,7 +20,7 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["render_page"]
+__all__ = ["render_no_table", "render_page"]
 
 
 def _asset(name: str) -> str:
@@ -61,4 +61,23 @@ def render_page(*, dag_id: str, can_edit: bool, can_trigger: bool, docs: str) ->
         '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Dial-in</title>'
         f"<style>{_CSS}</style></head><body>{_BODY.format(dag=html.escape(dag_id))}"
         f'<script id="ctx" type="application/json">{data}</script><script>{_SCRIPT}</script></body></html>'
+    )
+
+
+def render_no_table(*, dag_id: str, tables: list[str]) -> str:
+    """The Dial-in tab of a DAG that serves no meetings table (Airflow shows a plugin's DAG tab on
+    every DAG): says so, and links the pages of ``tables`` (the DAG ids the user may read)."""
+    links = "".join(
+        f'<li><a href="./?table={html.escape(other, quote=True)}">{html.escape(other)}</a></li>' for other in tables
+    )
+    listing = (
+        f"<p>The Dial-in pages you may open:</p><ul>{links}</ul>" if tables else "<p>You may open no Dial-in page.</p>"
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Dial-in</title>'
+        f'<style>{_CSS}</style></head><body><h1>Dial-in</h1><p id="no-table">DAG <b>{html.escape(dag_id)}</b> '
+        "provisions no dial-in meetings: it serves no meetings table, so it has nothing to show here. "
+        "(Airflow shows this tab on every DAG.)</p>"
+        f"{listing}</body></html>"
     )
