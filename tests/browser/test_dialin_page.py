@@ -7,13 +7,15 @@ the cluster's runs may provision meanwhile, and the tiles show a pass a few seco
 so; inserts a meeting broken on purpose (a status in no list) and finds it under "problems" with
 its reason; ticks a pending meeting, presses "Provision now" (a run through Airflow's REST API with
 the signed-in user's token) and sees it ready; checks an anonymous browser is refused (401).
-Screenshots, light and dark: ``tests/browser/screenshots/dialin-light.png`` and ``dialin-dark.png``
+Screenshots, light and dark: ``tests/browser/screenshots/dialin-light.png`` and ``dialin-dark.png``,
+copied to ``docs/images/`` where ``docs/operators-page.md`` shows them (commit them when the page changes)
 (linked from ``docs/operators-page.md``; the folder is not committed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +32,16 @@ from tests.browser.test_ui import (  # noqa: F401 (fixtures)
     shot,
 )
 from tests.support.cluster import DAG_ID, NativeCluster, read_meetings
+from tests.support.paths import REPO
+
+DOC_IMAGES = REPO / "docs" / "images"
+
+
+def publish(path: Any) -> None:
+    """Copy a screenshot to the docs, which show the page as the code draws it."""
+    DOC_IMAGES.mkdir(exist_ok=True)
+    shutil.copyfile(path, DOC_IMAGES / path.name)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -95,7 +107,7 @@ def test_the_dialin_page(page: Page, browser: Browser, native_cluster: NativeClu
     _eventually(tiles_agree, what="the ready tile matches the table")
     frame = page.frame_locator("iframe").first
     expect(frame.locator("#pageinfo")).to_contain_text("rows 1")  # keyset pages: "rows 1-50 of N"
-    shot(page, "dialin-light", full_page=True)
+    publish(shot(page, "dialin-light", full_page=True))
 
     # the Dial-in tab of a DAG that provisions nothing (Airflow shows the tab on every DAG)
     page.goto(f"/dags/{EXAMPLE_DAG}/plugin/daily-dialin-dag")
@@ -153,7 +165,7 @@ def test_the_dialin_page(page: Page, browser: Browser, native_cluster: NativeClu
         dark_page.goto(f"{PAGE}?theme=dark")
         expect(dark_page.locator('[data-tile="ready"] b')).to_be_visible()
         expect(dark_page.locator("#pageinfo")).to_contain_text("rows")  # the list too: it arrives on its own
-        shot(dark_page, "dialin-dark", full_page=True)
+        publish(shot(dark_page, "dialin-dark", full_page=True))
     finally:
         dark.close()
 
