@@ -86,10 +86,26 @@ class StandaloneAirflow:
     def stop(self) -> None:
         if self.proc is None:
             return
+        group = self.proc.pid  # start_new_session: the group outlives standalone itself
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(group, signal.SIGTERM)
             self.proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            pass
+        # standalone can exit while a child (the scheduler) is still shutting down, or hangs there:
+        # that child, re-parented to init, kept running after the test (seen in a CI clone). Wait
+        # for the whole group to go, then kill what is left.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _group_alive(group):
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
         self.proc = None
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
