@@ -151,7 +151,7 @@ def read_meetings_api(
 ) -> dict[str, Any]:
     """The calls DAG's step: with ``calls_source: "meetings_api"`` read ``/meetings`` (above);
     with ``"webhooks"`` nothing (no API call)."""
-    from airflow_provider_daily.hooks.daily import DailyHook
+    from daily_dialin.hook import daily_hook
     from daily_dialin.provisioning.config import ProvisioningConfig
     from daily_dialin.provisioning.table import MeetingsTable
 
@@ -160,5 +160,5 @@ def read_meetings_api(
         return {"source": settings.calls_source, "skipped": "calls come from webhooks"}
     config = ProvisioningConfig.load(config_overrides)
     store = CallsStore(engine=MeetingsTable.from_config(config).engine, settings=settings)
-    hook = DailyHook(daily_conn_id=config.daily_conn_id)
+    hook = daily_hook(config, deadline=False, live_rooms=False)
     return read_meetings(hook=hook, store=store, prefix=config.room_name_prefix, settings=settings, now=now)

@@ -185,9 +185,9 @@ def _delete(config: ProvisioningConfig, rooms: list[str]) -> tuple[Mapping[str, 
     """Delete ``rooms`` (presence first); ``(results, deferred, error)``: an outage is returned, not raised."""
     from airflow_provider_daily.bulk import BulkRoomDeleter
     from airflow_provider_daily.errors import DailyBulkDeleteError
-    from airflow_provider_daily.hooks.daily import DailyHook
+    from daily_dialin.hook import daily_hook
 
-    hook = DailyHook(daily_conn_id=config.daily_conn_id, deadline_seconds=config.chunk_deadline_seconds)
+    hook = daily_hook(config, live_rooms=False)  # presence is checked by the deleter itself
     try:
         results = BulkRoomDeleter(hook=hook, batch_size=config.batch_size).delete(rooms)
     except DailyBulkDeleteError as exc:  # keep what was settled, then fail the task (Airflow retries)

@@ -98,9 +98,9 @@ def _table(config: Any) -> tuple[Any, Check | None]:
 
 
 def _hook(config: Any, options: DoctorOptions) -> Any:
-    from airflow_provider_daily.hooks.daily import DailyHook
+    from daily_dialin.hook import daily_hook
 
-    return DailyHook(daily_conn_id=config.daily_conn_id)
+    return daily_hook(config, deadline=False, live_rooms=False)
 
 
 def _table_part(config: Any, options: DoctorOptions, now: datetime) -> tuple[list[Check], Any]:
