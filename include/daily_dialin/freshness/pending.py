@@ -162,7 +162,19 @@ def _window(
     if table.has_series:
         not_over = sa.or_(not_over, sa.and_(c.series_id.is_not(None), c.ends_at > table.ts(now - look_ahead - grace)))
     window = Selection(starts_before=now + look_ahead)
-    return sa.select(*(c[name] for name in columns)).where(not_over, *table.due(window, room=True, strict=False))
+    return sa.select(*(_read(table, name) for name in columns)).where(
+        not_over, *table.due(window, room=True, strict=False)
+    )
+
+
+def _read(table: Any, name: str) -> sa.ColumnElement[Any]:
+    """The column ``name`` as the poll reads it: ``provisioned_at`` only for occurrences of series
+    (the series' rule alone reads it), NULL for one-off meetings - measured on PostgreSQL at 100,000
+    rows: a timestamp converted per window row cost the poll about 2 ms of its 25 (issue 22's A/B)."""
+    c = table.c
+    if name != "provisioned_at":
+        return c[name]
+    return sa.case((c.series_id.is_not(None), c.provisioned_at)).label(name)
 
 
 def _outdated_series(
