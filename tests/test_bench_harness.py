@@ -5,10 +5,13 @@ and ``bench.freshness.report`` (no Airflow, no emulator)."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 
-from bench.harness import ab, cli
-from bench.harness.run import REPO, snapshot
+import pytest
+
+from bench.harness import ab, cli, report
+from bench.harness.run import REPO, airflow_env, percentiles, snapshot
 from bench.scale import report as scale_report
 
 
@@ -66,3 +69,31 @@ def test_a_snapshot_holds_the_commits_code(tmp_path):
     assert (src / "COMMIT").read_text() == head
     assert (src / "include" / "daily_dialin" / "__init__.py").exists() and (src / "dags").is_dir()
     assert not (src / "tests").exists()
+
+
+def test_a_table_from_columns_and_the_failed_steps():
+    spec = [("name", lambda r: r["name"]), ("wall s", report.fig("wall_s"))]
+    text = report.columns(spec, [{"name": "a", "wall_s": 1234.5}, {"name": "b"}])
+    assert text == "| name | wall s |\n| --- | ---: |\n| a | 1,234 |\n| b | - |"
+    assert report.failed_steps({"errors": []}) == []
+    assert report.failed_steps({"errors": [{"step": "seed", "error": "boom"}]})[1:] == [
+        "## Steps that failed",
+        "",
+        "- seed: boom",
+    ]
+
+
+def test_percentiles_are_nearest_rank_in_any_unit():
+    ms = percentiles([0.003, 0.001, 0.002], unit="ms", scale=1000)
+    assert ms == pytest.approx({"n": 3, "p50_ms": 2.0, "p95_ms": 3.0, "max_ms": 3.0, "mean_ms": 2.0})
+    assert percentiles([], unit="") == {"n": 0}
+    assert set(percentiles([1.0], unit="")) == {"n", "p50", "p95", "max", "mean"}
+    assert percentiles([float(v) for v in range(1, 21)])["p95_s"] == 19.0
+
+
+def test_a_benchmark_process_gets_its_own_airflow(tmp_path):
+    env = airflow_env(tmp_path, daily_meetings_db={"conn_type": "sqlite", "host": "m.db"})
+    assert env["AIRFLOW_HOME"] == str(tmp_path)
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / 'airflow.db'}"
+    assert json.loads(env["AIRFLOW_CONN_DAILY_MEETINGS_DB"]) == {"conn_type": "sqlite", "host": "m.db"}
+    assert airflow_env(tmp_path, metadata="postgresql://x")["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql://x"

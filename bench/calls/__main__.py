@@ -15,8 +15,8 @@ Per meetings database (SQLite file, throwaway PostgreSQL):
 
 Results: ``bench/results/calls-ingest.{md,json}`` (``--out`` for another prefix).
 
-May import: the standard library, requests, SQLAlchemy, ``daily_devtools.postgres`` and
-``daily_dialin`` (the calls loop, provisioning's table and config).
+May import: the standard library, requests, SQLAlchemy, ``daily_devtools.postgres``, ``bench.harness``,
+``bench.calls`` and ``daily_dialin`` (the calls loop, provisioning's table and config).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import ExitStack, closing
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,9 @@ from typing import Any
 import requests
 
 from bench.calls.fallback import run_fallback
+from bench.harness import run as harness
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = harness.REPO
 SECRET = base64.b64encode(b"bench-calls-secret-0123456789abc").decode()
 PREFIX = "mtg"
 EVENTS_PER_ROOM = 10
@@ -135,15 +137,12 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 # -- the receiver in a subprocess -------------------------------------------------------------------
-def _free_port() -> int:
-    from daily_devtools.postgres import _free_port as free
-
-    return free()
-
-
 def start_receiver(env: dict[str, str], *, port: int | None = None) -> tuple[subprocess.Popen, str]:
     """The receiver under uvicorn in its own process (on ``port``, default a free one), once it answers."""
-    port = port or _free_port()
+    if port is None:
+        from daily_devtools.postgres import _free_port
+
+        port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.calls.serve", str(port)], env=env, cwd=REPO, stderr=subprocess.PIPE
     )
@@ -179,25 +178,6 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 # -- databases --------------------------------------------------------------------------------------
-def sqlite_conn(root: Path) -> dict[str, Any]:
-    return {"conn_type": "sqlite", "host": str(root / "meetings.db")}
-
-
-def postgres_conn(server: Any) -> dict[str, Any]:
-    import psycopg2
-
-    with closing(psycopg2.connect(server.uri)) as admin:
-        admin.autocommit = True
-        admin.cursor().execute("CREATE DATABASE bench_calls")
-    return {
-        "conn_type": "postgres",
-        "host": "127.0.0.1",
-        "port": server.port,
-        "login": "postgres",
-        "schema": "bench_calls",
-    }
-
-
 def prepare_meetings(n: int, t0: float) -> Any:
     """The meetings table (shipped schema + figure columns) with one row per benchmark room."""
     import sqlalchemy as sa
@@ -287,16 +267,9 @@ def child_env(home: Path, meetings_conn: dict[str, Any]) -> dict[str, str]:
         "password": "k",
         "extra": {"webhook_secret": SECRET},
     }
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(daily),
-        "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(meetings_conn),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
-    }
+    env = harness.airflow_env(home, daily_default=daily, daily_meetings_db=meetings_conn)
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "include"), str(REPO)])
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}, **env}
 
 
@@ -349,9 +322,41 @@ def _f(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _ok(good: bool) -> str:
+    return "met" if good else "**missed**"
+
+
+def _answers(answers: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(answers.items()))
+
+
+INGEST_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("ack p50 (ms)", lambda r: _f(r["ingest"]["p50_ms"])),
+    ("ack p95 (ms)", lambda r: _f(r["ingest"]["p95_ms"])),
+    ("ack p99 (ms), goal ≤ 50", lambda r: _f(r["ingest"]["p99_ms"]) + f" ({_ok(r['ingest']['p99_ms'] <= 50)})"),
+    ("ack max (ms)", lambda r: _f(r["ingest"]["max_ms"])),
+    (
+        "events/s, goal ≥ 500",
+        lambda r: _f(r["ingest"]["events_per_s"], 0) + f" ({_ok(r['ingest']['events_per_s'] >= 500)})",
+    ),
+    ("answers", lambda r: _answers(r["ingest"]["answers"])),
+    ("lost (acknowledged, not stored)", lambda r: str(r["lost"])),
+    ("replay of all N: answers", lambda r: _answers(r["replay"]["answers"])),
+    ("duplicates after the replay", lambda r: str(r["duplicates"] + r["replay_stored_again"])),
+    ("replay p99 (ms), events/s", lambda r: f"{_f(r['replay']['p99_ms'])}, {_f(r['replay']['events_per_s'], 0)}"),
+    ("fold of N stored events (s)", lambda r: _f(r["fold"]["seconds"], 2)),
+    ("fold events/s", lambda r: _f(r["fold"]["events_per_s"], 0)),
+    ("fold: calls, meetings with figures", lambda r: f"{r['fold']['calls']:,}, {r['fold']['meetings_with_figures']:,}"),
+    (
+        "floor: plain INSERT+commit p50 / p99 (ms)",
+        lambda r: f"{_f(r['plain_insert']['p50_ms'], 2)} / {_f(r['plain_insert']['p99_ms'], 2)}",
+    ),
+    ("floor: plain INSERT events/s (1 connection)", lambda r: _f(r["plain_insert"]["events_per_s"], 0)),
+]
+
+
 def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     names = [r["backend"] for r in results]
-    ok = lambda good: "met" if good else "**missed**"  # noqa: E731
     lines = [
         "# Calls loop: webhook ingest and fold (issue 24)",
         "",
@@ -368,41 +373,7 @@ def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
-        _row("ack p50 (ms)", [_f(r["ingest"]["p50_ms"]) for r in results]),
-        _row("ack p95 (ms)", [_f(r["ingest"]["p95_ms"]) for r in results]),
-        _row(
-            "ack p99 (ms), goal ≤ 50",
-            [_f(r["ingest"]["p99_ms"]) + f" ({ok(r['ingest']['p99_ms'] <= 50)})" for r in results],
-        ),
-        _row("ack max (ms)", [_f(r["ingest"]["max_ms"]) for r in results]),
-        _row(
-            "events/s, goal ≥ 500",
-            [_f(r["ingest"]["events_per_s"], 0) + f" ({ok(r['ingest']['events_per_s'] >= 500)})" for r in results],
-        ),
-        _row("answers", [", ".join(f"{k}: {v}" for k, v in sorted(r["ingest"]["answers"].items())) for r in results]),
-        _row("lost (acknowledged, not stored)", [str(r["lost"]) for r in results]),
-        _row(
-            "replay of all N: answers",
-            [", ".join(f"{k}: {v}" for k, v in sorted(r["replay"]["answers"].items())) for r in results],
-        ),
-        _row("duplicates after the replay", [str(r["duplicates"] + r["replay_stored_again"]) for r in results]),
-        _row(
-            "replay p99 (ms), events/s",
-            [f"{_f(r['replay']['p99_ms'])}, {_f(r['replay']['events_per_s'], 0)}" for r in results],
-        ),
-        _row("fold of N stored events (s)", [_f(r["fold"]["seconds"], 2) for r in results]),
-        _row("fold events/s", [_f(r["fold"]["events_per_s"], 0) for r in results]),
-        _row(
-            "fold: calls, meetings with figures",
-            [f"{r['fold']['calls']:,}, {r['fold']['meetings_with_figures']:,}" for r in results],
-        ),
-        _row(
-            "floor: plain INSERT+commit p50 / p99 (ms)",
-            [f"{_f(r['plain_insert']['p50_ms'], 2)} / {_f(r['plain_insert']['p99_ms'], 2)}" for r in results],
-        ),
-        _row(
-            "floor: plain INSERT events/s (1 connection)", [_f(r["plain_insert"]["events_per_s"], 0) for r in results]
-        ),
+        *(_row(label, [cell(r) for r in results]) for label, cell in INGEST_ROWS),
         *fallback_rows(results),
         "",
         "* **ack**: client-side time from sending the request to the 200 (signature checked, event parsed, "
@@ -447,13 +418,12 @@ def fallback_rows(results: list[dict[str, Any]]) -> list[str]:
 
 
 def _meta(args: argparse.Namespace) -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     return {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "host": platform.node(),
         "cpus": os.cpu_count(),
         "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "commit": commit.stdout.strip() or "?",
+        "commit": harness.git("rev-parse", "--short", "HEAD") or "?",
         "n": args.n,
         "connections": args.connections,
         "command": "python -m bench.calls " + " ".join(sys.argv[1:]),
@@ -475,11 +445,9 @@ def main(argv: list[str] | None = None) -> int:
             home = root / name
             home.mkdir()
             if name == "postgres":
-                from daily_devtools.postgres import ThrowawayPostgres
-
-                conn = postgres_conn(stack.enter_context(ThrowawayPostgres()))
+                conn = harness.postgres_database(stack, "bench_calls")
             else:
-                conn = sqlite_conn(home)
+                conn = {"conn_type": "sqlite", "host": str(home / "meetings.db")}
             print(f"{name}: N={args.n:,}, {args.connections} connections ...", flush=True)
             results.append(run_backend(name, conn, home, args.n, args.connections, args.fallback_meetings))
             print(json.dumps(results[-1], indent=1, default=str), flush=True)

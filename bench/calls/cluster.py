@@ -22,7 +22,8 @@ unpaused, ``revoke_after_minutes`` small (``--revoke-minutes``, default 1) - the
 Writes ``bench/results/calls-cluster.{md,json}`` (``--out``). Nothing is asserted; a target missed
 is reported as missed.
 
-May import: the standard library, requests, psycopg2, ``daily_devtools`` (the cluster).
+May import: the standard library, requests, psycopg2, ``daily_devtools`` (the cluster), ``bench.harness``
+and ``bench.calls``.
 """
 
 from __future__ import annotations

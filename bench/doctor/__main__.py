@@ -9,7 +9,7 @@ occurrence of a weekly series, one in 200 with a status in none of the lists, on
 365 days ahead (the checks find something to count, as on a real table). Timed: ``diagnose()``, K
 times; the table part alone is timed too. Writes ``bench/results/doctor.md`` (``--out``).
 
-May import: the application, the emulator, ``daily_devtools`` and the standard library.
+May import: the application, the emulator, ``daily_devtools``, ``bench.harness`` and the standard library.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.harness import run as harness
+
+REPO = harness.REPO
 KEY = "bench-doctor-key-0123456789"
 NUMBER = "+12095550100"
 GOAL_S = 5.0
@@ -38,13 +40,9 @@ def _airflow_home() -> Path:
     home = Path(tempfile.mkdtemp(prefix="bench-doctor-airflow-"))
     from cryptography.fernet import Fernet
 
+    os.environ.update(harness.airflow_env(home), AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"))
     os.environ.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
-        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
-        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(), AIRFLOW__CORE__TEST_CONNECTION="Enabled"
     )
     return home
 
@@ -137,21 +135,7 @@ def _cli_seconds() -> float:
 def _backend(name: str, stack: ExitStack, tmp: Path) -> dict[str, Any]:
     if name == "sqlite":
         return {"conn_type": "sqlite", "host": str(tmp / "meetings.db")}
-    import psycopg2
-
-    from daily_devtools.postgres import ThrowawayPostgres
-
-    pg = stack.enter_context(ThrowawayPostgres())
-    with closing(psycopg2.connect(pg.uri)) as admin:
-        admin.autocommit = True
-        admin.cursor().execute("CREATE DATABASE bench_doctor")
-    return {
-        "conn_type": "postgres",
-        "host": "127.0.0.1",
-        "port": pg.port,
-        "login": "postgres",
-        "schema": "bench_doctor",
-    }
+    return harness.postgres_database(stack, "bench_doctor")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -175,18 +159,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def _commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    commit = harness.git("rev-parse", "--short", "HEAD") or "unknown"
     lines = [
         "# Doctor: seconds for every check at 100,000 rows",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%dT%H:%M:%S+00:00} on commit `{_commit()}` (working tree); "
+        f"Run {datetime.now(UTC):%Y-%m-%dT%H:%M:%S+00:00} on commit `{commit}` (working tree); "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; `python -m bench.doctor --rows {args.rows} "
         f"--repeat {args.repeat}`.",
         "",

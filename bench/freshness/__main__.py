@@ -22,6 +22,9 @@ latency (+100 ms per request, +1 ms per batched room). Scenarios, in the order t
 mean 12 h, max 24 h, plus one run. Results: ``bench/results/freshness.{json,md,png}`` (``--quick``:
 ``freshness-quick.*``; a custom subset: ``freshness-custom.*``). Nothing is asserted; goals are printed
 met or missed with the figures; shortened windows are written into the results.
+
+May import: the standard library, requests, psycopg2, ``bench.harness``, ``bench.freshness`` and
+``daily_devtools``; never Airflow (it runs in the cluster and in :mod:`bench.freshness.worker`), never ``tests/``.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ SCHEDULE_ENV = "DAILY_PROVISIONING_SCHEDULE"
 CRON = "*/5 * * * *"
 SAFETY = "@daily"
 POLL_S = 0.5
+CLUSTER_VALUES = (
+    "DAILY_API_CONCURRENCY",
+    "DAILY_CHUNK_SIZE",
+    "DAILY_HORIZON_DAYS",
+    "DAILY_PROVISIONING_TIMEOUT_MINUTES",
+)
 SCENARIOS = ("cron", "trickle", "burst", "idle")
 ALL_SCENARIOS = (*SCENARIOS, "query")
 SOURCE_COLUMNS = (
@@ -76,34 +85,23 @@ SOURCE_COLUMNS = (
     "status",
 )
 
-FULL = {
-    "trickle_seconds": 300.0,
-    "trickle_every": 10.0,
-    "moves": 4,
-    "cancels": 4,
-    "drain_seconds": 240.0,
-    "cron_seconds": 150.0,
-    "cron_every": 15.0,
-    "burst": 5000,
-    "burst_timeout": 900.0,
-    "idle_rows": 100_000,
-    "idle_seconds": 600.0,
-    "polls": 30,
+# the windows of a full run and of --quick
+WINDOWS = {
+    "trickle_seconds": (300.0, 60.0),
+    "trickle_every": (10.0, 10.0),
+    "moves": (4, 1),
+    "cancels": (4, 1),
+    "drain_seconds": (240.0, 180.0),
+    "cron_seconds": (150.0, 30.0),
+    "cron_every": (15.0, 15.0),
+    "burst": (5000, 500),
+    "burst_timeout": (900.0, 600.0),
+    "idle_rows": (100_000, 10_000),
+    "idle_seconds": (600.0, 90.0),
+    "polls": (30, 10),
 }
-QUICK = {
-    "trickle_seconds": 60.0,
-    "trickle_every": 10.0,
-    "moves": 1,
-    "cancels": 1,
-    "drain_seconds": 180.0,
-    "cron_seconds": 30.0,
-    "cron_every": 15.0,
-    "burst": 500,
-    "burst_timeout": 600.0,
-    "idle_rows": 10_000,
-    "idle_seconds": 90.0,
-    "polls": 10,
-}
+FULL = {key: full for key, (full, _) in WINDOWS.items()}
+QUICK = {key: quick for key, (_, quick) in WINDOWS.items()}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -213,16 +211,7 @@ class Bench:
         ``--ab``: "B" is the other commit's snapshot)."""
         home = self.workdir / "worker-home"
         home.mkdir(parents=True, exist_ok=True)
-        env = harness.clean_env(self.trees.get(tree, REPO))
-        env.update(
-            {
-                "AIRFLOW_HOME": str(home),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-                "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(conn),
-            }
-        )
+        env = harness.clean_env(self.trees.get(tree, REPO)) | harness.airflow_env(home, daily_meetings_db=conn)
         out = self.workdir / f"worker-{command}-{time.monotonic_ns()}.json"
         cmd = [sys.executable, "-m", "bench.freshness.worker", command, "--out", str(out), *extra]
         done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
@@ -348,15 +337,7 @@ class Bench:
         self.results["meta"]["cluster_env"] = {
             "extra_env": dict(self.cluster.extra_env),
             "watch_poll_seconds": self.cluster.values.get("DAILY_PROVISIONING_WATCH_SECONDS") or "10 (default)",
-            "values": {
-                k: self.cluster.values.get(k)
-                for k in (
-                    "DAILY_API_CONCURRENCY",
-                    "DAILY_CHUNK_SIZE",
-                    "DAILY_HORIZON_DAYS",
-                    "DAILY_PROVISIONING_TIMEOUT_MINUTES",
-                )
-            },
+            "values": {k: self.cluster.values.get(k) for k in CLUSTER_VALUES},
         }
         self.api = self.cluster.api()
         self.api.wait_for_dag(DAG_ID, timeout=300)
@@ -657,21 +638,8 @@ class Bench:
 
     def scenario_query(self) -> dict[str, Any]:
         """``pending_work`` timings without the cluster: a throwaway PostgreSQL, seeded like ``idle``."""
-        from daily_devtools.postgres import ThrowawayPostgres
-
-        with ThrowawayPostgres() as pg:
-            import psycopg2
-
-            with contextlib.closing(psycopg2.connect(pg.uri)) as conn:
-                conn.autocommit = True
-                conn.cursor().execute("CREATE DATABASE meetings")
-            conn_json = {
-                "conn_type": "postgres",
-                "host": "127.0.0.1",
-                "port": pg.port,
-                "login": "postgres",
-                "schema": "meetings",
-            }
+        with contextlib.ExitStack() as stack:
+            conn_json = harness.postgres_database(stack, "meetings")
             seeded = self.worker("seed", conn_json, "--create", "--rows", str(self.args.idle_rows))
             return {"rows": seeded["rows_after"], "seed": seeded, "query": self.query_times(conn_json)}
 

@@ -4,6 +4,8 @@ The Markdown has the goals (met or missed, with the figures that decide them), t
 side (the watcher, ``*/5`` without it, ``@daily`` computed), then each scenario. The PNG has four
 panels: trickle latencies per change, the burst's dial strings over time, the schedules' latencies
 (log scale), the watcher's query time per poll on both databases. Style as ``bench/scale/report.py``.
+
+May import: the standard library and ``bench.harness`` (matplotlib through it, when a chart is drawn).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from bench.harness import ab
 from bench.harness import report as shared
+from bench.harness.report import Column, columns, failed_steps, fig
 from bench.harness.report import dur as _dur
 from bench.harness.report import num as _num
 from bench.harness.report import table as _table
@@ -46,76 +49,59 @@ def _query(results: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 # -- goals ------------------------------------------------------------------------------------------------
-def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each goal with its figure and verdict (None: not measured); shortened runs say so in ``note``."""
-    out: list[dict[str, Any]] = []
+Goal = tuple[str, str, bool | None, str]  # goal, figure, met (None: not measured), note
+
+
+def _trickle_goals(results: dict[str, Any]) -> list[Goal]:
     shortened = results.get("meta", {}).get("shortened", {})
     trickle = _sc(results, "trickle")
-    lat = trickle.get("latency", {})
     short = (
         f"shortened: {trickle.get('seconds', 0):g} s of inserts every {trickle.get('every', 0):g} s"
         if "trickle_seconds" in shortened or "trickle_every" in shortened
         else ""
     )
-    for kind, what in (
-        ("insert", "insert -> dial string"),
-        ("move", "move -> room exp"),
-        ("cancel", "cancel -> room deleted"),
-    ):
-        stats = lat.get(kind) or {}
-        p95 = stats.get("p95_s")
-        unseen = stats.get("unseen", 0)
+    out = []
+    for kind, what in (("insert", "dial string"), ("move", "room exp"), ("cancel", "room deleted")):
+        stats = trickle.get("latency", {}).get(kind) or {}
+        p95, unseen = stats.get("p95_s"), stats.get("unseen", 0)
         ok = None if not stats.get("changes") else (p95 is not None and p95 <= TRICKLE_P95_GOAL_S and not unseen)
         figure = "-" if not stats.get("changes") else f"p95 {_num(p95)} s of {stats.get('n', 0)} seen"
-        if unseen:
-            figure += f"; {unseen} never seen within the window"
-        out.append(
-            {"goal": f"trickle {what}: p95 <= {TRICKLE_P95_GOAL_S:g} s", "figure": figure, "ok": ok, "note": short}
-        )
-    burst = _sc(results, "burst")
-    if burst:
-        done = burst.get("last_dial_string_s")
-        figure = (
-            f"last of {burst['meetings']:,} dial strings after {_num(done)} s"
-            if done is not None
-            else f"{burst.get('written', 0):,} of {burst['meetings']:,} written in {burst.get('timeout_s', 0):g} s"
-        )
-        note = "" if burst["meetings"] >= 5000 else f"shortened: {burst['meetings']:,} meetings"
-        out.append(
-            {
-                "goal": f"burst of 5,000: done <= {BURST_GOAL_S:g} s",
-                "figure": figure,
-                "ok": done is not None and done <= BURST_GOAL_S,
-                "note": note,
-            }
-        )
-    else:
-        out.append({"goal": f"burst of 5,000: done <= {BURST_GOAL_S:g} s", "figure": "-", "ok": None, "note": ""})
-    idle = _sc(results, "idle")
-    if idle and "runs_started" in idle:
-        notes = []
-        if idle.get("rows", 0) < IDLE_ROWS_TARGET:
-            notes.append(f"{idle.get('rows', 0):,} rows")
-        if idle.get("window_s", 0) < IDLE_WINDOW_TARGET_S - 1:
-            notes.append(f"{idle.get('window_s', 0) / 60:.1f} min window")
-        figure = (
-            f"{idle['runs_started']} runs, {idle.get('asset_events', '-')} watcher events in {_dur(idle['window_s'])}"
-        )
-        out.append(
-            {
-                "goal": "idle: 0 DAG runs",
-                "figure": figure,
-                "ok": idle["runs_started"] == IDLE_RUNS_GOAL,
-                "note": ("shortened: " + ", ".join(notes)) if notes else "",
-            }
-        )
-    else:
-        out.append({"goal": "idle: 0 DAG runs", "figure": "-", "ok": None, "note": ""})
+        figure += f"; {unseen} never seen within the window" if unseen else ""
+        out.append((f"trickle {kind} -> {what}: p95 <= {TRICKLE_P95_GOAL_S:g} s", figure, ok, short))
+    return out
+
+
+def _burst_goal(burst: dict[str, Any]) -> Goal:
+    goal = f"burst of 5,000: done <= {BURST_GOAL_S:g} s"
+    if not burst:
+        return goal, "-", None, ""
+    done, meetings = burst.get("last_dial_string_s"), burst["meetings"]
+    figure = (
+        f"last of {meetings:,} dial strings after {_num(done)} s"
+        if done is not None
+        else f"{burst.get('written', 0):,} of {meetings:,} written in {burst.get('timeout_s', 0):g} s"
+    )
+    note = "" if meetings >= 5000 else f"shortened: {meetings:,} meetings"
+    return goal, figure, done is not None and done <= BURST_GOAL_S, note
+
+
+def _idle_goal(idle: dict[str, Any]) -> Goal:
+    if not idle or "runs_started" not in idle:
+        return "idle: 0 DAG runs", "-", None, ""
+    notes = [f"{idle.get('rows', 0):,} rows"] if idle.get("rows", 0) < IDLE_ROWS_TARGET else []
+    if idle.get("window_s", 0) < IDLE_WINDOW_TARGET_S - 1:
+        notes.append(f"{idle.get('window_s', 0) / 60:.1f} min window")
+    figure = f"{idle['runs_started']} runs, {idle.get('asset_events', '-')} watcher events in {_dur(idle['window_s'])}"
+    note = ("shortened: " + ", ".join(notes)) if notes else ""
+    return "idle: 0 DAG runs", figure, idle["runs_started"] == IDLE_RUNS_GOAL, note
+
+
+def _poll_goals(results: dict[str, Any]) -> list[Goal]:
     query, source = _query(results)
+    out = []
     for dialect in ("postgres", "sqlite"):
         timing = query.get(dialect) or {}
-        stats = timing.get("pending_work") or {}
-        rows = timing.get("rows", 0)
+        stats, rows = timing.get("pending_work") or {}, timing.get("rows", 0)
         ok = None if not stats else stats["p95_ms"] <= POLL_GOAL_MS
         figure = (
             f"p95 {_num(stats['p95_ms'])} ms (p50 {_num(stats['p50_ms'])}) over {stats['n']} polls at {rows:,} rows"
@@ -125,94 +111,76 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         note = "" if not stats or rows >= IDLE_ROWS_TARGET else f"shortened: {rows:,} rows"
         if source == "query" and stats and dialect == "postgres":
             note = (note + "; " if note else "") + "standalone PostgreSQL (no cluster)"
-        out.append(
-            {"goal": f"idle: <= {POLL_GOAL_MS:g} ms per poll on {dialect}", "figure": figure, "ok": ok, "note": note}
-        )
+        out.append((f"idle: <= {POLL_GOAL_MS:g} ms per poll on {dialect}", figure, ok, note))
     return out
 
 
+def goals(results: dict[str, Any]) -> list[Goal]:
+    """Each goal with its figure and verdict (None: not measured); shortened runs say so in the note."""
+    burst, idle = _burst_goal(_sc(results, "burst")), _idle_goal(_sc(results, "idle"))
+    return [*_trickle_goals(results), burst, idle, *_poll_goals(results)]
+
+
 def goals_table(results: dict[str, Any]) -> str:
-    rows = [[g["goal"], g["figure"], _verdict(g["ok"]), g["note"]] for g in goals(results)]
+    rows = [[goal, figure, _verdict(ok), note] for goal, figure, ok, note in goals(results)]
     return _table(["goal", "figure", "verdict", "note"], rows, align="llll")
 
 
 # -- side by side -------------------------------------------------------------------------------------
+def _lat(s: dict[str, Any], kind: str) -> dict[str, Any]:
+    return (s.get("latency") or {}).get(kind) or {}
+
+
+def _measured(s: dict[str, Any], schedule: str, how: str, per_day: str, work: str, cpu: str) -> list[str]:
+    """A measured row of the schedules' table: insert p50/p95/max, move and cancel p95."""
+    ins = _lat(s, "insert")
+    latencies = [ins.get("p50_s"), ins.get("p95_s"), ins.get("max_s"), _lat(s, "move").get("p95_s")]
+    return [schedule, how, *map(_dur, [*latencies, _lat(s, "cancel").get("p95_s")]), per_day, work, cpu]
+
+
+def _computed(
+    schedule: str, how: str, mean: str, p95: float | None, worst: float | None, per_day: str, work: str
+) -> list[str]:
+    """A row computed from the schedule: a change waits for the next tick, then one run."""
+    return [schedule, how, mean, _dur(p95), _dur(worst), "same", "same", per_day, work, "-"]
+
+
 def side_by_side(results: dict[str, Any]) -> str:
     trickle, cron, idle, daily = (_sc(results, n) for n in ("trickle", "cron", "idle", "daily"))
     rows = []
-
-    def lat(s: dict[str, Any], kind: str) -> dict[str, Any]:
-        return (s.get("latency") or {}).get(kind) or {}
-
     if trickle:
-        ins = lat(trickle, "insert")
         runs_idle = idle.get("runs_started")
         per_day = "-" if runs_idle is None else f"{runs_idle} idle (+1 safety `@daily`)"
         cpu = (idle.get("cpu_pct_of_core") or {}).get("airflow-triggerer")
-        rows.append(
-            [
-                "watcher + `@daily` safety",
-                "trickle, measured",
-                _dur(ins.get("p50_s")),
-                _dur(ins.get("p95_s")),
-                _dur(ins.get("max_s")),
-                _dur(lat(trickle, "move").get("p95_s")),
-                _dur(lat(trickle, "cancel").get("p95_s")),
-                per_day,
-                f"{len(trickle.get('runs', []))} runs in {_dur(trickle.get('window_s'))} of trickle",
-                "-" if cpu is None else f"{cpu:.2f} % (idle, {idle.get('rows', 0):,} rows)",
-            ]
-        )
+        work = f"{len(trickle.get('runs', []))} runs in {_dur(trickle.get('window_s'))} of trickle"
+        cpu_text = "-" if cpu is None else f"{cpu:.2f} % (idle, {idle.get('rows', 0):,} rows)"
+        rows.append(_measured(trickle, "watcher + `@daily` safety", "trickle, measured", per_day, work, cpu_text))
     if cron:
-        ins = lat(cron, "insert")
         cpu = cron.get("triggerer_cpu_pct_of_core")
-        rows.append(
-            [
-                f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher",
-                "shorter trickle, measured",
-                _dur(ins.get("p50_s")),
-                _dur(ins.get("p95_s")),
-                _dur(ins.get("max_s")),
-                _dur(lat(cron, "move").get("p95_s")),
-                _dur(lat(cron, "cancel").get("p95_s")),
-                f"{cron.get('runs_per_day_by_schedule', 288)} "
-                f"(observed tick rate {_num(cron.get('runs_per_day_observed'), 0)})",
-                f"{_num(cron.get('task_instances_per_day'), 0)} task instances/day "
-                f"({_num(cron.get('task_instances_per_run_mean'))} per run)",
-                "-" if cpu is None else f"{cpu:.2f} % (no watcher)",
-            ]
+        schedule = f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher"
+        per_day = (
+            f"{cron.get('runs_per_day_by_schedule', 288)} "
+            f"(observed tick rate {_num(cron.get('runs_per_day_observed'), 0)})"
         )
-    if cron:
+        work = (
+            f"{_num(cron.get('task_instances_per_day'), 0)} task instances/day "
+            f"({_num(cron.get('task_instances_per_run_mean'))} per run)"
+        )
+        cpu_text = "-" if cpu is None else f"{cpu:.2f} % (no watcher)"
+        rows.append(_measured(cron, schedule, "shorter trickle, measured", per_day, work, cpu_text))
         run_s = (cron.get("run_duration") or {}).get("p50_s") or 0.0
+        how = "computed from the schedule + the median run"
         rows.append(
-            [
-                f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher",
-                "computed from the schedule + the median run",
-                f"{_dur(150 + run_s)} (mean)",
-                _dur(0.95 * 300 + run_s),
-                _dur(300 + run_s),
-                "same",
-                "same",
-                "288",
-                "-",
-                "-",
-            ]
+            _computed(schedule, how, f"{_dur(150 + run_s)} (mean)", 0.95 * 300 + run_s, 300 + run_s, "288", "-")
         )
     if daily:
         tis = daily.get("task_instances_per_day")
+        how = "computed from the schedule" + (" + a measured run" if daily.get("run_s") else "")
+        work = "-" if tis is None else f"{_num(tis, 0)} task instances/day"
         rows.append(
-            [
-                "`@daily` (default), no watcher",
-                "computed from the schedule" + (" + a measured run" if daily.get("run_s") else ""),
-                "12 h (mean)",
-                _dur(daily.get("p95_s")),
-                _dur(daily.get("max_s")),
-                "same",
-                "same",
-                "1",
-                "-" if tis is None else f"{_num(tis, 0)} task instances/day",
-                "-",
-            ]
+            _computed(
+                "`@daily` (default), no watcher", how, "12 h (mean)", daily.get("p95_s"), daily.get("max_s"), "1", work
+            )
         )
     headers = [
         "schedule",
@@ -224,34 +192,42 @@ def side_by_side(results: dict[str, Any]) -> str:
         "cancel p95",
         "runs/day",
         "work",
-        "triggerer CPU (% of a core)",
     ]
-    return _table(headers, rows, align="llrrrrrlll")
+    return _table([*headers, "triggerer CPU (% of a core)"], rows, align="llrrrrrlll")
 
 
 # -- scenario sections ----------------------------------------------------------------------------------
+LATENCY_COLUMNS: list[Column] = [
+    ("change", lambda st: st["what"]),
+    ("made", lambda st: str(st.get("changes", 0))),
+    ("never seen", lambda st: str(st.get("unseen", 0))),
+    *((f"{k} s", fig(f"{k}_s")) for k in ("p50", "p95", "max", "mean")),
+]
+POLL_COLUMNS: list[Column] = [
+    ("DB", lambda t: t["db"]),
+    ("what", lambda t: t["what"]),
+    ("rows", lambda t: f"{t['rows']:,}"),
+    ("polls", lambda t: str(t["n"])),
+    *((f"{k} ms", fig(f"{k}_ms")) for k in ("p50", "p95", "max", "first")),
+]
+POLLS = {"pending_work": "`pending_work`", "with_from_config": "`from_config` + `pending_work` (a trigger poll)"}
+
+
+def _poll_rows(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per database and way of polling that was timed."""
+    return [
+        {**(query.get(db) or {}).get(what), "db": db, "what": label, "rows": (query.get(db) or {}).get("rows", 0)}
+        for db in ("postgres", "sqlite")
+        for what, label in POLLS.items()
+        if (query.get(db) or {}).get(what)
+    ]
+
+
 def trickle_section(s: dict[str, Any], title: str) -> list[str]:
     if not s:
         return []
-    lat = s.get("latency", {})
-    rows = []
-    for kind, what in (
-        ("insert", "insert -> dial string"),
-        ("move", "move -> room exp"),
-        ("cancel", "cancel -> deleted"),
-    ):
-        st = lat.get(kind) or {}
-        rows.append(
-            [
-                what,
-                str(st.get("changes", 0)),
-                str(st.get("unseen", 0)),
-                _num(st.get("p50_s")),
-                _num(st.get("p95_s")),
-                _num(st.get("max_s")),
-                _num(st.get("mean_s")),
-            ]
-        )
+    changes = (("insert", "insert -> dial string"), ("move", "move -> room exp"), ("cancel", "cancel -> deleted"))
+    rows = [{**(s.get("latency", {}).get(kind) or {}), "what": what} for kind, what in changes]
     runs = s.get("runs", [])
     states: dict[str, int] = {}
     for r in runs:
@@ -263,7 +239,7 @@ def trickle_section(s: dict[str, Any], title: str) -> list[str]:
         f"{s.get('seconds', 0):g} s of inserts, one every {s.get('every', 0):g} s; the whole window "
         f"(until every change was seen, or the drain time ran out) {_dur(s.get('window_s'))}.",
         "",
-        _table(["change", "made", "never seen", "p50 s", "p95 s", "max s", "mean s"], rows),
+        columns(LATENCY_COLUMNS, rows),
         "",
         f"DAG runs queued in the window: {len(runs)} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(states.items())) or '-'}); "
@@ -326,29 +302,6 @@ def idle_section(results: dict[str, Any]) -> list[str]:
         ]
     query, source = _query(results)
     if query:
-        rows = []
-        for dialect in ("postgres", "sqlite"):
-            t = query.get(dialect) or {}
-            for what in ("pending_work", "with_from_config"):
-                st = t.get(what) or {}
-                if st:
-                    label = (
-                        "`pending_work`"
-                        if what == "pending_work"
-                        else "`from_config` + `pending_work` (a trigger poll)"
-                    )
-                    rows.append(
-                        [
-                            dialect,
-                            label,
-                            f"{t.get('rows', 0):,}",
-                            str(st["n"]),
-                            _num(st["p50_ms"]),
-                            _num(st["p95_ms"]),
-                            _num(st["max_ms"]),
-                            _num(st["first_ms"]),
-                        ]
-                    )
         where = (
             "the cluster's PostgreSQL table and an SQLite copy of it"
             if source == "idle"
@@ -362,7 +315,7 @@ def idle_section(results: dict[str, Any]) -> list[str]:
             f"benchmark's own subprocess on {where}, after one warm-up call; work found: "
             f"{(query.get('postgres') or {}).get('work')}.",
             "",
-            _table(["DB", "what", "rows", "polls", "p50 ms", "p95 ms", "max ms", "first ms"], rows, align="llrrrrrr"),
+            columns(POLL_COLUMNS, _poll_rows(query), align="llrrrrrr"),
         ]
     return parts
 
@@ -455,10 +408,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"Switching the DAG processor from `*/5` to the watcher took {_num(switch.get('seconds'))} s "
             f"(timetable now: {switch.get('timetable')}).",
         ]
-    if results.get("errors"):
-        parts += ["", "## Steps that failed", ""]
-        parts += [f"- {e['step']}: {e['error']}" for e in results["errors"]]
-    return "\n".join(parts) + "\n"
+    return "\n".join([*parts, *failed_steps(results)]) + "\n"
 
 
 # -- chart ------------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Runs with the environment the orchestrator gives it (``AIRFLOW_HOME`` of its own
 ``poll``   time ``MeetingsTable.pending_work`` ``--polls`` times, as the watcher calls it (rolling
            horizon from the settings, 48 h look-ahead), with and without building the table object
            (``MeetingsTable.from_config``: hook and connection lookup) first.
+
+May import: the standard library, psycopg2, ``bench.harness.run``, the provider and the application.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import argparse
 import contextlib
 import json
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.harness.run import percentiles
 
 LOOK_AHEAD = timedelta(hours=48)
 PIN_NUMBER = "+12095550100"
@@ -214,15 +217,8 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _summary(values: list[float]) -> dict[str, Any]:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50_ms": 1000 * statistics.median(ordered),
-        "p95_ms": 1000 * ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "max_ms": 1000 * ordered[-1],
-        "min_ms": 1000 * ordered[0],
-        "first_ms": 1000 * values[0],
-    }
+    """Milliseconds per poll: n, p50, p95, max, mean (:func:`bench.harness.run.percentiles`), min and the first."""
+    return {**percentiles(values, unit="ms", scale=1000), "min_ms": 1000 * min(values), "first_ms": 1000 * values[0]}
 
 
 def poll(args: argparse.Namespace) -> dict[str, Any]:

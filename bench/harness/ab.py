@@ -6,6 +6,8 @@ emulator, and prints one table with both and the difference in %.
 ``Δ %`` is ``(A - B) / B``: positive means this tree is slower (or bigger) than the other commit.
 The benchmarks decide what is measured (``bench.scale``: the DAG end to end and its idle re-run,
 one-off and series rows, per database; ``bench.freshness --scenarios query``: the watcher's poll).
+
+May import: the standard library and the rest of ``bench.harness``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """The command line the benchmarks share: ``--out``, ``--workdir``, ``--keep-workdir``,
 ``--report-from`` (rewrite the report from a JSON result) and ``--ab COMMIT`` / ``--ab-rounds``
-(:mod:`bench.harness.ab`); where results go by default; the scratch folder's life."""
+(:mod:`bench.harness.ab`); where results go by default; the scratch folder's life.
+
+May import: the standard library and ``bench.harness.run``.
+"""
 
 from __future__ import annotations
 
@@ -45,13 +48,9 @@ def rewrite(
     args: argparse.Namespace,
     write: Callable[[dict[str, Any], Path], list[Path]],
     markdown: Callable[[dict[str, Any]], str],
-    prepare: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
-    """``--report-from``: the Markdown and PNG written again from a JSON result (``prepare`` may fill in
-    what older results lack first)."""
+    """``--report-from``: the Markdown and PNG written again from a JSON result, beside it."""
     results = json.loads(args.report_from.read_text())
-    if prepare is not None:
-        prepare(results)
     published(write(results, args.report_from.with_suffix("")), markdown(results))
     return 0
 

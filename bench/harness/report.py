@@ -1,13 +1,18 @@
-"""Report writing the benchmarks share: number and duration formats, Markdown tables, verdicts, and
-``write(results, prefix, markdown=..., chart=...)`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
-matplotlib is installed)."""
+"""Report writing the benchmarks share: number and duration formats, Markdown tables (``table``; and
+``columns``: one ``(header, cell)`` pair per column), verdicts, the run's header line and failed steps,
+and ``write(results, prefix, markdown=..., chart=...)`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
+matplotlib is installed).
+
+May import the standard library (matplotlib only when a chart is drawn)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+Column = tuple[str, Callable[[Any], str]]
 
 
 def num(value: Any, digits: int = 1) -> str:
@@ -34,6 +39,22 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def columns(spec: Sequence[Column], items: Iterable[Any], align: str | None = None) -> str:
+    """A Markdown table with one column per ``(header, cell)`` of ``spec``: ``cell(item)`` for each item."""
+    return table([header for header, _ in spec], [[cell(item) for _, cell in spec] for item in items], align)
+
+
+def fig(key: str, digits: int = 1) -> Callable[[dict[str, Any]], str]:
+    """A cell: ``num`` of ``row[key]`` (``-`` when missing)."""
+    return lambda row: num(row.get(key), digits)
+
+
+def failed_steps(results: dict[str, Any]) -> list[str]:
+    """The "Steps that failed" section (nothing when every step ran)."""
+    errors = results.get("errors") or []
+    return ["", "## Steps that failed", "", *(f"- {e['step']}: {e['error']}" for e in errors)] if errors else []
 
 
 def verdict(ok: bool | None) -> str:

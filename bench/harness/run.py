@@ -1,15 +1,22 @@
 """A benchmark run's surroundings: the repository, the machine and commit (``meta``), the code under
 test as a snapshot of a commit (``snapshot``: ``git archive``, compiled), a subprocess environment
-without the caller's Airflow settings, proxies or connections (``clean_env``), and percentiles."""
+without the caller's Airflow settings, proxies or connections (``clean_env``), Airflow's settings for a
+process of the benchmark (``airflow_env``), a database on a throwaway PostgreSQL server
+(``postgres_database``), and percentiles.
+
+May import the standard library; ``daily_devtools.postgres`` and psycopg2 only inside
+``postgres_database``; never Airflow, never ``tests/``."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -79,15 +86,42 @@ def clean_env(src: Path, *first: Path) -> dict[str, str]:
     return env
 
 
-def percentiles(values: list[float]) -> dict[str, Any]:
-    """``n``, p50, p95, max and mean (seconds) of ``values``."""
+def airflow_env(home: Path, *, metadata: str | None = None, **conns: dict[str, Any]) -> dict[str, str]:
+    """Airflow's settings for a process of the benchmark: its own ``home``, no examples, the metadata DB
+    (default: SQLite in ``home``) and each of ``conns`` (``daily_default={...}``) as ``AIRFLOW_CONN_*``."""
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata or f"sqlite:///{home / 'airflow.db'}",
+    }
+    return env | {f"AIRFLOW_CONN_{name.upper()}": json.dumps(conn) for name, conn in conns.items()}
+
+
+def postgres_database(stack: ExitStack, name: str) -> dict[str, Any]:
+    """A new database ``name`` on a throwaway PostgreSQL server (``daily_devtools.postgres``, stopped when
+    ``stack`` closes), as an Airflow connection."""
+    import psycopg2
+
+    from daily_devtools.postgres import ThrowawayPostgres
+
+    server = stack.enter_context(ThrowawayPostgres())
+    with closing(psycopg2.connect(server.uri)) as admin:
+        admin.autocommit = True
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+    return {"conn_type": "postgres", "host": "127.0.0.1", "port": server.port, "login": "postgres", "schema": name}
+
+
+def percentiles(values: list[float], *, unit: str = "s", scale: float = 1.0) -> dict[str, Any]:
+    """``n``, p50, p95 (nearest rank), max and mean of ``values`` times ``scale``, as ``p50_<unit>``, ...
+    (``unit=""``: ``p50``, ...)."""
     if not values:
         return {"n": 0}
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50_s": statistics.median(ordered),
-        "p95_s": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "max_s": ordered[-1],
-        "mean_s": statistics.fmean(ordered),
+    ordered = sorted(scale * v for v in values)
+    figures = {
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
     }
+    return {"n": len(ordered), **{f"{k}_{unit}" if unit else k: v for k, v in figures.items()}}

@@ -23,6 +23,9 @@ again: issue 15's row, printed side by side with the one-off meetings.
 Also: DAG-file parse time cold/warm (fresh interpreters), the idle re-run's planning time, and the
 hand-over per chunk (XCom bytes a chunk task reads). Results: ``<out>.json`` after every step,
 ``<out>.md`` and ``<out>.png`` at the end. Nothing is asserted; timings are reported as measured.
+
+May import: the standard library, rich, ``bench.harness`` and ``bench.scale``; never Airflow (the code
+under test runs in subprocesses), never ``tests/``.
 """
 
 from __future__ import annotations
@@ -128,11 +131,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _clean_env(src: Path) -> dict[str, str]:
-    """A clean environment (:func:`bench.harness.run.clean_env`) with the timing probes (``shim/``) first."""
-    return harness.clean_env(src, SHIM)
-
-
 class Bench:
     """One benchmark run: the emulator, the backends, the progress display, the results so far."""
 
@@ -206,22 +204,17 @@ class Bench:
     # -- environments -----------------------------------------------------------------------
     def env(self, backend: Backend, db: str, *, timings: Path | None = None, dags: Path | None = None) -> dict:
         assert self.emu is not None
-        env = _clean_env(self.src)
-        env.update(
-            {
-                "AIRFLOW_HOME": str(backend.home),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(dags or self.src / "dags"),
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.src / "plugins"),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": backend.metadata_url(),
-                "AIRFLOW_CONN_DAILY_DEFAULT": json.dumps(
-                    {"conn_type": "daily", "host": self.emu.base_url, "password": emu_mod.API_KEY}
-                ),
-                "AIRFLOW_CONN_DAILY_MEETINGS_DB": json.dumps(backend.meetings_conn(db)),
-                "AIRFLOW_VAR_DAILY_PROVISIONING": "{}",  # the provider's defaults, untuned
-            }
+        daily = {"conn_type": "daily", "host": self.emu.base_url, "password": emu_mod.API_KEY}
+        env = harness.clean_env(self.src, SHIM)  # the timing probes (shim/) first
+        env |= harness.airflow_env(
+            backend.home,
+            metadata=backend.metadata_url(),
+            daily_default=daily,
+            daily_meetings_db=backend.meetings_conn(db),
         )
+        env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags or self.src / "dags")
+        env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(self.src / "plugins")
+        env["AIRFLOW_VAR_DAILY_PROVISIONING"] = "{}"  # the provider's defaults, untuned
         if timings is not None:
             env["DAILY_BENCH_TIMINGS"] = str(timings)
         return env
@@ -393,49 +386,38 @@ class Bench:
         return db
 
     def per_room(self, backend: Backend, n: int) -> None:
-        """Variant (b)."""
+        """Variant (b): the engine's per-room mode on a fresh copy of the table."""
         assert self.emu is not None
         self.emu.reset()
         db = self.fresh_meetings(backend, n, "b")
         tag = f"{backend.name}-{n}-b"
-        timings = self.timings_file(tag)
-        out = self.result_file(tag)
-        budget = self.args.per_room_budget
-        cmd = [self.python, "-m", "bench.scale.worker", "per-room", "--budget", str(budget), "--out", str(out)]
-        before = self.emu.counters()
-        env = self.env(backend, db, timings=timings)
+        env = self.env(backend, db, timings=self.timings_file(tag))
         env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(self.args.per_room_settings)
-        measured = self.run(
-            f"{backend.name} N={n:,}: {VARIANTS['b']}",
-            cmd,
-            env,
-            timeout=budget + self.args.timeout_base,
-            log=self.workdir / "logs" / f"{tag}.log",
-        )
-        delta = self._api_delta(before)
-        result = json.loads(out.read_text()) if out.exists() else {}
-        self._budgeted_row(backend.name, "b", n, measured, result, delta, rooms=self.provisioned(backend, db))
+        self._budgeted(backend.name, "b", n, tag, env, rooms=lambda _: self.provisioned(backend, db))
 
     def naive(self, n: int) -> None:
         """Variant (c): once per N, reading the meetings from the first backend's table."""
         assert self.emu is not None
-        backend = next(iter(self.backends.values()))
         self.emu.reset()
-        tag = f"{n}-c"
+        env = self.env(next(iter(self.backends.values())), f"meetings_{n}")
+        self._budgeted("-", "c", n, f"{n}-c", env, rooms=lambda result: result.get("rooms_done"))
+
+    def _budgeted(
+        self, backend: str, variant: str, n: int, tag: str, env: dict, *, rooms: Callable[[dict], Any]
+    ) -> None:
+        """(b) or (c): ``bench.scale.worker per-room|naive``, no new work after ``--per-room-budget`` s."""
+        assert self.emu is not None
         out = self.result_file(tag)
         budget = self.args.per_room_budget
-        cmd = [self.python, "-m", "bench.scale.worker", "naive", "--budget", str(budget), "--out", str(out)]
+        command = "per-room" if variant == "b" else "naive"
+        cmd = [self.python, "-m", "bench.scale.worker", command, "--budget", str(budget), "--out", str(out)]
         before = self.emu.counters()
-        measured = self.run(
-            f"N={n:,}: {VARIANTS['c']}",
-            cmd,
-            self.env(backend, f"meetings_{n}"),
-            timeout=budget + self.args.timeout_base,
-            log=self.workdir / "logs" / f"{tag}.log",
-        )
+        where = f"{backend} N={n:,}" if backend != "-" else f"N={n:,}"
+        log = self.workdir / "logs" / f"{tag}.log"
+        measured = self.run(f"{where}: {VARIANTS[variant]}", cmd, env, timeout=budget + self.args.timeout_base, log=log)
         delta = self._api_delta(before)
         result = json.loads(out.read_text()) if out.exists() else {}
-        self._budgeted_row("-", "c", n, measured, result, delta, rooms=result.get("rooms_done"))
+        self._budgeted_row(backend, variant, n, measured, result, delta, rooms=rooms(result))
 
     def _budgeted_row(
         self, backend: str, variant: str, n: int, measured: Measured, result: dict, delta: dict, *, rooms: Any
@@ -671,7 +653,9 @@ def _run_steps(bench: Bench, srcs: dict[str, Any] | None) -> None:
     """Every step, with the emulator up (its room quota far above N); the backends stopped at the end."""
     args = bench.args
     try:
-        emulator = Emulator(bench.workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=_clean_env(bench.src))
+        emulator = Emulator(
+            bench.workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=harness.clean_env(bench.src, SHIM)
+        )
         with emulator as emu:
             bench.emu = emu  # before the steps are made: an A/B run's trees share it
             steps = _ab_steps(bench, srcs) if srcs else _plan_steps(bench)
@@ -685,10 +669,8 @@ def _run_steps(bench: Bench, srcs: dict[str, Any] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.report_from is not None:  # the run's scratch folder, if kept, fills what older runs did not record
-        return cli.rewrite(
-            args, report.write, report.markdown, lambda r: args.workdir and report.add_api_busy(r, args.workdir)
-        )
+    if args.report_from is not None:
+        return cli.rewrite(args, report.write, report.markdown)
     workdir = cli.scratch(args, "daily-bench-scale-")
     console = Console(stderr=True)
     console.print(
@@ -697,15 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     srcs = ab.trees(workdir, args.ab, live=args.live) if args.ab else None
     src = srcs["A"] if srcs else (REPO if args.live else harness.snapshot(workdir / "src"))
-    columns = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     started = time.monotonic()
-    with Progress(*columns, console=console) as progress:
+    with Progress(SpinnerColumn(), *columns, console=console) as progress:
         bench = Bench(args, workdir, progress, src)
         if srcs:
             bench.results["meta"]["ab"] = srcs["names"]

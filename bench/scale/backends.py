@@ -4,12 +4,13 @@ For each backend, one Airflow home with a migrated metadata DB serves every Airf
 (variant, N) gets a fresh copy of a meetings table seeded once per N (a file copy on SQLite,
 ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). PostgreSQL is the test suite's throwaway server
 (``daily_devtools.postgres``: run as the ``postgres`` user when this runs as root).
+
+May import: the standard library, psycopg2 and ``daily_devtools.postgres``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -159,7 +160,3 @@ class PostgresBackend(Backend):
 
 
 BACKENDS = {"sqlite": SqliteBackend, "postgres": PostgresBackend}
-
-
-def conn_env(conn: dict[str, Any]) -> str:
-    return json.dumps(conn)

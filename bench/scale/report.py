@@ -4,6 +4,8 @@
 issue 8's targets met or missed with figures, parse times, idle re-run, issue 15's series row
 beside the one-off meetings, hand-over, per-task durations) and ``<prefix>.png`` (wall time vs
 N, log-log, one line per variant and backend).
+
+May import: the standard library and ``bench.harness`` (matplotlib through it, when a chart is drawn).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from bench.harness import ab
 from bench.harness import report as shared
+from bench.harness.report import Column, columns, failed_steps, fig
 from bench.harness.report import num as _num
 from bench.harness.report import table as _table
 from bench.harness.report import verdict as _verdict
@@ -64,14 +67,6 @@ def _union(intervals: list[tuple[float, float]]) -> float:
         total += stop - max(start, end)
         end = stop
     return total
-
-
-def add_api_busy(results: dict[str, Any], workdir: Path) -> None:
-    """Fill ``api_busy_s`` of (a) rows from the timing files a run kept in ``workdir``."""
-    for row in results["rows"]:
-        if row["variant"] in ("a", "a-var", "a-idle") and row.get("api_busy_s") is None:
-            busy = read_timings(workdir / "timings" / f"{row['backend']}-{row['n']}-{row['variant']}.jsonl")
-            row["api_busy_s"] = busy.get("api_busy")
 
 
 def _latest_run(backend: Any, dag_id: str) -> str | None:
@@ -164,48 +159,32 @@ IDLE_VARIANTS = ("a-idle", "a-series-idle")
 BACKEND_ORDER = {"sqlite": 0, "postgres": 1, "-": 2}
 
 
+MAIN_COLUMNS: list[Column] = [
+    ("N", lambda r: f"{r['n']:,}"),
+    ("DB", lambda r: r["backend"]),
+    ("variant", lambda r: r["label"]),
+    ("status", lambda r: r.get("status", "-")),
+    ("wall s", lambda r: ("~" if r.get("status") == "projected" else "") + _num(r.get("wall_s"))),
+    ("rooms", fig("rooms", 0)),
+    (
+        "API calls by endpoint",
+        lambda r: (
+            _calls(r.get("calls")) if r["variant"] not in ("e1", "e2") else f"{r.get('calls_total', 0):,} (ideal)"
+        ),
+    ),
+    ("429s", fig("rate_limited", 0)),
+    ("peak RSS MiB", fig("peak_rss_mib", 0)),
+    ("Airflow's share s", fig("airflow_share_s")),
+    ("server s", fig("server_s")),
+    ("x N/rate floor", fig("x_rate_floor", 2)),
+    ("x server floor", fig("x_server_floor", 2)),
+    ("note", lambda r: r.get("note", "")),
+]
+
+
 def main_table(results: dict[str, Any]) -> str:
     rows = sorted(results["rows"], key=lambda r: (r["n"], BACKEND_ORDER.get(r["backend"], 9), ORDER[r["variant"]]))
-    body = []
-    for r in rows:
-        wall = _num(r.get("wall_s"))
-        if r.get("status") == "projected":
-            wall = f"~{wall}"
-        body.append(
-            [
-                f"{r['n']:,}",
-                r["backend"],
-                r["label"],
-                r.get("status", "-"),
-                wall,
-                _num(r.get("rooms"), 0) if r.get("rooms") is not None else "-",
-                _calls(r.get("calls")) if r["variant"] not in ("e1", "e2") else f"{r.get('calls_total', 0):,} (ideal)",
-                _num(r.get("rate_limited"), 0),
-                _num(r.get("peak_rss_mib"), 0),
-                _num(r.get("airflow_share_s")),
-                _num(r.get("server_s")),
-                _num(r.get("x_rate_floor"), 2),
-                _num(r.get("x_server_floor"), 2),
-                r.get("note", ""),
-            ]
-        )
-    headers = [
-        "N",
-        "DB",
-        "variant",
-        "status",
-        "wall s",
-        "rooms",
-        "API calls by endpoint",
-        "429s",
-        "peak RSS MiB",
-        "Airflow's share s",
-        "server s",
-        "x N/rate floor",
-        "x server floor",
-        "note",
-    ]
-    return _table(headers, body, align="rllllrlrrrrrrl")
+    return columns(MAIN_COLUMNS, rows, align="rllllrlrrrrrrl")
 
 
 def _rows(results: dict[str, Any], variant: str, backend: str | None = None) -> list[dict[str, Any]]:
@@ -336,89 +315,78 @@ def targets(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _breakdown(r: dict[str, Any]) -> dict[str, Any]:
+    """A row of (a) with where its wall time went (from the probes and the metadata DB)."""
+    tasks = r.get("tasks") or {}
+    server, api, engine = r.get("server_s") or 0.0, r.get("api_s", 0.0), r.get("engine_s", 0.0)
+    overlap = api > engine
+    return {
+        **r,
+        "db": r["backend"] + {"a": "", "a-series": " (series)"}.get(r["variant"], " (a')"),
+        "server": server,
+        "client": f"{_num(r.get('api_s'))} (calls overlap)" if overlap else _num(api - server),
+        "engine": "-" if overlap else _num(engine - api),
+        "chunks": tasks.get("provision_chunk", {}).get("sum_s", 0.0) - engine,
+        "plan_task": tasks.get("plan", {}).get("sum_s", 0.0),
+        "others": sum(t["sum_s"] for k, t in tasks.items() if k not in ("provision_chunk", "plan")),
+    }
+
+
+BREAKDOWN_COLUMNS: list[Column] = [
+    ("DB", lambda r: r["db"]),
+    ("N", lambda r: f"{r['n']:,}"),
+    ("wall s", fig("wall_s")),
+    ("server time s", fig("server")),
+    ("a Daily API call in flight s", fig("api_busy_s")),
+    ("client side of API calls s", lambda r: r["client"]),
+    ("engine outside API s (DB, validation, write-back)", lambda r: r["engine"]),
+    ("chunk tasks outside the engine s", fig("chunks")),
+    ("plan task s", fig("plan_task")),
+    ("of which steps.plan s", lambda r: f"{r.get('plan_s', 0.0):.2f}"),
+    ("other tasks s", fig("others")),
+    ("outside any task s", fig("outside_tasks_s")),
+]
+
+
 def breakdown_table(results: dict[str, Any]) -> str:
     """Where the wall time of (a) goes, from the probes and the metadata DB."""
-    rows = []
     runs = [*_rows(results, "a"), *_rows(results, "a-series"), *_rows(results, "a-var")]
-    for r in sorted(runs, key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["variant"], r["n"])):
-        tasks = r.get("tasks") or {}
-        chunk_tasks = tasks.get("provision_chunk", {}).get("sum_s", 0.0)
-        plan_task = tasks.get("plan", {}).get("sum_s", 0.0)
-        others = sum(t["sum_s"] for k, t in tasks.items() if k not in ("provision_chunk", "plan"))
-        server = r.get("server_s") or 0.0
-        rows.append(
-            [
-                r["backend"] + {"a": "", "a-series": " (series)"}.get(r["variant"], " (a')"),
-                f"{r['n']:,}",
-                _num(r["wall_s"]),
-                _num(server),
-                _num(r.get("api_busy_s")),
-                *(
-                    [_num(r.get("api_s", 0.0) - server), _num(r.get("engine_s", 0.0) - r.get("api_s", 0.0))]
-                    if r.get("api_s", 0.0) <= r.get("engine_s", 0.0)
-                    else [f"{_num(r.get('api_s'))} (calls overlap)", "-"]
-                ),
-                _num(chunk_tasks - r.get("engine_s", 0.0)),
-                _num(plan_task),
-                f"{r.get('plan_s', 0.0):.2f}",
-                _num(others),
-                _num(r.get("outside_tasks_s")),
-            ]
-        )
-    headers = [
-        "DB",
-        "N",
-        "wall s",
-        "server time s",
-        "a Daily API call in flight s",
-        "client side of API calls s",
-        "engine outside API s (DB, validation, write-back)",
-        "chunk tasks outside the engine s",
-        "plan task s",
-        "of which steps.plan s",
-        "other tasks s",
-        "outside any task s",
-    ]
-    return _table(headers, rows)
+    runs.sort(key=lambda r: (BACKEND_ORDER.get(r["backend"], 9), r["variant"], r["n"]))
+    return columns(BREAKDOWN_COLUMNS, [_breakdown(r) for r in runs])
+
+
+PARSE_COLUMNS: list[Column] = [
+    ("DAG file", lambda p: f"`{p['file']}{' (baseline)' if p.get('baseline') else ''}`"),
+    ("cold s (median)", lambda p: f"{p['cold_s']:.3f}"),
+    ("cold s (max)", lambda p: f"{p['cold_max_s']:.3f}"),
+    ("warm ms", lambda p: f"{p['warm_s'] * 1000:.1f}"),
+    ("modules imported", lambda p: str(p["modules_imported"])),
+    ("heavy imports", lambda p: ", ".join(f"`{m}`" for m in p["heavy_imports"]) or "none"),
+]
 
 
 def parse_table(results: dict[str, Any]) -> str:
-    rows = []
-    for p in results.get("parse", []):
-        if "cold_s" not in p:
-            rows.append([p["file"], "-", "-", "-", "-", p.get("error", "")])
-            continue
-        name = f"{p['file']} (baseline)" if p.get("baseline") else p["file"]
-        rows.append(
-            [
-                f"`{name}`",
-                f"{p['cold_s']:.3f}",
-                f"{p['cold_max_s']:.3f}",
-                f"{p['warm_s'] * 1000:.1f}",
-                str(p["modules_imported"]),
-                ", ".join(f"`{m}`" for m in p["heavy_imports"]) or "none",
-            ]
-        )
-    headers = ["DAG file", "cold s (median)", "cold s (max)", "warm ms", "modules imported", "heavy imports"]
-    return _table(headers, rows, align="lrrrrl")
+    rows = [
+        [cell(p) for _, cell in PARSE_COLUMNS] if "cold_s" in p else [p["file"], "-", "-", "-", "-", p.get("error", "")]
+        for p in results.get("parse", [])
+    ]
+    return _table([header for header, _ in PARSE_COLUMNS], rows, align="lrrrrl")
+
+
+IDLE_COLUMNS: list[Column] = [
+    ("DB", lambda i: i["backend"]),
+    ("N", lambda i: f"{i['n']:,}"),
+    ("meetings", lambda i: i.get("shape", "one-off")),
+    ("status", lambda i: i["status"]),
+    ("wall s", fig("wall_s")),
+    ("steps.plan s", lambda i: f"{i['plan_s']:.3f}"),
+    ("plan task s", fig("plan_task_s", 3)),
+    ("API calls", lambda i: str(i["calls_total"])),
+]
 
 
 def idle_table(results: dict[str, Any]) -> str:
-    rows = [
-        [
-            i["backend"],
-            f"{i['n']:,}",
-            i.get("shape", "one-off"),
-            i["status"],
-            _num(i["wall_s"]),
-            f"{i['plan_s']:.3f}",
-            _num(i.get("plan_task_s"), 3),
-            str(i["calls_total"]),
-        ]
-        for i in results.get("idle", [])
-    ]
-    headers = ["DB", "N", "meetings", "status", "wall s", "steps.plan s", "plan task s", "API calls"]
-    return _table(headers, rows, align="lrllrrrr")
+    return columns(IDLE_COLUMNS, results.get("idle", []), align="lrllrrrr")
 
 
 # -- issue 15: the same N rows in weekly series -----------------------------------------------------
@@ -445,56 +413,42 @@ def _idle_of(results: dict[str, Any], backend: str, n: int, shape: str) -> dict[
     return found[0] if found else None
 
 
+SERIES_COLUMNS: list[Column] = [
+    ("DB", lambda r: r["backend"]),
+    ("rows", lambda r: f"{r['n']:,}"),
+    ("meetings", lambda r: r["shape"]),
+    ("status", lambda r: r.get("status", "-")),
+    ("wall s", fig("wall_s")),
+    ("rooms created (API)", fig("rooms_created_api", 0)),
+    ("rows written back", fig("rooms", 0)),
+    ("distinct rooms in the table", fig("distinct_rooms", 0)),
+    (
+        "series not on one room + PIN",
+        lambda r: _num(r.get("series_not_on_one_room_and_pin"), 0) if r["series"] else "-",
+    ),
+    ("API calls by endpoint", lambda r: _calls(r.get("calls"))),
+    ("peak RSS MiB", fig("peak_rss_mib", 0)),
+    ("CPU s", fig("cpu_s")),
+    ("beyond server time s", lambda r: _num(_beyond_server(r))),
+    ("Airflow's share s", fig("airflow_share_s")),
+    ("steps.plan s", lambda r: f"{r.get('plan_s', 0):.2f}"),
+    ("idle steps.plan s", lambda r: f"{r['idle']['plan_s']:.2f}" if r["idle"] else "-"),
+    ("idle wall s", lambda r: _num(r["idle"]["wall_s"]) if r["idle"] else "-"),
+]
+
+
 def series_table(results: dict[str, Any]) -> str:
     """One-off meetings and the same number of rows in weekly series, side by side."""
     series_size = results["meta"]["args"].get("series_size") or 0
     rows = []
     for backend, series, one_off in _series_pairs(results):
         for shape, r in (("one-off", one_off), (_series_label(series, series_size), series)):
-            if r is None:
-                continue
-            idle = _idle_of(results, backend, r["n"], "series" if r is series else "one-off")
-            rows.append(
-                [
-                    backend,
-                    f"{r['n']:,}",
-                    shape,
-                    r.get("status", "-"),
-                    _num(r["wall_s"]),
-                    _num(r.get("rooms_created_api"), 0),
-                    _num(r.get("rooms"), 0),
-                    _num(r.get("distinct_rooms"), 0),
-                    _num(r.get("series_not_on_one_room_and_pin"), 0) if r is series else "-",
-                    _calls(r.get("calls")),
-                    _num(r.get("peak_rss_mib"), 0),
-                    _num(r.get("cpu_s")),
-                    _num(_beyond_server(r)),
-                    _num(r.get("airflow_share_s")),
-                    f"{r.get('plan_s', 0):.2f}",
-                    f"{idle['plan_s']:.2f}" if idle else "-",
-                    _num(idle["wall_s"]) if idle else "-",
-                ]
-            )
-    headers = [
-        "DB",
-        "rows",
-        "meetings",
-        "status",
-        "wall s",
-        "rooms created (API)",
-        "rows written back",
-        "distinct rooms in the table",
-        "series not on one room + PIN",
-        "API calls by endpoint",
-        "peak RSS MiB",
-        "CPU s",
-        "beyond server time s",
-        "Airflow's share s",
-        "steps.plan s",
-        "idle steps.plan s",
-        "idle wall s",
-    ]
-    return _table(headers, rows, align="lrllrrrrrlrrrrrrr")
+            if r is not None:
+                kind = "series" if r is series else "one-off"
+                rows.append(
+                    {**r, "shape": shape, "series": r is series, "idle": _idle_of(results, backend, r["n"], kind)}
+                )
+    return columns(SERIES_COLUMNS, rows, align="lrllrrrrrlrrrrrrr")
 
 
 def _series_label(r: dict[str, Any], series_size: int) -> str:
@@ -550,66 +504,37 @@ def series_targets(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _rows_per_chunk(h: dict[str, Any]) -> float | None:
-    rows = sum(g["count"] for k, g in h.get("xcom_groups", {}).items() if k.startswith("provision_chunk."))
-    return rows / h["chunks"] if h.get("chunks") else None
+HANDOVER_COLUMNS: list[Column] = [
+    ("DB", lambda h: h["backend"]),
+    ("N", lambda h: f"{h['n']:,}"),
+    ("chunks", lambda h: str(h["chunks"])),
+    ("plan return B", lambda h: f"{h['plan_return_bytes']:,}"),
+    ("chunk_<i> key B (max)", lambda h: f"{h['chunk_key_bytes_max']:,}"),
+    ("expand list B", lambda h: f"{h['expand_list_bytes']:,}"),
+    ("per chunk B", lambda h: f"{h['per_chunk_bytes']:,}"),
+    ("all XCom B", lambda h: f"{h['xcom_total_bytes']:,}"),
+    ("chunk task - engine s (median)", fig("chunk_overhead_median_s", 2)),
+    ("(max)", fig("chunk_overhead_max_s", 2)),
+    ("XCom rows a chunk task writes", fig("xcom_rows_per_chunk_task", 0)),
+]
 
 
 def handover_table(results: dict[str, Any]) -> str:
-    rows = [
-        [
-            h["backend"],
-            f"{h['n']:,}",
-            str(h["chunks"]),
-            f"{h['plan_return_bytes']:,}",
-            f"{h['chunk_key_bytes_max']:,}",
-            f"{h['expand_list_bytes']:,}",
-            f"{h['per_chunk_bytes']:,}",
-            f"{h['xcom_total_bytes']:,}",
-            _num(h.get("chunk_overhead_median_s"), 2),
-            _num(h.get("chunk_overhead_max_s"), 2),
-            _num(h.get("xcom_rows_per_chunk_task") or _rows_per_chunk(h), 0),
-        ]
-        for h in sorted(results.get("handover", []), key=lambda h: (BACKEND_ORDER.get(h["backend"], 9), h["n"]))
-    ]
-    headers = [
-        "DB",
-        "N",
-        "chunks",
-        "plan return B",
-        "chunk_<i> key B (max)",
-        "expand list B",
-        "per chunk B",
-        "all XCom B",
-        "chunk task - engine s (median)",
-        "(max)",
-        "XCom rows a chunk task writes",
-    ]
-    return _table(headers, rows)
+    rows = sorted(results.get("handover", []), key=lambda h: (BACKEND_ORDER.get(h["backend"], 9), h["n"]))
+    return columns(HANDOVER_COLUMNS, rows)
 
 
 def tasks_table(results: dict[str, Any]) -> str:
     rows = []
     for t in sorted(results.get("tasks", []), key=lambda t: (BACKEND_ORDER.get(t["backend"], 9), t["n"], t["variant"])):
+        run = [t["backend"], f"{t['n']:,}", t["variant"]]
         for task_id, s in t.get("summary", {}).items():
-            rows.append(
-                [
-                    t["backend"],
-                    f"{t['n']:,}",
-                    t["variant"],
-                    f"`{task_id}`",
-                    str(s["count"]),
-                    f"{s['sum_s']:.2f}",
-                    f"{s['median_s']:.2f}",
-                    f"{s['max_s']:.2f}",
-                    ", ".join(f"{k} {v}" for k, v in s["states"].items()),
-                ]
-            )
+            states = ", ".join(f"{k} {v}" for k, v in s["states"].items())
+            figures = [f"{s[k]:.2f}" for k in ("sum_s", "median_s", "max_s")]
+            rows.append([*run, f"`{task_id}`", str(s["count"]), *figures, states])
         if t.get("outside_tasks_s") is not None:
-            rows.append(
-                [t["backend"], f"{t['n']:,}", t["variant"], "(outside any task: CLI, parse, run set-up)", "",
-                 f"{t['outside_tasks_s']:.2f}", "", "", ""]
-            )  # fmt: skip
+            outside = "(outside any task: CLI, parse, run set-up)"
+            rows.append([*run, outside, "", f"{t['outside_tasks_s']:.2f}", "", "", ""])
     headers = ["DB", "N", "run", "task", "instances", "Σ s", "median s", "max s", "states"]
     return _table(headers, rows, align="lrllrrrrl")
 
@@ -639,9 +564,8 @@ def ab_markdown(results: dict[str, Any]) -> str:
         "Δ % = (A - B) / B: positive means A is slower or bigger.",
         "",
         ab.table(lines, names),
+        *failed_steps(results),
     ]
-    if results.get("errors"):
-        parts += ["", "## Steps that failed", ""] + [f"- {e['step']}: {e['error']}" for e in results["errors"]]
     return "\n".join(parts) + "\n"
 
 
@@ -749,10 +673,8 @@ def markdown(results: dict[str, Any]) -> str:
         "## Per-task durations of the Airflow runs (metadata DB)",
         "",
         tasks_table(results),
+        *failed_steps(results),
     ]
-    if results.get("errors"):
-        parts += ["", "## Steps that failed", ""]
-        parts += [f"- {e['step']}: {e['error']}" for e in results["errors"]]
     return "\n".join(parts) + "\n"
 
 

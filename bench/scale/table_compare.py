@@ -12,10 +12,12 @@ Both versions must select the same ids, and the idle table - provisioned from fi
 rows as the *old* code read them - must be idle for the new code too (no mass update after an
 upgrade); the script stops if not.
 
-Run: ``.venv/bin/python -m bench.scale.table_compare [--n 100000] [--repeats 3] [--backends sqlite,postgres]``;
-prints a Markdown table and writes ``bench/results/table-sqlalchemy.md``.
+Run: ``.venv/bin/python -m bench.scale.table_compare [--n 100000] [--repeats 3] [--backends sqlite,postgres]
+[--rev REV]``; prints a Markdown table and writes ``bench/results/table-sqlalchemy.md``. ``--rev`` must hold the
+table as one module (``table.py``): the default is the last commit that does (a package since ``0366eb9``).
 
-May import: the application (``daily_dialin``), ``daily_devtools``, SQLAlchemy, the standard library.
+May import: the application (``daily_dialin``), ``daily_devtools``, SQLAlchemy, ``bench.harness``, the
+standard library.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.harness import run as harness
+
+REPO = harness.REPO
 RESULTS = REPO / "bench" / "results" / "table-sqlalchemy.md"
 TABLE_PATH = "include/daily_dialin/provisioning/table.py"
+LAST_TABLE_MODULE = "0366eb9~1"  # the last commit with the table as one module (a package since 0366eb9)
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]
 
 
@@ -55,23 +60,9 @@ def _old_module(rev: str, scratch: Path) -> Any:
 
 @contextlib.contextmanager
 def _backend(name: str, scratch: Path) -> Iterator[dict[str, Any]]:
-    if name == "sqlite":
-        yield {"conn_type": "sqlite", "host": str(scratch / "meetings.db")}
-        return
-    import psycopg
-
-    from daily_devtools.postgres import ThrowawayPostgres
-
-    with ThrowawayPostgres() as server:
-        with psycopg.connect(server.uri, autocommit=True) as admin:
-            admin.execute("CREATE DATABASE meetings")
-        yield {
-            "conn_type": "postgres",
-            "host": "127.0.0.1",
-            "port": server.port,
-            "login": "postgres",
-            "schema": "meetings",
-        }
+    with contextlib.ExitStack() as stack:
+        sqlite = {"conn_type": "sqlite", "host": str(scratch / "meetings.db")}
+        yield sqlite if name == "sqlite" else harness.postgres_database(stack, "meetings")
 
 
 def _seed(table: Any, n: int) -> None:
@@ -215,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--rev", default="HEAD", help="the old version's git revision")
+    parser.add_argument(
+        "--rev", default=LAST_TABLE_MODULE, help=f"the old version's git revision (default {LAST_TABLE_MODULE})"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
@@ -228,9 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         + (f"{statistics.median(r['new']) / statistics.median(r['old']):.2f}x |" if r.get("old") else "- |")
         for r in results
     ]
-    revision = subprocess.run(["git", "rev-parse", "--short", args.rev], cwd=REPO, capture_output=True, text=True)
+    revision = harness.git("rev-parse", "--short", args.rev)
     text = (
-        f"# MeetingsTable on SQLAlchemy Core vs {args.rev} ({revision.stdout.strip()})\n\n"
+        f"# MeetingsTable on SQLAlchemy Core vs {args.rev} ({revision})\n\n"
         f"Run {datetime.now(UTC).isoformat(timespec='seconds')} with `python -m bench.scale.table_compare "
         f"--n {args.n} --repeats {args.repeats}`: {args.n:,} meetings over 25 days. *fresh*: nothing provisioned "
         "(every meeting due); *idle*: every meeting provisioned and unchanged (the plan fingerprints every row, "

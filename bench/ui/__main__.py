@@ -12,7 +12,7 @@ LIMIT 50``) and its ``COUNT(*)``. Deep pages are reached by following ``next`` c
 Then L cold loads of the page in Debian's Chromium (:mod:`bench.ui.paint`; ``--loads 0``: none).
 Writes ``bench/results/ui-page.md`` and ``.json`` (``--out``).
 
-May import: the application, FastAPI's test client and the standard library.
+May import: the application, FastAPI's test client, ``bench.harness`` and the standard library.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.harness.run import REPO, airflow_env, percentiles
+
 GOAL_MS = 200.0
 PAINT_GOAL_MS = 1500.0
 NOTES = (
@@ -48,11 +48,9 @@ DAG_ID = "daily_dialin_provisioning"
 
 
 def _environment(tmp: Path) -> None:
+    meetings = {"conn_type": "sqlite", "host": str(tmp / "meetings.db")}
     os.environ.update(
-        AIRFLOW_HOME=str(tmp / "airflow"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp / 'airflow.db'}",
-        AIRFLOW_CONN_DAILY_MEETINGS_DB=json.dumps({"conn_type": "sqlite", "host": str(tmp / "meetings.db")}),
+        airflow_env(tmp / "airflow", metadata=f"sqlite:///{tmp / 'airflow.db'}", daily_meetings_db=meetings)
     )
 
 
@@ -96,7 +94,7 @@ def _time(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
-    return _summary(samples)
+    return percentiles(samples, unit="")
 
 
 def _client(now: datetime) -> Any:
@@ -212,12 +210,6 @@ def _paint(app: Any, loads: int) -> dict[str, list[dict[str, float]]]:
         return {"cold": cold, "warm": page_loads(page, loads)}
 
 
-def _summary(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return {"p50": statistics.median(samples), "p95": p95, "max": samples[-1]}
-
-
 def _paint_lines(paints: dict[str, list[dict[str, float]]]) -> list[str]:
     if not paints:
         return []
@@ -236,7 +228,10 @@ def _paint_lines(paints: dict[str, list[dict[str, float]]]) -> list[str]:
         "|---|---|---:|---:|---:|---|",
     ]
     for series, timings in paints.items():
-        fcp, data = _summary([p["fcp"] for p in timings]), _summary([p["data"] for p in timings])
+        fcp, data = (
+            percentiles([p["fcp"] for p in timings], unit=""),
+            percentiles([p["data"] for p in timings], unit=""),
+        )
         goal = "met" if data["p95"] <= PAINT_GOAL_MS else f"missed by {data['p95'] - PAINT_GOAL_MS:.0f} ms"
         name = f"{series} ({len(timings)})"
         lines.append(f"| {name} | first-contentful-paint | {fcp['p50']:.0f} | {fcp['p95']:.0f} | {fcp['max']:.0f} |  |")
@@ -299,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "paint_goal_ms": PAINT_GOAL_MS,
         "cases": dict(results),
         "paint": {
-            series: {"loads": timings, "data": _summary([p["data"] for p in timings])}
+            series: {"loads": timings, "data": percentiles([p["data"] for p in timings], unit="")}
             for series, timings in paints.items()
         },
     }
