@@ -19,9 +19,8 @@ def test_the_heap_is_frozen_in_the_block_and_given_back_after_it():
 
 
 def test_an_error_in_the_block_gives_the_heap_back():
-    with pytest.raises(RuntimeError, match="chunk ended"):
-        with bulk_work():
-            raise RuntimeError("chunk ended")
+    with pytest.raises(RuntimeError, match="chunk ended"), bulk_work():
+        raise RuntimeError("chunk ended")
     assert gc.get_freeze_count() == 0
 
 

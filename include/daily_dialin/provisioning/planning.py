@@ -8,7 +8,7 @@ room. What goes to XCom is O(1) per chunk: the :class:`~.handover.RunPlan` once,
 numbers, and each chunk's :class:`~.chunk.ChunkBounds` under its own key (:func:`~.chunk.chunk_key`).
 A dry run lists what it would do and writes nothing.
 
-May import: ``daily_dialin`` (errors, heap, reporting, rows) and the provisioning modules below the steps
+May import: ``daily_dialin`` (errors, reporting, rows) and the provisioning modules below the steps
 (config, chunk, handover, meetings, recording, series, table, window). The provider's HTTP code is
 never loaded here.
 """
@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daily_dialin.errors import BadMeetingRow
-from daily_dialin.heap import bulk_work
 from daily_dialin.provisioning.chunk import ChunkBounds, chunk_key
 from daily_dialin.provisioning.config import ProvisioningConfig
 from daily_dialin.provisioning.handover import LISTED, AlertScope, Listed, PlanReport, Problem, RunPlan
@@ -65,10 +64,9 @@ def plan(
     table = MeetingsTable.from_config(config)
     table.check_columns()
     scope = _alert_scope(table, config, now)  # before selecting: all it names were there to be selected
-    with bulk_work():  # the whole table's due rows: full collections skip the task's heap
-        ids = table.select_due_ids(window.selection)
-        series = table.due_series(window.selection, now=now, cap_ends_by=cap_ends_by(now, config))
-        problems = table.problem_rows(now)
+    ids = table.select_due_ids(window.selection)
+    series = table.due_series(window.selection, now=now, cap_ends_by=cap_ends_by(now, config))
+    problems = table.problem_rows(now)
     report = _plan_report(table, window.selection, ids, problems)
     log.info("Window: %s -> %d meeting(s) due, %d recurring series due", window.describe(), len(ids), len(series))
     _log_report(report, config)
