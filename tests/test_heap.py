@@ -1,5 +1,5 @@
-"""``daily_dialin.heap.bulk_work``: the heap frozen for the block's bulk work and given back after it,
-also when the block fails; a heap someone else froze is left to its owner. Real ``gc``, no mocks."""
+"""``daily_dialin.heap.bulk_work``: fewer young collections in the block, the thresholds as they were
+after it, also when the block fails; a higher threshold set by someone else is kept. Real ``gc``."""
 
 from __future__ import annotations
 
@@ -7,29 +7,30 @@ import gc
 
 import pytest
 
-from daily_dialin.heap import bulk_work
+from daily_dialin.heap import YOUNG_THRESHOLD, bulk_work
 
 
-def test_the_heap_is_frozen_in_the_block_and_given_back_after_it():
-    assert gc.get_freeze_count() == 0
+def test_the_young_threshold_is_raised_in_the_block_and_restored_after_it():
+    before = gc.get_threshold()
     with bulk_work():
-        assert gc.get_freeze_count() > 0
-        made = [object() for _ in range(10)]
-    assert gc.get_freeze_count() == 0 and len(made) == 10
+        assert gc.get_threshold() == (max(before[0], YOUNG_THRESHOLD), *before[1:])
+        made = [[] for _ in range(10)]
+    assert gc.get_threshold() == before and len(made) == 10
 
 
-def test_an_error_in_the_block_gives_the_heap_back():
+def test_an_error_in_the_block_restores_the_thresholds():
+    before = gc.get_threshold()
     with pytest.raises(RuntimeError, match="chunk ended"), bulk_work():
         raise RuntimeError("chunk ended")
-    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
-def test_a_heap_frozen_by_someone_else_is_left_to_them():
-    gc.freeze()
+def test_a_higher_threshold_set_by_someone_else_is_kept():
+    before = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD * 2, *before[1:])
     try:
-        frozen = gc.get_freeze_count()
         with bulk_work():
-            pass
-        assert gc.get_freeze_count() == frozen  # not unfrozen by the block
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD * 2
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD * 2
     finally:
-        gc.unfreeze()
+        gc.set_threshold(*before)

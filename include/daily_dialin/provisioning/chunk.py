@@ -92,7 +92,7 @@ def run_chunk(
     chunk_bounds = ChunkBounds.from_xcom(bounds)
     table = MeetingsTable.from_config(planned.config)
     policy, load, label = _LOADERS[chunk_bounds.kind]
-    with bulk_work():  # thousands of rows' objects: full collections skip the task's heap
+    with bulk_work():  # thousands of rows: fewer, larger garbage collections
         chunk = Chunk(
             index=index,
             policy=policy,
