@@ -7,9 +7,12 @@ schemas, the parsed DAG. :func:`bulk_work` raises the young threshold to :data:`
 for the block and puts the thresholds back after it (errors too): the same objects are collected,
 in fewer, larger passes.
 
-Measured (``airflow dags test`` of 30,000 one-off meetings on SQLite, one process): collections
-took 5.2 s of 16.7 s of CPU, 3.1 s of 15.5 s inside :func:`bulk_work`; peak memory 303 -> 308 MiB.
-The benchmark at 100,000, A/B: ``bench/results/scale-ab-2rounds.md``.
+Measured (``airflow dags test``, one process): at 30,000 one-off meetings on SQLite collections
+took 5.2 s of 16.7 s of CPU, 3.1 s of 15.5 s with a threshold of 20,000. At 100,000, A/B against
+the code before the one pipeline (three rounds, ``bench/results/scale-ab-3rounds-20k.md``), 20,000
+gave CPU -21 % on SQLite and -12 % on PostgreSQL, but peak memory +15 MiB on SQLite (309 MiB, over
+the 300 MiB target): garbage waits in the young generation for up to that many allocations. 5,000
+keeps it near the default (+3 MiB at 30,000) and still runs 7 times fewer young collections.
 
 Tried and dropped: :func:`gc.freeze` for the block (as Airflow's executors do around a fork) saved
 more CPU, but a process that runs many tasks (``dags test``) froze the garbage of the tasks before
@@ -26,7 +29,7 @@ from contextlib import contextmanager
 
 __all__ = ["YOUNG_THRESHOLD", "bulk_work"]
 
-YOUNG_THRESHOLD = 20_000  # allocations between young collections in bulk work (CPython's default: 700)
+YOUNG_THRESHOLD = 5_000  # allocations between young collections in bulk work (CPython's default: 700)
 
 
 @contextmanager
