@@ -11,7 +11,7 @@ Idempotency: the room name is the key (injective in the meeting id, and in the s
 whatever happened before - a lost response, a killed task, an overlapping run - a repeat finds the
 room by its name and reuses it with its PIN.
 
-May import: pydantic, ``daily_dialin`` (heap, interrupted, rows) and the provisioning modules below the
+May import: pydantic, ``daily_dialin`` (interrupted, rows) and the provisioning modules below the
 steps (config, groups, handover, series, table).
 """
 
@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
-from daily_dialin.heap import bulk_work
 from daily_dialin.interrupted import keep_partial
 from daily_dialin.provisioning.groups import ONE_OFF, Chunk, RoomGroup, provision_groups
 from daily_dialin.provisioning.handover import ChunkResult, Handover, RunPlan
@@ -92,16 +91,15 @@ def run_chunk(
     chunk_bounds = ChunkBounds.from_xcom(bounds)
     table = MeetingsTable.from_config(planned.config)
     policy, load, label = _LOADERS[chunk_bounds.kind]
-    with bulk_work():  # thousands of rows: fewer, larger garbage collections
-        chunk = Chunk(
-            index=index,
-            policy=policy,
-            groups=load(table, planned, chunk_bounds, now),
-            table=table,
-            context=JoinGate(deletions=deletions, live=table.live_room_count),
-            label=f"{label} {index}",
-        )
-        return provision_groups(chunk, planned.config, now)
+    chunk = Chunk(
+        index=index,
+        policy=policy,
+        groups=load(table, planned, chunk_bounds, now),
+        table=table,
+        context=JoinGate(deletions=deletions, live=table.live_room_count),
+        label=f"{label} {index}",
+    )
+    return provision_groups(chunk, planned.config, now)
 
 
 def provision_chunk(
