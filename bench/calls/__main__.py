@@ -1,19 +1,8 @@
-"""Benchmark of the calls loop's ingest and fold (issue 24): ``python -m bench.calls``.
-
-Per meetings database (SQLite file, throwaway PostgreSQL):
-
-1. **ingest** - the webhook receiver served by uvicorn in a subprocess (:mod:`bench.calls.serve`,
-   the receiver app mounted under ``/daily`` standalone, *not* inside the native cluster's Airflow
-   API server: a deviation the results state) takes N signed events (Daily's recipe) from a client
-   with ``--connections`` keep-alive connections; acknowledgement latency p50/p99, events/s, then
-   the events table is checked (0 lost: every acknowledged id stored; 0 duplicates) and all N are
-   replayed once more (every answer must be ``duplicate``, the table unchanged);
-2. **fold** - the calls DAG's fold step run in-process over the N stored events (events stored ->
-   calls table and figures in the meetings table), timed;
-3. **floor** - a plain ``INSERT`` + commit of the same events, one per transaction, from one
-   connection in-process: what durable storage costs without HTTP, signatures and parsing.
-
-Results: ``bench/results/calls-ingest.{md,json}`` (``--out`` for another prefix).
+"""The calls loop's ingest and fold (issue 24): ``python -m bench.calls [--n N] [--connections C]
+[--backends sqlite,postgres] [--fallback-meetings K]``. Per meetings database: N signed events into the
+webhook receiver served standalone by uvicorn (:mod:`bench.calls.serve`), a replay of all of them, the
+fold in-process, a plain ``INSERT`` floor and the ``/meetings`` fallback (:mod:`bench.calls.fallback`);
+writes ``bench/results/calls-ingest.{md,json}``. What each figure is: the report's notes.
 
 May import: the standard library, requests, SQLAlchemy, ``daily_devtools.postgres``, ``bench.harness``,
 ``bench.calls`` and ``daily_dialin`` (the calls loop, provisioning's table and config).
@@ -44,14 +33,19 @@ from typing import Any
 
 import requests
 
-from bench.calls.fallback import run_fallback
+from bench.calls.fallback import insert_meetings, run_fallback
+from bench.harness import cli
+from bench.harness import report as harness_report
 from bench.harness import run as harness
 
 REPO = harness.REPO
 SECRET = base64.b64encode(b"bench-calls-secret-0123456789abc").decode()
 PREFIX = "mtg"
 EVENTS_PER_ROOM = 10
-GOALS = {"p99_ms": 50.0, "events_per_s": 500.0}
+# the figure columns docs/calls.md adds (TIMESTAMPTZ is TEXT on SQLite)
+FIGURE_COLUMNS = {"phone_callers": "INTEGER", "phone_minutes": "REAL", "first_dialin_at": "TIMESTAMPTZ"}
+FIGURE_COLUMNS |= {"last_dialin_error": "TEXT", "actual_end_at": "TIMESTAMPTZ"}
+FIGURE_COLUMNS |= {"participants": "INTEGER", "participant_minutes": "REAL"}
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -180,28 +174,20 @@ def stop(proc: subprocess.Popen) -> None:
 # -- databases --------------------------------------------------------------------------------------
 def prepare_meetings(n: int, t0: float) -> Any:
     """The meetings table (shipped schema + figure columns) with one row per benchmark room."""
-    import sqlalchemy as sa
-
     from daily_dialin.provisioning.config import ProvisioningConfig
     from daily_dialin.provisioning.table import MeetingsTable
 
     table = MeetingsTable.from_config(ProvisioningConfig())
     table.create_schema()
     timestamp = "TIMESTAMPTZ" if table.engine.dialect.name == "postgresql" else "TEXT"
-    figures = {"phone_callers": "INTEGER", "phone_minutes": "REAL", "first_dialin_at": timestamp}
-    figures |= {"last_dialin_error": "TEXT", "actual_end_at": timestamp}
-    figures |= {"participants": "INTEGER", "participant_minutes": "REAL"}
     with table.engine.begin() as conn:
-        for name, kind in figures.items():
-            conn.exec_driver_sql(f"ALTER TABLE {table.table} ADD COLUMN {name} {kind}")
-        rows = []
-        for k in range(-(-n // EVENTS_PER_ROOM)):
-            start = datetime.fromtimestamp(t0 + k - 60, UTC)
-            end = datetime.fromtimestamp(t0 + k + 3600, UTC)
-            values = {"meeting_id": f"B{k}", "title": f"B{k}", "starts_at": table.ts(start), "ends_at": table.ts(end)}
-            values |= {"timezone": "UTC", "status": "scheduled", "room_name": f"{PREFIX}-bench{k:05d}"}
-            rows.append({table.cols[key]: value for key, value in values.items()})
-        conn.execute(sa.insert(table.meetings), rows)
+        for name, kind in FIGURE_COLUMNS.items():
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table.table} ADD COLUMN {name} {kind.replace('TIMESTAMPTZ', timestamp)}"
+            )
+    at = lambda seconds: datetime.fromtimestamp(seconds, UTC)  # noqa: E731
+    rooms = range(-(-n // EVENTS_PER_ROOM))
+    insert_meetings(table, [(f"B{k}", at(t0 + k - 60), at(t0 + k + 3600), f"{PREFIX}-bench{k:05d}") for k in rooms])
     return table
 
 
@@ -268,9 +254,7 @@ def child_env(home: Path, meetings_conn: dict[str, Any]) -> dict[str, str]:
         "extra": {"webhook_secret": SECRET},
     }
     env = harness.airflow_env(home, daily_default=daily, daily_meetings_db=meetings_conn)
-    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "include"), str(REPO)])
-    return {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}, **env}
+    return harness.clean_env(REPO) | env | {"AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
 
 
 def run_backend(
@@ -313,31 +297,31 @@ def run_backend(
     return result
 
 
-# -- the report -------------------------------------------------------------------------------------------
-def _row(label: str, values: list[str]) -> str:
-    return f"| {label} | " + " | ".join(values) + " |"
+# -- the report (shared with bench.calls.cluster) -------------------------------------------------------
+def ok(good: bool) -> str:
+    return "met" if good else "**missed**"
 
 
 def _f(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _ok(good: bool) -> str:
-    return "met" if good else "**missed**"
-
-
 def _answers(answers: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(answers.items()))
 
 
-INGEST_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+def _fallback(cell: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+    return lambda r: cell(r["fallback"]) if r["fallback"] else "-"
+
+
+ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("ack p50 (ms)", lambda r: _f(r["ingest"]["p50_ms"])),
     ("ack p95 (ms)", lambda r: _f(r["ingest"]["p95_ms"])),
-    ("ack p99 (ms), goal ≤ 50", lambda r: _f(r["ingest"]["p99_ms"]) + f" ({_ok(r['ingest']['p99_ms'] <= 50)})"),
+    ("ack p99 (ms), goal ≤ 50", lambda r: _f(r["ingest"]["p99_ms"]) + f" ({ok(r['ingest']['p99_ms'] <= 50)})"),
     ("ack max (ms)", lambda r: _f(r["ingest"]["max_ms"])),
     (
         "events/s, goal ≥ 500",
-        lambda r: _f(r["ingest"]["events_per_s"], 0) + f" ({_ok(r['ingest']['events_per_s'] >= 500)})",
+        lambda r: _f(r["ingest"]["events_per_s"], 0) + f" ({ok(r['ingest']['events_per_s'] >= 500)})",
     ),
     ("answers", lambda r: _answers(r["ingest"]["answers"])),
     ("lost (acknowledged, not stored)", lambda r: str(r["lost"])),
@@ -353,15 +337,32 @@ INGEST_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ),
     ("floor: plain INSERT events/s (1 connection)", lambda r: _f(r["plain_insert"]["events_per_s"], 0)),
 ]
+FALLBACK_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("/meetings: ended meetings, API requests", _fallback(lambda f: f"{f['meetings']}, {f['api_requests']}")),
+    ("/meetings: read (s)", _fallback(lambda f: _f(f["read_s"], 2))),
+    ("/meetings: fold (s)", _fallback(lambda f: _f(f["fold_s"], 2))),
+    (
+        "/meetings: filled (participants + end) / phone figures",
+        _fallback(lambda f: f"{f['meetings_with_participants_and_end']} / {f['meetings_with_phone_figures']}"),
+    ),
+]
+
+
+def run_line(meta: dict[str, Any]) -> str:
+    """When, where and on which commit: the report's first words."""
+    return (
+        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
+        f"shared with other jobs), commit `{meta['commit']}`"
+    )
 
 
 def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     names = [r["backend"] for r in results]
+    rows = ROWS + (FALLBACK_ROWS if any(r["fallback"] for r in results) else [])
     lines = [
         "# Calls loop: webhook ingest and fold (issue 24)",
         "",
-        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
-        f"shared with other jobs), commit `{meta['commit']}`. N = {meta['n']:,} signed events "
+        f"{run_line(meta)}. N = {meta['n']:,} signed events "
         f"({EVENTS_PER_ROOM} per room: meeting start/end, 2 phone calls, 2 attendances), "
         f"{meta['connections']} concurrent keep-alive connections, client and server on the same machine.",
         "",
@@ -373,8 +374,7 @@ def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
-        *(_row(label, [cell(r) for r in results]) for label, cell in INGEST_ROWS),
-        *fallback_rows(results),
+        *(f"| {label} | " + " | ".join(cell(r) for r in results) + " |" for label, cell in rows),
         "",
         "* **ack**: client-side time from sending the request to the 200 (signature checked, event parsed, "
         "masked and committed to `daily_call_events` before the answer).",
@@ -395,39 +395,23 @@ def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fallback_rows(results: list[dict[str, Any]]) -> list[str]:
-    found = [r["fallback"] for r in results]
-    if not any(found):
-        return []
-    cell = lambda f, text: text if f else "-"  # noqa: E731
-    return [
-        _row(
-            "/meetings: ended meetings, API requests",
-            [cell(f, f"{f and f['meetings']}, {f and f['api_requests']}") for f in found],
-        ),
-        _row("/meetings: read (s)", [cell(f, _f(f and f["read_s"], 2)) for f in found]),
-        _row("/meetings: fold (s)", [cell(f, _f(f and f["fold_s"], 2)) for f in found]),
-        _row(
-            "/meetings: filled (participants + end) / phone figures",
-            [
-                cell(f, f"{f and f['meetings_with_participants_and_end']} / {f and f['meetings_with_phone_figures']}")
-                for f in found
-            ],
-        ),
-    ]
-
-
-def _meta(args: argparse.Namespace) -> dict[str, Any]:
+def run_meta(args: argparse.Namespace, prog: str, **figures: Any) -> dict[str, Any]:
+    """:func:`bench.harness.run.meta` and what the calls reports print: host, CPUs, load, the command."""
+    base = harness.meta(args)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    command = f"python -m {prog} " + " ".join(sys.argv[1:])
     return {
-        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **base,
         "host": platform.node(),
-        "cpus": os.cpu_count(),
-        "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "commit": harness.git("rev-parse", "--short", "HEAD") or "?",
-        "n": args.n,
-        "connections": args.connections,
-        "command": "python -m bench.calls " + " ".join(sys.argv[1:]),
+        "cpus": base["machine"]["cpus"],
+        "load": load,
+        "command": command,
+        **figures,
     }
+
+
+def write(saved: dict[str, Any], prefix: Path) -> list[Path]:
+    return harness_report.write(saved, prefix, markdown=lambda d: report(d["results"], d["meta"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,9 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=4, help="concurrent client connections (default 4)")
     parser.add_argument("--fallback-meetings", type=int, default=100, help="ended meetings for /meetings (0: skip)")
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "calls-ingest"), help="results prefix")
+    parser.add_argument("--out", type=Path, default=cli.RESULTS / "calls-ingest", help="results prefix")
     args = parser.parse_args(argv)
-    meta, results = _meta(args), []
+    meta, results = run_meta(args, "bench.calls", n=args.n, connections=args.connections), []
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
         for name in args.backends.split(","):
@@ -451,10 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: N={args.n:,}, {args.connections} connections ...", flush=True)
             results.append(run_backend(name, conn, home, args.n, args.connections, args.fallback_meetings))
             print(json.dumps(results[-1], indent=1, default=str), flush=True)
-    out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str) + "\n")
-    out.with_suffix(".md").write_text(report(results, meta))
-    print(f"wrote {out.with_suffix('.md')} and .json")
+    paths = write({"meta": meta, "results": results}, args.out)
+    cli.published(paths, paths[1].read_text())
     return 0
 
 

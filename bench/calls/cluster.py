@@ -1,26 +1,9 @@
-"""The calls loop's latencies on the native cluster (issue 24): ``python -m bench.calls.cluster``.
-
-One native cluster (``daily_devtools.cluster``: the compose topology as local processes) set up as
-``docs/calls.md`` says - the webhook secret in the Daily connection, the figure columns, the
-emulator's webhook pointed at the real API server's ``/daily/webhooks``, ``daily_dialin_calls``
-unpaused, ``revoke_after_minutes`` small (``--revoke-minutes``, default 1) - then:
-
-1. **webhooks** - ``--meetings`` one-off meetings, one every ``--gap`` seconds, whose scheduled end
-   has just passed: a host joins in the emulator, a caller dials in by PIN and hangs up, the host
-   leaves (Daily's ``meeting.ended``). Measured per meeting, from the moment the last event was made:
-   * **event -> figures**: until the meetings table holds the meeting's ``phone_callers`` and
-     ``actual_end_at`` (receiver -> events table -> watcher -> DAG run -> fold);
-   * **meeting.ended -> PIN refused**: until the room is gone from the emulator, confirmed by a dial
-     with the old PIN that the emulator refuses (``wrong PIN``); the goal is
-     ``revoke_after_minutes`` + 60 s, and the margin over ``revoke_after_minutes`` is reported.
-2. **/meetings fallback** (``calls_source: meetings_api``, the webhook deleted) - ``--fallback``
-   meetings the same way (attendances over 10 s: Daily does not record shorter joins), then one
-   manual run of the calls DAG (the fallback reads ``/meetings`` only on the hourly cron's and manual
-   runs): run start -> figures and -> PIN refused. The end-to-end latency of the fallback is that plus
-   the wait for the next hourly run (0-60 min: p95 57 min), stated as such.
-
-Writes ``bench/results/calls-cluster.{md,json}`` (``--out``). Nothing is asserted; a target missed
-is reported as missed.
+"""The calls loop's latencies on the native cluster (issue 24): ``python -m bench.calls.cluster``. One
+native cluster set up as ``docs/calls.md`` says (``--revoke-minutes``, default 1); ``--meetings`` meetings,
+one every ``--gap`` s, end with a caller and a host in the emulator: event -> figures in the meetings table
+and meeting.ended -> PIN refused; then ``--fallback`` meetings with ``calls_source: meetings_api`` and one
+manual run of the calls DAG. Writes ``bench/results/calls-cluster.{md,json}`` (``--out``; ``--report-from``
+rewrites the Markdown); nothing is asserted, a target missed is reported as missed.
 
 May import: the standard library, requests, psycopg2, ``daily_devtools`` (the cluster), ``bench.harness``
 and ``bench.calls``.
@@ -31,10 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -44,20 +24,11 @@ from typing import Any
 
 import requests
 
-from bench.calls.__main__ import SECRET
+from bench.calls.__main__ import FIGURE_COLUMNS, SECRET, ok, run_line, run_meta
+from bench.harness.cli import RESULTS
 
-REPO = Path(__file__).resolve().parents[2]
 CALLS_DAG = "daily_dialin_calls"
 GLOBAL_NUMBER = "+12095038039"  # Daily's shared US number: takes any room's PIN [doc: global numbers]
-FIGURE_COLUMNS = {
-    "phone_callers": "INTEGER",
-    "phone_minutes": "NUMERIC",
-    "first_dialin_at": "TIMESTAMPTZ",
-    "last_dialin_error": "TEXT",
-    "actual_end_at": "TIMESTAMPTZ",
-    "participants": "INTEGER",
-    "participant_minutes": "NUMERIC",
-}
 GOAL_FIGURES_S = 60.0
 GOAL_REVOKE_MARGIN_S = 60.0
 
@@ -307,30 +278,63 @@ def run_fallback(loop: Loop, k: int, revoke_minutes: int) -> dict[str, Any]:
 
 
 # -- the report ------------------------------------------------------------------------------------------------
-def _ok(good: bool) -> str:
-    return "met" if good else "**missed**"
-
-
 def _s(stats: dict[str, Any], key: str) -> str:
     return "-" if not stats.get("n") else f"{stats[key]:.1f}"
 
 
-def _margin(stats: dict[str, Any], key: str, grace: float) -> str:
-    return "-" if not stats.get("n") else f"{stats[key] - grace:.1f}"
+def _three(stats: dict[str, Any]) -> str:
+    return " / ".join(_s(stats, key) for key in ("p50", "p95", "max"))
 
 
-def report(result: dict[str, Any], meta: dict[str, Any]) -> str:
-    w, f = result["webhooks"], result.get("fallback")
+def _margins(stats: dict[str, Any], grace: float) -> str:
+    return " / ".join("-" if not stats.get("n") else f"{stats[key] - grace:.1f}" for key in ("p50", "p95"))
+
+
+def _fallback_cells(f: dict[str, Any] | None, grace: float) -> list[str]:
+    """The ``/meetings`` fallback's column, row by row."""
+    if not f:
+        return ["- (together)", *["-"] * 6]
+    cron_p95, run = 0.95 * 3600, f["run_to_figures_s"]
+    return [
+        f"{f['meetings']} (together)",
+        f"wait for the hourly run (0-60 min, p95 {cron_p95 / 60:.0f} min) + run start -> figures {_three(run)} s: "
+        f"p95 ≈ {(cron_p95 + run.get('p95', 0)) / 60:.0f} min (goal 60 s: **missed by design**)",
+        f"a manual run {f['ended_to_run_s']} s after the end: refused {_three(f['refused_s'])} s after the end; with "
+        "the hourly run instead: max(the wait for the run, revoke_after_minutes) + the same tail "
+        f"(p95 ≈ {cron_p95 / 60:.0f} min with revoke_after_minutes under an hour)",
+        _margins(f["refused_s"], grace),
+        f"participants, participant_minutes, actual_end_at; phone figures in {f['phone_figures_written']} meetings",
+        f"{len(f['figures_missing'])} / {len(f['refused_missing'])}",
+        ", ".join(f["refusals"]) or "-",
+    ]
+
+
+def _table(w: dict[str, Any], f: dict[str, Any] | None, meta: dict[str, Any]) -> list[str]:
     grace = meta["revoke_minutes"] * 60
     wf, wr = w["figures_s"], w["refused_s"]
     figures_ok = bool(wf.get("n")) and wf["p95"] <= GOAL_FIGURES_S and not w["figures_missing"]
     refused_ok = bool(wr.get("n")) and wr["p95"] <= grace + GOAL_REVOKE_MARGIN_S and not w["refused_missing"]
-    cron_p95 = 0.95 * 3600
+    webhooks = [
+        ("meetings", f"{w['meetings']} (one every {meta['gap']} s)"),
+        ("event -> figures p50 / p95 / max (s)", f"{_three(wf)} (goal p95 ≤ 60 s: {ok(figures_ok)})"),
+        (
+            "meeting.ended -> PIN refused p50 / p95 / max (s)",
+            f"{_three(wr)} (goal p95 ≤ {grace:.0f} + 60 s: {ok(refused_ok)})",
+        ),
+        ("margin over revoke_after_minutes p50 / p95 (s)", _margins(wr, grace)),
+        ("figures filled", "phone_callers, phone_minutes, first_dialin_at, actual_end_at, participants"),
+        ("missing (no figures / not refused in time)", f"{len(w['figures_missing'])} / {len(w['refused_missing'])}"),
+        ("what the emulator answered the old PIN", ", ".join(w["refusals"]) or "-"),
+    ]
+    cells = zip(webhooks, _fallback_cells(f, grace), strict=True)
+    return [f"| {label} | {hooks} | {fallback} |" for (label, hooks), fallback in cells]
+
+
+def report(result: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = [
         "# Calls loop on the native cluster: event -> figures, meeting.ended -> PIN refused (issue 24)",
         "",
-        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
-        f"shared with other jobs), commit `{meta['commit']}` plus the working tree. The native cluster "
+        f"{run_line(meta)} plus the working tree. The native cluster "
         "(`daily_devtools.cluster`: the compose topology as local processes - PostgreSQL, Redis, API server, "
         "scheduler, DAG processor, triggerer, two Celery workers, the emulator), cluster-check settings. "
         f"`revoke_after_minutes` = {meta['revoke_minutes']}. The emulator's signed webhooks go to the real API "
@@ -338,41 +342,7 @@ def report(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         "| | webhooks (`calls_source: webhooks`) | `/meetings` fallback (`calls_source: meetings_api`) |",
         "|---|---|---|",
-        f"| meetings | {w['meetings']} (one every {meta['gap']} s) | {f['meetings'] if f else '-'} (together) |",
-        f"| event -> figures p50 / p95 / max (s) | {_s(wf, 'p50')} / {_s(wf, 'p95')} / {_s(wf, 'max')} "
-        f"(goal p95 ≤ 60 s: {_ok(figures_ok)}) | "
-        + (
-            f"wait for the hourly run (0-60 min, p95 {cron_p95 / 60:.0f} min) + run start -> figures "
-            f"{_s(f['run_to_figures_s'], 'p50')} / {_s(f['run_to_figures_s'], 'p95')} / "
-            f"{_s(f['run_to_figures_s'], 'max')} s: p95 ≈ {(cron_p95 + f['run_to_figures_s'].get('p95', 0)) / 60:.0f} "
-            "min (goal 60 s: **missed by design**) |"
-            if f
-            else "- |"
-        ),
-        f"| meeting.ended -> PIN refused p50 / p95 / max (s) | {_s(wr, 'p50')} / {_s(wr, 'p95')} / {_s(wr, 'max')} "
-        f"(goal p95 ≤ {grace:.0f} + 60 s: {_ok(refused_ok)}) | "
-        + (
-            f"a manual run {f['ended_to_run_s']} s after the end: refused "
-            f"{_s(f['refused_s'], 'p50')} / {_s(f['refused_s'], 'p95')} / {_s(f['refused_s'], 'max')} s after the "
-            "end; with the hourly run instead: max(the wait for the run, revoke_after_minutes) + the same tail "
-            f"(p95 ≈ {cron_p95 / 60:.0f} min with revoke_after_minutes under an hour) |"
-            if f
-            else "- |"
-        ),
-        f"| margin over revoke_after_minutes p50 / p95 (s) | {_margin(wr, 'p50', grace)} / "
-        f"{_margin(wr, 'p95', grace)} | "
-        + (f"{_margin(f['refused_s'], 'p50', grace)} / {_margin(f['refused_s'], 'p95', grace)} |" if f else "- |"),
-        "| figures filled | phone_callers, phone_minutes, first_dialin_at, actual_end_at, participants | "
-        + (
-            f"participants, participant_minutes, actual_end_at; phone figures in {f['phone_figures_written']} "
-            "meetings |"
-            if f
-            else "- |"
-        ),
-        f"| missing (no figures / not refused in time) | {len(w['figures_missing'])} / {len(w['refused_missing'])} | "
-        + (f"{len(f['figures_missing'])} / {len(f['refused_missing'])} |" if f else "- |"),
-        f"| what the emulator answered the old PIN | {', '.join(w['refusals']) or '-'} | "
-        + (f"{', '.join(f['refusals']) or '-'} |" if f else "- |"),
+        *_table(result["webhooks"], result.get("fallback"), meta),
         "",
         "* **event -> figures**: from the moment the meeting's last event was made in the emulator (the host "
         "leaving: `participant.left` and `meeting.ended`) until the meetings table holds `phone_callers` and "
@@ -394,21 +364,6 @@ def report(result: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _meta(args: argparse.Namespace) -> dict[str, Any]:
-    from bench.harness.run import meta
-
-    base = meta(args)
-    return {
-        **base,
-        "host": platform.node(),
-        "cpus": base["machine"]["cpus"],
-        "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "gap": args.gap,
-        "revoke_minutes": args.revoke_minutes,
-        "command": "python -m bench.calls.cluster " + " ".join(sys.argv[1:]),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     from daily_devtools.cluster import NativeCluster
 
@@ -417,15 +372,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between them (default 5)")
     parser.add_argument("--fallback", type=int, default=5, help="fallback meetings (default 5; 0 skips)")
     parser.add_argument("--revoke-minutes", type=int, default=1, help="revoke_after_minutes (default 1)")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "calls-cluster"), help="results prefix")
+    parser.add_argument("--out", type=Path, default=RESULTS / "calls-cluster", help="results prefix")
     parser.add_argument("--report-from", type=Path, help="only rewrite the .md from this .json")
     args = parser.parse_args(argv)
     if args.report_from:
         saved = json.loads(args.report_from.read_text())
-        Path(args.out).with_suffix(".md").write_text(report(saved["results"], saved["meta"]))
+        args.out.with_suffix(".md").write_text(report(saved["results"], saved["meta"]))
         return 0
-    meta = _meta(args)
-    out = Path(args.out)
+    meta = run_meta(args, "bench.calls.cluster", gap=args.gap, revoke_minutes=args.revoke_minutes)
+    out = args.out
     result: dict[str, Any] = {}
 
     def save() -> None:  # after each phase: an interrupted run keeps what it measured

@@ -40,12 +40,17 @@ def _rooms_with_ended_meetings(server: Any, k: int, prefix: str) -> list[str]:
     return names
 
 
-def _meeting_rows(table: Any, names: list[str]) -> None:
-    now = datetime.now(UTC)
+def insert_meetings(table: Any, meetings: list[tuple[str, datetime, datetime, str]]) -> None:
+    """One scheduled row per ``(meeting_id, starts_at, ends_at, room_name)`` (the id is the title too)."""
     rows = []
-    for n, name in enumerate(names):
-        values = {"meeting_id": f"FB{n}", "title": name, "starts_at": table.ts(now), "ends_at": table.ts(now)}
-        values |= {"timezone": "UTC", "status": "scheduled", "room_name": name}
+    for meeting_id, starts, ends, room in meetings:
+        values = {
+            "meeting_id": meeting_id,
+            "title": meeting_id,
+            "starts_at": table.ts(starts),
+            "ends_at": table.ts(ends),
+        }
+        values |= {"timezone": "UTC", "status": "scheduled", "room_name": room}
         rows.append({table.cols[key]: value for key, value in values.items()})
     with table.engine.begin() as conn:
         conn.execute(sa.insert(table.meetings), rows)
@@ -64,7 +69,8 @@ def run_fallback(table: Any, *, k: int, prefix: str) -> dict[str, Any]:
         conn = {"conn_type": "daily", "host": server.base_url, "password": KEY}
         os.environ["AIRFLOW_CONN_DAILY_DEFAULT"] = json.dumps(conn)
         names = _rooms_with_ended_meetings(server, k, prefix)
-        _meeting_rows(table, names)
+        now = datetime.now(UTC)
+        insert_meetings(table, [(f"FB{n}", now, now, name) for n, name in enumerate(names)])
         from airflow_provider_daily.hooks.daily import DailyHook
 
         calls = CallsSettings(calls_source="meetings_api")

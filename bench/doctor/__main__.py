@@ -1,13 +1,7 @@
-"""``python -m bench.doctor [--rows N] [--repeat K] [--backends sqlite,postgres]``: time every check of
-the doctor (:func:`daily_dialin.doctor.diagnose`, what ``python -m daily_dialin doctor`` runs) on a
-meetings table of N rows (default 100,000), on SQLite and on a throwaway PostgreSQL server.
-
-Set-up (not timed): a fresh Airflow home with a migrated SQLite metadata DB, the pool and a Fernet key;
-the Daily emulator in this process (a purchased number on the PIN flow, Daily's rate limits); the
-shipped schema, seeded with N one-hour meetings spread over the next 300 days: one in 50 an
-occurrence of a weekly series, one in 200 with a status in none of the lists, one in 1,000 more than
-365 days ahead (the checks find something to count, as on a real table). Timed: ``diagnose()``, K
-times; the table part alone is timed too. Writes ``bench/results/doctor.md`` (``--out``).
+"""Seconds for every check of the doctor (:func:`daily_dialin.doctor.diagnose`, what ``python -m daily_dialin
+doctor`` runs): ``python -m bench.doctor [--rows N] [--repeat K] [--backends sqlite,postgres]``, on a meetings
+table of N rows seeded (not timed) over 300 days with something for each check to find, beside the emulator;
+``diagnose()`` K times, the table part alone and a fresh command. Writes ``bench/results/doctor.md`` (``--out``).
 
 May import: the application, the emulator, ``daily_devtools``, ``bench.harness`` and the standard library.
 """
@@ -29,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import run as harness
+from bench.harness.report import table as md_table
+from bench.harness.report import verdict
 
 REPO = harness.REPO
 KEY = "bench-doctor-key-0123456789"
@@ -174,18 +170,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "Daily part lists the domain's live rooms (`GET /rooms`, 100 per page): here the emulator holds none, "
         "so a domain with 10,000 live rooms adds 100 paced requests (about 5 s at Daily's rate limit).",
         "",
-        "| backend | rows | diagnose() median (min-max) | table part median | command "
-        f"| goal <= {GOAL_S:g} s | findings |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
+    rows = []
     for backend, r in results.items():
-        total = statistics.median(r["total_s"])
-        verdict = "**met**" if max(total, r["cli_s"]) <= GOAL_S else "**missed**"
+        total, runs = statistics.median(r["total_s"]), f"{min(r['total_s']):.2f}-{max(r['total_s']):.2f}"
         found = ", ".join(f"{k}: {v}" for k, v in r["not_ok"].items()) or "all ok"
-        lines.append(
-            f"| {backend} | {r['rows']:,} | {total:.2f} s ({min(r['total_s']):.2f}-{max(r['total_s']):.2f}) | "
-            f"{statistics.median(r['table_s']):.2f} s | {r['cli_s']:.2f} s | {verdict} | {found} |"
-        )
+        cells = [f"{r['rows']:,}", f"{total:.2f} s ({runs})", f"{statistics.median(r['table_s']):.2f} s"]
+        rows.append([backend, *cells, f"{r['cli_s']:.2f} s", verdict(max(total, r["cli_s"]) <= GOAL_S), found])
+    headers = ["backend", "rows", "diagnose() median (min-max)", "table part median", "command"]
+    lines.append(md_table([*headers, f"goal <= {GOAL_S:g} s", "findings"], rows, align="lrrrrll"))
     lines += ["", "The checks of the last run:", ""]
     for backend, r in results.items():
         lines += [f"**{backend}**", "", *(f"- {line}" for line in r["statuses"]), ""]

@@ -1,27 +1,7 @@
-"""Entry point of the freshness benchmark: ``python -m bench.freshness [--quick] [--scenarios ...]``.
-
-How long a change of the meetings table takes to reach the dial strings and the rooms, on the native
-cluster of the cluster check (``include/daily_devtools/cluster.py``: PostgreSQL, Redis, API server, scheduler,
-DAG processor, triggerer, two Celery workers, the Daily emulator) with the scale benchmark's emulator
-latency (+100 ms per request, +1 ms per batched room). Scenarios, in the order they run:
-
-``cron``     the DAG on a ``*/5 * * * *`` schedule without the watcher (``DAILY_PROVISIONING_WATCH=0``):
-             a shorter trickle of inserts; runs and task instances per day from the runs observed.
-``trickle``  the watcher (``DAILY_PROVISIONING_WATCH=1``, safety schedule ``@daily``): one new meeting
-             every 10 s for 5 minutes, plus moves and cancellations. Insert -> dial string (the table
-             polled every 0.5 s), move -> the room's new ``exp`` and cancel -> room deleted (the
-             emulator's admin API polled every 0.5 s).
-``burst``    5,000 meetings inserted in one transaction: time until the last dial string is written.
-``idle``     the table topped up to 100,000 provisioned meetings, then nothing changes for 10 minutes:
-             DAG runs and watcher events started (goal 0), the triggerer's CPU (``/proc/<pid>/stat`` of
-             its process group); then ``MeetingsTable.pending_work`` timed in this benchmark's own
-             subprocess on the same table on PostgreSQL and on an SQLite copy.
-``query``    only that last timing, without the cluster (a throwaway PostgreSQL; for a quick check).
-
-``@daily`` (the default schedule) is computed, not run: a change waits for the next midnight (UTC),
-mean 12 h, max 24 h, plus one run. Results: ``bench/results/freshness.{json,md,png}`` (``--quick``:
-``freshness-quick.*``; a custom subset: ``freshness-custom.*``). Nothing is asserted; goals are printed
-met or missed with the figures; shortened windows are written into the results.
+"""How long a change of the meetings table takes to reach the dial strings and the rooms, with the
+meetings-table watcher and with the schedules it replaces: ``python -m bench.freshness [--quick]
+[--scenarios cron,trickle,burst,idle,query]``, on the native cluster of the cluster check (scenarios,
+figures, goals and results: ``bench/freshness/README.md``; the figures: :mod:`bench.freshness.report`).
 
 May import: the standard library, requests, psycopg2, ``bench.harness``, ``bench.freshness`` and
 ``daily_devtools``; never Airflow (it runs in the cluster and in :mod:`bench.freshness.worker`), never ``tests/``.
@@ -73,17 +53,8 @@ CLUSTER_VALUES = (
 )
 SCENARIOS = ("cron", "trickle", "burst", "idle")
 ALL_SCENARIOS = (*SCENARIOS, "query")
-SOURCE_COLUMNS = (
-    "meeting_id",
-    "title",
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "dialin_display_name",
-    "wait_for_meeting_start",
-    "requested_phone_number",
-    "status",
-)
+# the source columns a new meeting sets (the others keep the shipped schema's defaults)
+SOURCE_COLUMNS = "meeting_id, title, starts_at, ends_at, timezone, status"
 
 # the windows of a full run and of --quick
 WINDOWS = {
@@ -140,6 +111,16 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 _stats = harness.percentiles
+
+
+def _until(done: Callable[[], Any], timeout: float) -> bool:
+    """Poll ``done`` every 2 s until it is true (True) or ``timeout`` s have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(2)
+    return True
 
 
 def _iso(value: str | None) -> float | None:
@@ -229,23 +210,12 @@ class Bench:
 
     @staticmethod
     def meeting(meeting_id: str, start: datetime, *, minutes: int = 45) -> tuple[Any, ...]:
-        row = {
-            "meeting_id": meeting_id,
-            "title": f"Freshness {meeting_id}",
-            "starts_at": start,
-            "ends_at": start + timedelta(minutes=minutes),
-            "timezone": "UTC",
-            "dialin_display_name": None,
-            "wait_for_meeting_start": True,
-            "requested_phone_number": None,
-            "status": "scheduled",
-        }
-        return tuple(row[c] for c in SOURCE_COLUMNS)
+        return meeting_id, f"Freshness {meeting_id}", start, start + timedelta(minutes=minutes), "UTC", "scheduled"
 
     def insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> float:
         import psycopg2.extras
 
-        sql = f"INSERT INTO daily_meetings ({', '.join(SOURCE_COLUMNS)}) VALUES %s"
+        sql = f"INSERT INTO daily_meetings ({SOURCE_COLUMNS}) VALUES %s"
         with conn.cursor() as cur:  # one statement (autocommit): every row becomes visible at once
             psycopg2.extras.execute_values(cur, sql, rows, page_size=max(1000, len(rows)))
         return time.time()
@@ -265,12 +235,7 @@ class Bench:
 
     def wait_quiet(self, timeout: float = 600) -> bool:
         """Until no run of the DAG is queued or running (bounded)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not [r for r in self.runs() if r["state"] in ("queued", "running")]:
-                return True
-            time.sleep(2)
-        return False
+        return _until(lambda: not [r for r in self.runs() if r["state"] in ("queued", "running")], timeout)
 
     def runs_between(self, start: float, end: float) -> list[dict[str, Any]]:
         """Runs queued in [start, end] (wall clock), with durations and task-instance counts."""
@@ -350,28 +315,18 @@ class Bench:
         started = time.monotonic()
         self.wait_quiet()
         self.cluster.restart(DAG_PROCESSOR, env={WATCH_ENV: "1", SCHEDULE_ENV: SAFETY})
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            triggers = self.watcher_triggers()
-            if triggers and all(t[1] is not None for t in triggers):
-                break
-            time.sleep(2)
-        else:
+        if not _until(lambda: (t := self.watcher_triggers()) and all(row[1] is not None for row in t), 300):
             raise RuntimeError(f"the watcher's trigger never ran in the triggerer: {self.watcher_triggers()}")
         dag = self.api.get(f"/dags/{DAG_ID}")
         self.wait_quiet()
         return {"seconds": time.monotonic() - started, "timetable": dag.get("timetable_summary")}
 
     def ensure_watch(self) -> None:
-        assert self.cluster is not None
-        deadline = time.monotonic() + 300
-        while not self.watcher_triggers():
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"no {TRIGGER_CLASSPATH} trigger: is the DAG wired to {WATCH_ENV} "
-                    f"(grep -n {WATCH_ENV} dags/*.py include/daily_dialin/dags/*.py)?"
-                )
-            time.sleep(2)
+        if not _until(self.watcher_triggers, 300):
+            raise RuntimeError(
+                f"no {TRIGGER_CLASSPATH} trigger: is the DAG wired to {WATCH_ENV} "
+                f"(grep -n {WATCH_ENV} dags/*.py include/daily_dialin/dags/*.py)?"
+            )
 
     # -- scenarios ---------------------------------------------------------------------------------------
     def trickle(
@@ -652,9 +607,7 @@ def daily_computed(results: dict[str, Any]) -> dict[str, Any]:
     tis = [r["task_instances"] for r in runs if r.get("run_type") == "scheduled"]
     return {
         "schedule": SAFETY,
-        "mean_s": 12 * 3600 + (run_s or 0),
-        "max_s": 24 * 3600 + (run_s or 0),
-        "p95_s": 0.95 * 24 * 3600 + (run_s or 0),
+        **report.tick_wait(report.DAY_S, run_s),
         "run_s": run_s,
         "runs_per_day": 1,
         "task_instances_per_day": statistics.fmean(tis) if tis else None,

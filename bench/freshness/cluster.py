@@ -1,16 +1,9 @@
-"""The native cluster of the cluster check (``include/daily_devtools/cluster.py``), with the knobs the freshness
-benchmark needs, added by subclassing (the check's module is not changed):
+"""The native cluster of the cluster check (``daily_devtools.cluster``) with what the freshness benchmark
+adds by subclassing: extra environment for the Airflow services (changeable between phases), the
+provider's default settings instead of the check's small ones, restarting one service, the CPU seconds
+of a service's process tree, the scale benchmark's emulator latency, and the cluster's databases.
 
-* **extra environment** for the Airflow services (``DAILY_PROVISIONING_WATCH``,
-  ``DAILY_PROVISIONING_SCHEDULE``, ...), changeable between phases;
-* **the provider's defaults** instead of the check's small settings (``chunk_size`` 2, a 2-day horizon,
-  a 2-minute run timeout would measure the check, not the deployment);
-* **restarting one service** (the DAG processor, whose environment decides the DAG's schedule);
-* **CPU seconds of a service** and its descendants (``/proc/<pid>/stat``: the triggerer runs its triggers
-  in a child process, so the whole tree is summed);
-* **the emulator's latency** set like the scale benchmark's (+100 ms per request, +1 ms per batched room).
-
-Every process is still started and stopped by the base class (process groups, SIGTERM then SIGKILL).
+May import: the standard library, psutil, psycopg2, requests, ``daily_devtools`` and ``bench.scale.emulator``.
 """
 
 from __future__ import annotations
@@ -112,15 +105,7 @@ class FreshCluster(NativeCluster):
 
     # -- databases ---------------------------------------------------------------------------------------
     def meetings_connect(self) -> Any:
-        assert self.pg is not None
-        v = self.values
-        return psycopg2.connect(
-            host="127.0.0.1",
-            port=self.pg.port,
-            user=v["MEETINGS_DB_USER"],
-            password=v["MEETINGS_DB_PASSWORD"],
-            dbname=v["MEETINGS_DB"],
-        )
+        return psycopg2.connect(self.meetings_uri)
 
     def meetings_conn_json(self) -> dict[str, Any]:
         """The meetings database as an Airflow connection (for the benchmark's own subprocesses)."""

@@ -1,9 +1,6 @@
-"""The freshness benchmark's report: ``write(results, prefix)`` -> ``<prefix>.json``, ``.md``, ``.png``.
-
-The Markdown has the goals (met or missed, with the figures that decide them), the schedules side by
-side (the watcher, ``*/5`` without it, ``@daily`` computed), then each scenario. The PNG has four
-panels: trickle latencies per change, the burst's dial strings over time, the schedules' latencies
-(log scale), the watcher's query time per poll on both databases. Style as ``bench/scale/report.py``.
+"""The freshness benchmark's report: ``write(results, prefix)`` -> ``<prefix>.json``, ``.md`` (the goals
+met or missed, the schedules side by side, each scenario) and ``.png`` (trickle latencies, the burst, the
+schedules, the watcher's poll).
 
 May import: the standard library and ``bench.harness`` (matplotlib through it, when a chart is drawn).
 """
@@ -15,11 +12,7 @@ from typing import Any
 
 from bench.harness import ab
 from bench.harness import report as shared
-from bench.harness.report import Column, columns, failed_steps, fig
-from bench.harness.report import dur as _dur
-from bench.harness.report import num as _num
-from bench.harness.report import table as _table
-from bench.harness.report import verdict as _verdict
+from bench.harness.report import Column, columns, dur, failed_steps, fig, num, table, verdict
 
 TRICKLE_P95_GOAL_S = 60.0
 BURST_GOAL_S = 120.0
@@ -27,9 +20,18 @@ IDLE_RUNS_GOAL = 0
 POLL_GOAL_MS = 50.0
 IDLE_ROWS_TARGET = 100_000
 IDLE_WINDOW_TARGET_S = 600.0
+CRON_S, DAY_S = 300.0, 86400.0  # */5 and @daily
 
 
-# -- formatting (shared: bench.harness.report) ----------------------------------------------------------
+def tick_wait(period_s: float, run_s: float | None) -> dict[str, float]:
+    """A change made at a uniformly random time waits for the schedule's next tick, then one run."""
+    return {
+        "mean_s": period_s / 2 + (run_s or 0),
+        "p95_s": 0.95 * period_s + (run_s or 0),
+        "max_s": period_s + (run_s or 0),
+    }
+
+
 def _folders(paths: list[str]) -> str:
     folders = sorted({"/".join(p.split("/")[:2]) for p in paths})
     return ", ".join(f"`{f}`" for f in folders)
@@ -65,7 +67,7 @@ def _trickle_goals(results: dict[str, Any]) -> list[Goal]:
         stats = trickle.get("latency", {}).get(kind) or {}
         p95, unseen = stats.get("p95_s"), stats.get("unseen", 0)
         ok = None if not stats.get("changes") else (p95 is not None and p95 <= TRICKLE_P95_GOAL_S and not unseen)
-        figure = "-" if not stats.get("changes") else f"p95 {_num(p95)} s of {stats.get('n', 0)} seen"
+        figure = "-" if not stats.get("changes") else f"p95 {num(p95)} s of {stats.get('n', 0)} seen"
         figure += f"; {unseen} never seen within the window" if unseen else ""
         out.append((f"trickle {kind} -> {what}: p95 <= {TRICKLE_P95_GOAL_S:g} s", figure, ok, short))
     return out
@@ -77,7 +79,7 @@ def _burst_goal(burst: dict[str, Any]) -> Goal:
         return goal, "-", None, ""
     done, meetings = burst.get("last_dial_string_s"), burst["meetings"]
     figure = (
-        f"last of {meetings:,} dial strings after {_num(done)} s"
+        f"last of {meetings:,} dial strings after {num(done)} s"
         if done is not None
         else f"{burst.get('written', 0):,} of {meetings:,} written in {burst.get('timeout_s', 0):g} s"
     )
@@ -91,7 +93,7 @@ def _idle_goal(idle: dict[str, Any]) -> Goal:
     notes = [f"{idle.get('rows', 0):,} rows"] if idle.get("rows", 0) < IDLE_ROWS_TARGET else []
     if idle.get("window_s", 0) < IDLE_WINDOW_TARGET_S - 1:
         notes.append(f"{idle.get('window_s', 0) / 60:.1f} min window")
-    figure = f"{idle['runs_started']} runs, {idle.get('asset_events', '-')} watcher events in {_dur(idle['window_s'])}"
+    figure = f"{idle['runs_started']} runs, {idle.get('asset_events', '-')} watcher events in {dur(idle['window_s'])}"
     note = ("shortened: " + ", ".join(notes)) if notes else ""
     return "idle: 0 DAG runs", figure, idle["runs_started"] == IDLE_RUNS_GOAL, note
 
@@ -104,7 +106,7 @@ def _poll_goals(results: dict[str, Any]) -> list[Goal]:
         stats, rows = timing.get("pending_work") or {}, timing.get("rows", 0)
         ok = None if not stats else stats["p95_ms"] <= POLL_GOAL_MS
         figure = (
-            f"p95 {_num(stats['p95_ms'])} ms (p50 {_num(stats['p50_ms'])}) over {stats['n']} polls at {rows:,} rows"
+            f"p95 {num(stats['p95_ms'])} ms (p50 {num(stats['p50_ms'])}) over {stats['n']} polls at {rows:,} rows"
             if stats
             else "-"
         )
@@ -122,8 +124,8 @@ def goals(results: dict[str, Any]) -> list[Goal]:
 
 
 def goals_table(results: dict[str, Any]) -> str:
-    rows = [[goal, figure, _verdict(ok), note] for goal, figure, ok, note in goals(results)]
-    return _table(["goal", "figure", "verdict", "note"], rows, align="llll")
+    rows = [[goal, figure, verdict(ok), note] for goal, figure, ok, note in goals(results)]
+    return table(["goal", "figure", "verdict", "note"], rows, align="llll")
 
 
 # -- side by side -------------------------------------------------------------------------------------
@@ -135,14 +137,14 @@ def _measured(s: dict[str, Any], schedule: str, how: str, per_day: str, work: st
     """A measured row of the schedules' table: insert p50/p95/max, move and cancel p95."""
     ins = _lat(s, "insert")
     latencies = [ins.get("p50_s"), ins.get("p95_s"), ins.get("max_s"), _lat(s, "move").get("p95_s")]
-    return [schedule, how, *map(_dur, [*latencies, _lat(s, "cancel").get("p95_s")]), per_day, work, cpu]
+    return [schedule, how, *map(dur, [*latencies, _lat(s, "cancel").get("p95_s")]), per_day, work, cpu]
 
 
 def _computed(
     schedule: str, how: str, mean: str, p95: float | None, worst: float | None, per_day: str, work: str
 ) -> list[str]:
     """A row computed from the schedule: a change waits for the next tick, then one run."""
-    return [schedule, how, mean, _dur(p95), _dur(worst), "same", "same", per_day, work, "-"]
+    return [schedule, how, mean, dur(p95), dur(worst), "same", "same", per_day, work, "-"]
 
 
 def side_by_side(results: dict[str, Any]) -> str:
@@ -152,7 +154,7 @@ def side_by_side(results: dict[str, Any]) -> str:
         runs_idle = idle.get("runs_started")
         per_day = "-" if runs_idle is None else f"{runs_idle} idle (+1 safety `@daily`)"
         cpu = (idle.get("cpu_pct_of_core") or {}).get("airflow-triggerer")
-        work = f"{len(trickle.get('runs', []))} runs in {_dur(trickle.get('window_s'))} of trickle"
+        work = f"{len(trickle.get('runs', []))} runs in {dur(trickle.get('window_s'))} of trickle"
         cpu_text = "-" if cpu is None else f"{cpu:.2f} % (idle, {idle.get('rows', 0):,} rows)"
         rows.append(_measured(trickle, "watcher + `@daily` safety", "trickle, measured", per_day, work, cpu_text))
     if cron:
@@ -160,40 +162,29 @@ def side_by_side(results: dict[str, Any]) -> str:
         schedule = f"`{cron.get('schedule', '*/5 * * * *')}`, no watcher"
         per_day = (
             f"{cron.get('runs_per_day_by_schedule', 288)} "
-            f"(observed tick rate {_num(cron.get('runs_per_day_observed'), 0)})"
+            f"(observed tick rate {num(cron.get('runs_per_day_observed'), 0)})"
         )
         work = (
-            f"{_num(cron.get('task_instances_per_day'), 0)} task instances/day "
-            f"({_num(cron.get('task_instances_per_run_mean'))} per run)"
+            f"{num(cron.get('task_instances_per_day'), 0)} task instances/day "
+            f"({num(cron.get('task_instances_per_run_mean'))} per run)"
         )
         cpu_text = "-" if cpu is None else f"{cpu:.2f} % (no watcher)"
         rows.append(_measured(cron, schedule, "shorter trickle, measured", per_day, work, cpu_text))
         run_s = (cron.get("run_duration") or {}).get("p50_s") or 0.0
         how = "computed from the schedule + the median run"
-        rows.append(
-            _computed(schedule, how, f"{_dur(150 + run_s)} (mean)", 0.95 * 300 + run_s, 300 + run_s, "288", "-")
-        )
+        w = tick_wait(CRON_S, run_s)
+        rows.append(_computed(schedule, how, f"{dur(w['mean_s'])} (mean)", w["p95_s"], w["max_s"], "288", "-"))
     if daily:
         tis = daily.get("task_instances_per_day")
         how = "computed from the schedule" + (" + a measured run" if daily.get("run_s") else "")
-        work = "-" if tis is None else f"{_num(tis, 0)} task instances/day"
+        work = "-" if tis is None else f"{num(tis, 0)} task instances/day"
         rows.append(
             _computed(
                 "`@daily` (default), no watcher", how, "12 h (mean)", daily.get("p95_s"), daily.get("max_s"), "1", work
             )
         )
-    headers = [
-        "schedule",
-        "how",
-        "insert p50",
-        "insert p95",
-        "insert max",
-        "move p95",
-        "cancel p95",
-        "runs/day",
-        "work",
-    ]
-    return _table([*headers, "triggerer CPU (% of a core)"], rows, align="llrrrrrlll")
+    headers = ["schedule", "how", "insert p50", "insert p95", "insert max", "move p95", "cancel p95", "runs/day"]
+    return table([*headers, "work", "triggerer CPU (% of a core)"], rows, align="llrrrrrlll")
 
 
 # -- scenario sections ----------------------------------------------------------------------------------
@@ -232,25 +223,25 @@ def trickle_section(s: dict[str, Any], title: str) -> list[str]:
     states: dict[str, int] = {}
     for r in runs:
         states[r["state"]] = states.get(r["state"], 0) + 1
-    dur = s.get("run_duration") or {}
+    took = s.get("run_duration") or {}
     parts = [
         f"## {title}",
         "",
         f"{s.get('seconds', 0):g} s of inserts, one every {s.get('every', 0):g} s; the whole window "
-        f"(until every change was seen, or the drain time ran out) {_dur(s.get('window_s'))}.",
+        f"(until every change was seen, or the drain time ran out) {dur(s.get('window_s'))}.",
         "",
         columns(LATENCY_COLUMNS, rows),
         "",
         f"DAG runs queued in the window: {len(runs)} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(states.items())) or '-'}); "
-        f"run duration p50 {_num(dur.get('p50_s'))} s, max {_num(dur.get('max_s'))} s"
+        f"run duration p50 {num(took.get('p50_s'))} s, max {num(took.get('max_s'))} s"
         + (
-            f"; start delay after queueing p50 {_num((s.get('queue_delay') or {}).get('p50_s'))} s"
+            f"; start delay after queueing p50 {num((s.get('queue_delay') or {}).get('p50_s'))} s"
             if s.get("queue_delay")
             else ""
         )
         + f"; watcher events (asset events of the watched asset): {s.get('asset_events', '-')}; "
-        f"triggerer CPU {_num(s.get('triggerer_cpu_s'), 2)} s.",
+        f"triggerer CPU {num(s.get('triggerer_cpu_s'), 2)} s.",
     ]
     if s.get("skipped"):
         parts += [
@@ -268,12 +259,12 @@ def burst_section(s: dict[str, Any]) -> list[str]:
     return [
         "## Burst",
         "",
-        f"{s['meetings']:,} meetings inserted in one transaction ({_num(s.get('insert_s'), 2)} s). First dial string "
-        f"after {_num(s.get('first_dial_string_s'))} s, last after **{_num(s.get('last_dial_string_s'))} s** "
+        f"{s['meetings']:,} meetings inserted in one transaction ({num(s.get('insert_s'), 2)} s). First dial string "
+        f"after {num(s.get('first_dial_string_s'))} s, last after **{num(s.get('last_dial_string_s'))} s** "
         f"({s.get('written', 0):,} written; limit {s.get('timeout_s', 0):g} s). "
         f"Runs: {len(runs)} ("
         + ", ".join(
-            f"{r['run_type']} {r['state']} {_num(r.get('duration_s'))} s, {r['task_instances']} task instances"
+            f"{r['run_type']} {r['state']} {num(r.get('duration_s'))} s, {r['task_instances']} task instances"
             for r in runs
         )
         + f"); watcher events {s.get('asset_events', '-')}.",
@@ -291,14 +282,14 @@ def idle_section(results: dict[str, Any]) -> list[str]:
             "",
             f"The table topped up to **{s['rows']:,}** rows ({seed.get('inserted', 0):,} inserted already provisioned, "
             f"fingerprints as the table reads them; `pending_work` after seeding: {seed.get('pending_after')}), "
-            f"then nothing changed for **{_dur(s['window_s'])}**: DAG runs started **{s['runs_started']}**"
+            f"then nothing changed for **{dur(s['window_s'])}**: DAG runs started **{s['runs_started']}**"
             + (f" ({', '.join(r['run_type'] + ' ' + r['state'] for r in s['new_runs'])})" if s.get("new_runs") else "")
             + f", watcher events {s.get('asset_events', '-')}; runs while seeding and settling: "
             f"{len(s.get('runs_during_seeding', []))}. CPU over the window (utime + stime of the process and its "
-            f"descendants, `/proc/<pid>/stat`): triggerer {_num(cpu.get('airflow-triggerer'), 2)} s = "
-            f"**{_num(pct.get('airflow-triggerer'), 2)} % of a core**; "
-            f"scheduler {_num(cpu.get('airflow-scheduler'), 2)} s "
-            f"= {_num(pct.get('airflow-scheduler'), 2)} %.",
+            f"descendants, `/proc/<pid>/stat`): triggerer {num(cpu.get('airflow-triggerer'), 2)} s = "
+            f"**{num(pct.get('airflow-triggerer'), 2)} % of a core**; "
+            f"scheduler {num(cpu.get('airflow-scheduler'), 2)} s "
+            f"= {num(pct.get('airflow-scheduler'), 2)} %.",
         ]
     query, source = _query(results)
     if query:
@@ -363,7 +354,7 @@ def markdown(results: dict[str, Any]) -> str:
         "The native cluster of the cluster check (`include/daily_devtools/cluster.py`: PostgreSQL, Redis, API server, "
         "scheduler, DAG processor, triggerer, two Celery workers with one task each, the Daily emulator), with "
         "the provider's default settings. Emulator: +"
-        f"{_num(emu.get('latency_ms'), 0)} ms per API request, +{_num(emu.get('batch_room_latency_ms'), 0)} ms per "
+        f"{num(emu.get('latency_ms'), 0)} ms per API request, +{num(emu.get('batch_room_latency_ms'), 0)} ms per "
         "room on `POST /batch/rooms`, Daily's documented rate limits (the scale benchmark's settings).",
         "",
     ]
@@ -395,17 +386,17 @@ def markdown(results: dict[str, Any]) -> str:
         parts += [
             "",
             "Runs per day on `*/5`: 288 by the schedule (observed: 86,400 s / the median gap between its scheduled "
-            f"runs = {_num(cron.get('runs_per_day_observed'), 0)}/day, over {_dur(cron.get('window_s'))}); "
+            f"runs = {num(cron.get('runs_per_day_observed'), 0)}/day, over {dur(cron.get('window_s'))}); "
             "task instances "
-            f"per run {_num(cron.get('task_instances_per_run_mean'))} -> "
-            f"**{_num(cron.get('task_instances_per_day'), 0)} task instances per day**, nearly all with nothing to do.",
+            f"per run {num(cron.get('task_instances_per_run_mean'))} -> "
+            f"**{num(cron.get('task_instances_per_day'), 0)} task instances per day**, nearly all with nothing to do.",
         ]
     parts += ["", *burst_section(_sc(results, "burst")), "", *idle_section(results)]
     switch = meta.get("switch")
     if switch:
         parts += [
             "",
-            f"Switching the DAG processor from `*/5` to the watcher took {_num(switch.get('seconds'))} s "
+            f"Switching the DAG processor from `*/5` to the watcher took {num(switch.get('seconds'))} s "
             f"(timetable now: {switch.get('timetable')}).",
         ]
     return "\n".join([*parts, *failed_steps(results)]) + "\n"
@@ -454,7 +445,7 @@ def _schedules_panel(ax: Any, results: dict[str, Any]) -> None:
     cron = _sc(results, "cron")
     if cron:
         run_s = (cron.get("run_duration") or {}).get("p50_s") or 0.0
-        bars.append(("*/5 (computed)", (150 + run_s, 285 + run_s, 300 + run_s), True))
+        bars.append(("*/5 (computed)", tuple(tick_wait(CRON_S, run_s).values()), True))
     daily = _sc(results, "daily")
     if daily:
         bars.append(("@daily (computed)", (daily["mean_s"], daily["p95_s"], daily["max_s"]), True))
@@ -494,7 +485,7 @@ def _query_panel(ax: Any, results: dict[str, Any]) -> None:
     extra = ""
     if "runs_started" in idle:
         cpu = (idle.get("cpu_pct_of_core") or {}).get("airflow-triggerer")
-        extra = f"\nidle {_dur(idle['window_s'])}: {idle['runs_started']} runs, triggerer {_num(cpu, 2)} % of a core"
+        extra = f"\nidle {dur(idle['window_s'])}: {idle['runs_started']} runs, triggerer {num(cpu, 2)} % of a core"
     ax.set_ylabel("ms per call")
     ax.set_title("Idle: MeetingsTable.pending_work per poll" + extra, fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)

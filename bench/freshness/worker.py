@@ -1,20 +1,9 @@
-"""The freshness benchmark's subprocess side: ``python -m bench.freshness.worker COMMAND --out result.json``.
-
-Runs with the environment the orchestrator gives it (``AIRFLOW_HOME`` of its own, the meetings table as
-``AIRFLOW_CONN_DAILY_MEETINGS_DB``) and writes one JSON result. Commands:
-
-``seed``   top the meetings table up to ``--rows`` rows, the new ones **already provisioned** (room
-           name, URL, PIN, number, dial string, ``provisioned_at``, ``room_exp``), starting over the next
-           28 days at business hours like ``daily_demo.sample``; then every provisioned row's
-           ``room_fingerprint`` is set from the row as the table reads it back (the fingerprint hashes
-           stored values, so it is computed from what the driver returns). The new rows are inserted as
-           ``draft`` (an ignored status) and made ``scheduled`` by one UPDATE after that, so a watcher
-           polling meanwhile never sees a provisioned row without its fingerprint. Creates the shipped schema
-           first with ``--create`` (the SQLite copy). ``--copy-from CONN_JSON`` copies the rows of
-           another table instead of generating them (the SQLite twin of the cluster's PostgreSQL table).
-``poll``   time ``MeetingsTable.pending_work`` ``--polls`` times, as the watcher calls it (rolling
-           horizon from the settings, 48 h look-ahead), with and without building the table object
-           (``MeetingsTable.from_config``: hook and connection lookup) first.
+"""The freshness benchmark's subprocess side: ``python -m bench.freshness.worker {seed,poll} --out result.json``,
+with the environment the driver gives it (its own ``AIRFLOW_HOME``, the meetings table as
+``AIRFLOW_CONN_DAILY_MEETINGS_DB``). ``seed`` tops the table up to ``--rows`` rows, already provisioned
+with their fingerprints set (``--create``: the shipped schema first; ``--copy-from CONN_JSON``: the rows
+of another table); ``poll`` times ``MeetingsTable.pending_work`` ``--polls`` times as the watcher calls
+it, with and without ``MeetingsTable.from_config`` first.
 
 May import: the standard library, psycopg2, ``bench.harness.run``, the provider and the application.
 """
@@ -62,7 +51,7 @@ def _generated_rows(count: int, *, prefix: str, config: Any, now: datetime) -> l
     from airflow_provider_daily.rooms import room_name_for
     from daily_dialin.provisioning.meetings import room_exp_for
 
-    rng = random.Random(11)
+    rng = random.Random(11)  # the columns left out are NULL (``_insert``)
     base = now.replace(minute=0, second=0, microsecond=0)
     rows = []
     for index in range(count):
@@ -79,9 +68,7 @@ def _generated_rows(count: int, *, prefix: str, config: Any, now: datetime) -> l
                 "starts_at": start,
                 "ends_at": end,
                 "timezone": "UTC",
-                "dialin_display_name": None,
                 "wait_for_meeting_start": True,
-                "requested_phone_number": None,
                 "status": STAGING_STATUS,  # made "scheduled" once the fingerprints are set (see seed)
                 "room_name": name,
                 "room_url": f"https://bench.daily.co/{name}",
@@ -90,8 +77,6 @@ def _generated_rows(count: int, *, prefix: str, config: Any, now: datetime) -> l
                 "dial_string": f"tel:{PIN_NUMBER},,{pin}",
                 "provisioned_at": now,
                 "room_exp": room_exp_for(end, config),
-                "room_fingerprint": None,
-                "last_error": None,
                 "attempts": 0,
             }
         )

@@ -3,7 +3,8 @@ the chunk engine run as the DAG runs it, and the audit of the table against Dail
 
 Import this module before anything that imports Airflow: Airflow reads its configuration when
 first imported, so the environment is set here, at import time (as ``tests/conftest.py`` does).
-Nothing here imports ``tests/``: what the tests and the benchmarks share is in ``daily_devtools``.
+Nothing here imports ``tests/``: what the tests and the benchmarks share is in ``daily_devtools``; from
+``bench.harness`` only the Airflow settings and the throwaway PostgreSQL (standard library at import).
 No metadata database is needed: the engine's steps are called directly, connections and the
 ``daily_provisioning`` Variable come from ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``.
 
@@ -21,24 +22,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+for _path in (str(REPO), str(REPO / "include")):  # without the editable install: bench/ and the packages
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+from bench.harness.run import airflow_env, postgres_database  # noqa: E402  (the standard library only)
+
 HOME = Path(tempfile.mkdtemp(prefix="daily-guarantees-airflow-home-"))
 atexit.register(shutil.rmtree, HOME, ignore_errors=True)
-os.environ["AIRFLOW_HOME"] = str(HOME)
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{HOME / 'airflow.db'}"
+os.environ.update(airflow_env(HOME))
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("GUARANTEES_LOG_LEVEL", "ERROR")
 for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
     del os.environ[_key]
-if str(REPO / "include") not in sys.path:  # run without the editable install: the packages, never tests/
-    sys.path.insert(0, str(REPO / "include"))
 
 from airflow_provider_daily.errors import DailyError  # noqa: E402
 from daily_demo.sample import insert_meetings, sample_meetings  # noqa: E402
@@ -116,17 +117,9 @@ def sqlite_table(folder: Path) -> MeetingsTable:
 
 @contextmanager
 def postgres_table() -> Iterator[MeetingsTable]:
-    """A fresh table in a throwaway PostgreSQL server (``daily_devtools.postgres``)."""
-    import psycopg2
-
-    from daily_devtools.postgres import ThrowawayPostgres
-
-    with ThrowawayPostgres() as server:
-        with closing(psycopg2.connect(server.uri)) as admin:
-            admin.autocommit = True
-            admin.cursor().execute("CREATE DATABASE meetings")
-        conn = {"conn_type": "postgres", "host": "127.0.0.1", "port": server.port, "login": "postgres"}
-        os.environ["AIRFLOW_CONN_DAILY_MEETINGS_DB"] = json.dumps({**conn, "schema": "meetings"})
+    """A fresh table in a throwaway PostgreSQL server (:func:`bench.harness.run.postgres_database`)."""
+    with ExitStack() as stack:
+        os.environ["AIRFLOW_CONN_DAILY_MEETINGS_DB"] = json.dumps(postgres_database(stack, "meetings"))
         table = MeetingsTable.from_config(ProvisioningConfig())
         table.create_schema()
         yield table

@@ -1,33 +1,16 @@
 """kill -9 at four points of a provisioning run, one clean rerun after each; and two overlapping runs.
 
-Each scenario gets a fresh meetings table (SQLite in a temporary folder) and a reset emulator
-(in this process, loopback). A quarter of the meetings is provisioned first, and three of those
-are then moved (their room must be updated, same PIN). Then the run under test starts in a
-child process (``os.fork``: the child runs the chunk engine - ``plan``, every chunk - as a task
-would), is stopped at the kill point and killed with SIGKILL by this process:
-
-``mid batch``          chunk 0, right after the 2nd ``POST /batch/rooms`` returned: Daily made the
-                       rooms, nobody recorded them;
-``mid chunk``          chunk 1, right after its 1st batch returned: chunk 0 committed, chunk 1 half done;
-``during the commit``  chunk 0's write-back: every UPDATE executed, ``COMMIT`` not yet;
-``mid PIN fallback``   batch rooms come without a PIN (``batch_returns_pin=False``); killed after
-                       a quarter of the per-room PIN calls.
-
-The kill points are set in the child only, by wrapping the provider's methods (``DailyHook.request``,
-``BulkRoomCreator._pin_fallback``, and SQLAlchemy's ``commit`` event of the engine
-``MeetingsTable.write_results`` commits on):
-the provider's code is not changed. Then one clean rerun in this process, and the checks: the
-rerun is green, 0 orphans, 0 duplicates, every meeting provisioned, the table equal to Daily,
-the PINs of rows that had one before and of rooms that had one at the kill unchanged.
-
-Overlapping runs: two children start the engine at the same moment on the same table (20 ms
-latency per request keeps them interleaved), without and with 10 % faults: 0 duplicates and a
-table equal to Daily right after; then a clean rerun if one of them was not green, and the full
-checks.
-
-Prints one table per part; exits 1 if any check fails.
+Each scenario: a reset emulator (in this process) and a fresh SQLite table, a quarter of the meetings
+provisioned first and three of them moved; the run under test in a forked child, SIGKILLed at its kill
+point (mid batch, mid chunk, during the commit, mid PIN fallback: set in the child only by wrapping the
+provider's methods), then one clean rerun and the checks. Overlapping runs: two children start the engine
+together on one table, without and with 10 % faults. What each kill point and check is:
+``bench/guarantees/README.md``. Prints one table per part; exits 1 if any check fails.
 
     .venv/bin/python bench/guarantees/kill9.py [--meetings 200] [--batch-size 20]
+
+May import: ``harness`` (first: it sets up Airflow's environment), the provider, the application, the
+emulator, SQLAlchemy, tabulate and the standard library; never ``tests/``.
 """
 
 from __future__ import annotations

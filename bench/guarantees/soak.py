@@ -1,20 +1,14 @@
 """Fault soak: N meetings provisioned under injected faults of every kind, then audited.
 
-Starts the Daily emulator in this process (loopback, Daily's documented rate limits unless
-``--unlimited``) and a fresh meetings table (SQLite in a temporary folder, or ``--pg`` for a
-throwaway PostgreSQL), injects ``--fault-rate`` faults spread evenly over 429, 500, 502, 503,
-hang, reset and "created but the response lost", and runs the chunk engine (``plan``, every
-chunk, ``summarize``, ``verify``) until the run is green and the audit clean - at most
-``--max-runs`` runs, as task retries would. Faults stay on for every run.
-
-Then prints: meetings, rooms, duplicates, orphans, PIN/URL/dial-string mismatches against Daily,
-runs needed, API calls by endpoint (the emulator's counters), faults injected, wall time.
-Exits 1 if any guarantee fails (a duplicate, an orphan, a mismatch, a due meeting without a
-room after the last run), 0 otherwise.
+The emulator in this process and a fresh meetings table (SQLite, or ``--pg``: a throwaway PostgreSQL);
+``--fault-rate`` faults spread evenly over the emulator's fault kinds; the chunk engine run until the run
+is green and the audit clean, at most ``--max-runs`` times. Prints the audit's figures, the API calls by
+endpoint and the faults injected; exits 1 if any guarantee fails (``bench/guarantees/README.md``).
 
     .venv/bin/python bench/guarantees/soak.py --meetings 10000 --fault-rate 0.1 --batch-size 1000
-    .venv/bin/python bench/guarantees/soak.py --meetings 10000 --fault-rate 0.1 --batch-size 50
-    .venv/bin/python bench/guarantees/soak.py --meetings 2000 --fault-rate 0.1 --per-room-pin
+
+May import: ``harness`` (first: it sets up Airflow's environment), the application, the emulator,
+tabulate and the standard library; never ``tests/``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""The A/B runner's shared parts: issue 22's "no regression" check runs a benchmark on this tree (A)
-and on another commit (B, a ``git archive`` snapshot: :func:`bench.harness.run.snapshot`) in one
-sitting, interleaved (round 1: A then B; round 2: B then A; ...), on the same machine, data and
-emulator, and prints one table with both and the difference in %.
-
-``Δ %`` is ``(A - B) / B``: positive means this tree is slower (or bigger) than the other commit.
-The benchmarks decide what is measured (``bench.scale``: the DAG end to end and its idle re-run,
-one-off and series rows, per database; ``bench.freshness --scenarios query``: the watcher's poll).
-
+"""The A/B runner's shared parts (issue 22's "no regression" check): this tree (A) and another commit (B, a
+``git archive`` snapshot) run interleaved in one sitting (A B, then B A, ...), one table with both and
+``Δ % = (A - B) / B`` (positive: this tree is slower or bigger). The benchmarks decide what is measured.
 May import: the standard library and the rest of ``bench.harness``.
 """
 

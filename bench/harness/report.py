@@ -1,9 +1,7 @@
-"""Report writing the benchmarks share: number and duration formats, Markdown tables (``table``; and
-``columns``: one ``(header, cell)`` pair per column), verdicts, the run's header line and failed steps,
-and ``write(results, prefix, markdown=..., chart=...)`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
-matplotlib is installed).
-
-May import the standard library (matplotlib only when a chart is drawn)."""
+"""Report writing the benchmarks share: number formats, Markdown tables (``columns``: one ``(header, cell)``
+pair per column), verdicts, failed steps, and ``write`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
+matplotlib is installed). May import the standard library (matplotlib only when a chart is drawn).
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""A benchmark run's surroundings: the repository, the machine and commit (``meta``), the code under
-test as a snapshot of a commit (``snapshot``: ``git archive``, compiled), a subprocess environment
-without the caller's Airflow settings, proxies or connections (``clean_env``), Airflow's settings for a
-process of the benchmark (``airflow_env``), a database on a throwaway PostgreSQL server
-(``postgres_database``), and percentiles.
-
-May import the standard library; ``daily_devtools.postgres`` and psycopg2 only inside
-``postgres_database``; never Airflow, never ``tests/``."""
+"""A benchmark run's surroundings: the repository, the machine and commit (``meta``), a commit's code as a
+compiled ``git archive`` snapshot, a clean subprocess environment, Airflow's settings for a benchmark's
+process, a database on a throwaway PostgreSQL server, percentiles. May import the standard library;
+``daily_devtools.postgres`` and psycopg2 only inside ``postgres_database``; never Airflow, never ``tests/``.
+"""
 
 from __future__ import annotations
 

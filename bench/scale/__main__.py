@@ -1,31 +1,10 @@
-"""Entry point of the scale benchmark: ``python -m bench.scale [--quick] [--n 100,1000] [--variants abcd] ...``.
+"""The scale benchmark's entry point: ``python -m bench.scale [--quick] [--n 100,1000] [--variants abcd] ...``.
 
-For each backend (SQLite, PostgreSQL) and each N it seeds a meetings table with N due meetings and
-runs, each in its own subprocess against the same emulator settings:
-
-(a) our DAG end to end: ``airflow dags test daily_dialin_provisioning`` (own ``AIRFLOW_HOME``,
-    migrated metadata DB, connections and Variable as env vars); per-task durations and XCom sizes
-    from the metadata DB; time inside the chunk engine, the plan and the API from timing probes
-    (``shim/sitecustomize.py``). At the largest N it runs a second time: the idle re-run.
-(b) our engine with batching off: its ``per_room`` mode (``worker per-room``: plan, then the chunks
-    one after another), no new chunk after ``--per-room-budget`` seconds, projected to N from the
-    rate it kept;
-(c) the naive ``POST /rooms`` loop (``worker naive``), same budget and projection; it reads the
-    meetings but needs no Airflow, so it runs once per N, not per backend;
-(d) the plain-Airflow way: ``bench_plain_mapped_rooms`` (a task mapped per meeting), which cannot
-    run above ``max_map_length`` - tried once above it to record how it fails;
-(e) the floors: N / rate limit, and the sequential server time of ceil(N/1000) batch calls.
-
-At the largest N, (a) also runs on a table of the same N rows in weekly series
-(``--series-size`` occurrences each, 50 by default: 2,000 series at 100,000 rows), then idle
-again: issue 15's row, printed side by side with the one-off meetings.
-
-Also: DAG-file parse time cold/warm (fresh interpreters), the idle re-run's planning time, and the
-hand-over per chunk (XCom bytes a chunk task reads). Results: ``<out>.json`` after every step,
-``<out>.md`` and ``<out>.png`` at the end. Nothing is asserted; timings are reported as measured.
-
-May import: the standard library, rich, ``bench.harness`` and ``bench.scale``; never Airflow (the code
-under test runs in subprocesses), never ``tests/``.
+Per backend and N: (a) our DAG end to end (and, at the largest N, idle again and on weekly series),
+(b) its engine with batching off, (c) the naive ``POST /rooms`` loop, (d) a task mapped per meeting,
+(e) the floors; each in its own subprocess against one emulator. What each measures:
+``bench/README.md``. May import: the standard library, rich, ``bench.harness`` and ``bench.scale``;
+never Airflow (the code under test runs in subprocesses), never ``tests/``.
 """
 
 from __future__ import annotations
@@ -58,6 +37,7 @@ SHIM = Path(__file__).resolve().parent / "shim"
 BENCH_DAGS = Path(__file__).resolve().parent / "dags"
 PROVISIONING_DAG = "daily_dialin_provisioning"
 PLAIN_DAG = "bench_plain_mapped_rooms"
+WORKER = [sys.executable, "-m", "bench.scale.worker"]
 DEFAULT_NS = [100, 1_000, 10_000, 100_000]
 QUICK_NS = [100, 1_000]
 # (b): the engine's per-room mode; one chunk task at a time has Daily's whole rate (chunks run one
@@ -79,7 +59,7 @@ VARIANTS = {
 
 
 def _parse_ns(text: str) -> list[int]:
-    values = sorted({int(part.replace("_", "").replace(",", "")) for part in text.split(",") if part.strip()})
+    values = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
     if not values or values[0] < 1:
         raise argparse.ArgumentTypeError("N values must be positive integers")
     return values
@@ -87,34 +67,19 @@ def _parse_ns(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=_parse_ns, help="comma-separated N values (default 100,1000,10000,100000)")
-    parser.add_argument("--quick", action="store_true", help="N = 100,1000 unless --n is given")
-    parser.add_argument("--variants", default="abcd", help="subset of 'abcd' (the floors are always computed)")
-    parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
-    parser.add_argument("--per-room-budget", type=float, default=60.0, help="seconds (b) and (c) may run per N")
-    parser.add_argument(
-        "--per-room-settings",
-        type=json.loads,
-        default=PER_ROOM_SETTINGS,
-        help=f"the daily_provisioning Variable for (b) (default {json.dumps(PER_ROOM_SETTINGS)})",
-    )
-    parser.add_argument(
-        "--a-variable",
-        type=json.loads,
-        help="also run (a) with this daily_provisioning Variable, e.g. '{\"chunk_size\": 10000}' (row a')",
-    )
-    parser.add_argument(
-        "--series-size",
-        type=int,
-        default=50,
-        help="occurrences per weekly series in the series row at the largest N (default 50; 0: no series row)",
-    )
-    parser.add_argument("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
-    parser.add_argument("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
-    parser.add_argument("--timeout-per-meeting", type=float, default=0.01, help="... this many seconds per meeting")
-    parser.add_argument(
-        "--live", action="store_true", help="test the working tree as it is (default: a snapshot of HEAD)"
-    )
+    add = parser.add_argument
+    add("--n", type=_parse_ns, help="comma-separated N values (default 100,1000,10000,100000)")
+    add("--quick", action="store_true", help="N = 100,1000 unless --n is given")
+    add("--variants", default="abcd", help="subset of 'abcd' (the floors are always computed)")
+    add("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    add("--per-room-budget", type=float, default=60.0, help="seconds (b) and (c) may run per N")
+    add("--per-room-settings", type=json.loads, default=PER_ROOM_SETTINGS, help="(b)'s Variable (default %(default)s)")
+    add("--a-variable", type=json.loads, help="also run (a) with this Variable, e.g. '{\"chunk_size\": 10000}' (a')")
+    add("--series-size", type=int, default=50, help="weekly series' length at the largest N (default 50; 0: none)")
+    add("--parse-repeats", type=int, default=3, help="fresh interpreters per DAG file (0: skip)")
+    add("--timeout-base", type=float, default=300.0, help="seconds any run may take, plus ...")
+    add("--timeout-per-meeting", type=float, default=0.01, help="... this many seconds per meeting")
+    add("--live", action="store_true", help="test the working tree as it is (default: a snapshot of HEAD)")
     cli.add_common(parser, name="scale")
     args = parser.parse_args(argv)
     args.n = args.n or (QUICK_NS if args.quick else DEFAULT_NS)
@@ -135,37 +100,20 @@ class Bench:
     """One benchmark run: the emulator, the backends, the progress display, the results so far."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path, progress: Progress, src: Path) -> None:
-        self.args = args
-        self.workdir = workdir
-        self.src = src
+        self.args, self.workdir, self.src, self.progress = args, workdir, src, progress
         self.tree = ""  # an A/B run: "A" or "B" (rows, tables and logs are the tree's own)
-        self.progress = progress
         self.task = progress.add_task("starting", total=None)
         self.emu: Emulator | None = None
         self.backends: dict[str, Backend] = {}
-        self.python = sys.executable
         self.airflow = str(Path(sys.executable).with_name("airflow"))
         limits = emu_mod.documented_rate_limits()
         self.rate = emu_mod.sustained_rate(limits)
-        self.results: dict[str, Any] = {
-            "meta": self._meta(limits),
-            "rows": [],
-            "parse": [],
-            "handover": [],
-            "tasks": [],
-            "idle": [],
-            "errors": [],
-        }
+        emulator = {**emu_mod.settings(room_quota=0), "room_quota": "10 x max N", "api_keys": ["(one key)"]}
+        meta = {**harness.meta(args, src=src), "emulator": emulator, "rate_limits": limits}
+        self.results: dict[str, Any] = {"meta": {**meta, "sustained_rate_per_s": self.rate}}
+        self.results |= {key: [] for key in ("rows", "parse", "handover", "tasks", "idle", "errors")}
 
     # -- bookkeeping ------------------------------------------------------------------------
-    def _meta(self, limits: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **harness.meta(self.args, src=self.src),
-            "emulator": {**emu_mod.settings(room_quota=0), "room_quota": "10 x max N", "api_keys": ["(one key)"]},
-            "rate_limits": limits,
-            "sustained_rate_per_s": self.rate,
-        }
-
     def on_tree(self, tree: str, src: Path) -> Bench:
         """The same run (emulator, databases, results) measuring the code of ``src`` as tree ``tree``."""
         other = copy.copy(self)
@@ -198,48 +146,47 @@ class Bench:
 
         return run_measured(cmd, env=env, cwd=REPO, timeout=timeout, log=log, on_tick=tick)
 
-    def timeout(self, n: int) -> float:
-        return self.args.timeout_base + self.args.timeout_per_meeting * n
+    def file(self, folder: str, name: str) -> Path:
+        """``<workdir>/<folder>/<name>``: its folder made, a stale file of an earlier run removed."""
+        path = self.workdir / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        return path
 
     # -- environments -----------------------------------------------------------------------
-    def env(self, backend: Backend, db: str, *, timings: Path | None = None, dags: Path | None = None) -> dict:
+    def env(
+        self, backend: Backend, db: str, *, timings: Path | None = None, dags: Path | None = None, variable: Any = None
+    ) -> dict:
+        """A run's environment: the timing probes (shim/) first; the Variable ``{}`` (the provider's defaults)."""
         assert self.emu is not None
         daily = {"conn_type": "daily", "host": self.emu.base_url, "password": emu_mod.API_KEY}
-        env = harness.clean_env(self.src, SHIM)  # the timing probes (shim/) first
-        env |= harness.airflow_env(
-            backend.home,
-            metadata=backend.metadata_url(),
-            daily_default=daily,
-            daily_meetings_db=backend.meetings_conn(db),
+        conns = {"daily_default": daily, "daily_meetings_db": backend.meetings_conn(db)}
+        env = harness.clean_env(self.src, SHIM) | harness.airflow_env(
+            backend.home, metadata=backend.metadata_url(), **conns
         )
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags or self.src / "dags")
         env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(self.src / "plugins")
-        env["AIRFLOW_VAR_DAILY_PROVISIONING"] = "{}"  # the provider's defaults, untuned
+        env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(variable or {})
         if timings is not None:
             env["DAILY_BENCH_TIMINGS"] = str(timings)
         return env
 
     # -- steps ------------------------------------------------------------------------------
     def start_backend(self, name: str) -> None:
-        backend = BACKENDS[name](self.workdir).start()
-        self.backends[name] = backend
-        env = self.env(backend, "unused")
+        backend = self.backends[name] = BACKENDS[name](self.workdir).start()
         log = backend.workdir / "migrate.log"
-        measured = self.run(f"{name}: airflow db migrate", [self.airflow, "db", "migrate"], env, timeout=900, log=log)
-        if not measured.ok:
+        env = self.env(backend, "unused")
+        if not self.run(f"{name}: airflow db migrate", [self.airflow, "db", "migrate"], env, timeout=900, log=log).ok:
             raise RuntimeError(f"airflow db migrate failed on {name} (see {log})")
 
     def seed(self, backend: Backend, n: int, *, series_size: int = 0) -> None:
-        """The table of N one-off meetings (``meetings_<n>``), or with ``series_size`` of N rows in
-        weekly series (``meetings_<n>_series``)."""
+        """The table of N one-off meetings (``meetings_<n>``), or of N rows in weekly series (``..._series``)."""
         db = f"meetings_{n}_series" if series_size else f"meetings_{n}"
         backend.prepare_empty(db)
-        out = backend.workdir / f"seed-{db}.json"
-        cmd = [self.python, "-m", "bench.scale.worker", "seed", "--n", str(n), "--out", str(out)]
-        cmd += ["--series-size", str(series_size)]
-        measured = self.run(f"{backend.name} N={n:,}: seeding {db}", cmd, self.env(backend, db), timeout=1800,
-                            log=backend.workdir / "seed.log")  # fmt: skip
-        if not measured.ok:
+        cmd = [*WORKER, "seed", "--n", str(n), "--series-size", str(series_size)]
+        cmd += ["--out", str(backend.workdir / f"seed-{db}.json")]
+        label, log = f"{backend.name} N={n:,}: seeding {db}", backend.workdir / "seed.log"
+        if not self.run(label, cmd, self.env(backend, db), timeout=1800, log=log).ok:
             raise RuntimeError(f"seeding {db} failed on {backend.name}")
 
     def fresh_meetings(self, backend: Backend, n: int, variant: str, *, template: str | None = None) -> str:
@@ -248,35 +195,17 @@ class Bench:
         backend.copy_meetings(template or f"meetings_{n}", db)
         return db
 
-    def timings_file(self, tag: str) -> Path:
-        """Run ``tag``'s timing file: its folder made, a stale file of the same run removed."""
-        timings = self.workdir / "timings" / f"{tag}.jsonl"
-        timings.parent.mkdir(parents=True, exist_ok=True)
-        timings.unlink(missing_ok=True)
-        return timings
-
-    def result_file(self, tag: str) -> Path:
-        """Where a worker of run ``tag`` writes what it measured."""
-        out = self.workdir / "results" / f"{tag}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return out
-
-    def provisioned(self, backend: Backend, db: str) -> int:
-        return backend.meetings_query(db, "SELECT COUNT(*) FROM daily_meetings WHERE provisioned_at IS NOT NULL")[0][0]
-
     def written_back(self, backend: Backend, db: str) -> dict[str, int]:
-        """What the table holds after a run: distinct rooms among the provisioned rows, and the
-        series not on exactly one room with one PIN on every row (0 is the guarantee)."""
-        rooms = backend.meetings_query(
-            db, "SELECT COUNT(DISTINCT room_name) FROM daily_meetings WHERE provisioned_at IS NOT NULL"
-        )[0][0]
-        split = backend.meetings_query(
-            db,
-            "SELECT COUNT(*) FROM (SELECT series_id FROM daily_meetings WHERE series_id IS NOT NULL "
-            "GROUP BY series_id HAVING COUNT(DISTINCT room_name) <> 1 OR COUNT(DISTINCT dialin_pin) <> 1 "
-            "OR COUNT(dialin_pin) < COUNT(*)) AS s",
-        )[0][0]
-        return {"distinct_rooms": int(rooms), "series_not_on_one_room_and_pin": int(split)}
+        """Rows provisioned, distinct rooms among them, and the series not on exactly one room with one PIN on
+        every row (0 is the guarantee)."""
+        done = "SELECT COUNT(*), COUNT(DISTINCT room_name) FROM daily_meetings WHERE provisioned_at IS NOT NULL"
+        split = (
+            "SELECT COUNT(*) FROM (SELECT series_id FROM daily_meetings WHERE series_id IS NOT NULL GROUP BY "
+            "series_id HAVING COUNT(DISTINCT room_name) <> 1 OR COUNT(DISTINCT dialin_pin) <> 1 "
+            "OR COUNT(dialin_pin) < COUNT(*)) AS s"
+        )
+        [(rows, rooms)], [(series,)] = backend.meetings_query(db, done), backend.meetings_query(db, split)
+        return {"rooms": int(rows), "distinct_rooms": int(rooms), "series_not_on_one_room_and_pin": int(series)}
 
     def row(self, backend: str, variant: str, n: int, **fields: Any) -> dict[str, Any]:
         row = {"backend": backend, "variant": variant, "label": VARIANTS[variant], "n": n, **fields}
@@ -284,71 +213,45 @@ class Bench:
             row["tree"] = self.tree
         row["load_1m"] = os.getloadavg()[0]  # other work on the machine shows here
         report.judge_row(row)  # fewer rooms than meetings: "missed (incomplete: N of M)", not "ok"
-        wall = row.get("wall_s")
-        if wall is not None:
-            row["x_rate_floor"] = wall / (n / self.rate)
-            row["x_server_floor"] = wall / emu_mod.server_floor_seconds(n)
+        if row.get("wall_s") is not None:
+            row["x_rate_floor"] = row["wall_s"] / (n / self.rate)
+            row["x_server_floor"] = row["wall_s"] / emu_mod.server_floor_seconds(n)
         self.results["rows"].append(row)
         return row
 
-    def _api_delta(self, before: dict[str, Any]) -> dict[str, Any]:
+    def api_fields(self, before: dict[str, Any], measured: Measured) -> dict[str, Any]:
+        """The emulator's counters since ``before``, and the run's memory."""
         assert self.emu is not None
-        return emu_mod.diff_counters(before, self.emu.counters())
-
-    def _counter_fields(self, delta: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "calls": delta["requests"],
-            "calls_total": sum(delta["requests"].values()),
-            "rate_limited": sum(delta["rate_limited"].values()),
-            "server_s": emu_mod.server_seconds(delta),
-            "rooms_created_api": delta["rooms_created"],
-        }
+        delta = emu_mod.diff_counters(before, self.emu.counters())
+        memory = {"peak_rss_mib": measured.peak_rss_mib, "peak_tree_mib": measured.peak_tree_mib}
+        calls = {"calls": delta["requests"], "calls_total": sum(delta["requests"].values())}
+        server = {"server_s": emu_mod.server_seconds(delta), "rooms_created_api": delta["rooms_created"]}
+        return {**memory, **calls, "rate_limited": sum(delta["rate_limited"].values()), **server}
 
     def airflow_run(
-        self,
-        backend: Backend,
-        n: int,
-        *,
-        idle: bool = False,
-        db: str | None = None,
-        variable: dict | None = None,
-        series: bool = False,
-    ) -> str:
-        """Variant (a), its idle re-run on ``db``, (a') with ``variable``, or (a) on the table of
-        weekly series (``series``). Returns the meetings DB it used."""
+        self, backend: Backend, n: int, *, idle: bool = False, series: bool = False, variable: Any = None
+    ) -> None:
+        """Variant (a), its idle re-run, (a') with ``variable``, or (a) on weekly series."""
         assert self.emu is not None
         variant = _variant_a(idle=idle, series=series, variable=variable)
+        db = f"meetings_{n}_{'a_series' if series else 'a'}{self.suffix}"  # an idle re-run's: its run's table
         if not idle:
             self.emu.reset()
             db = self.fresh_meetings(backend, n, variant, template=f"meetings_{n}_series" if series else None)
-        assert db is not None
         tag = f"{backend.name}-{n}-{variant}{self.suffix}"
-        timings = self.timings_file(tag)
-        before = self.emu.counters()
-        log = self.workdir / "logs" / f"{tag}.log"
-        env = self.env(backend, db, timings=timings)
-        if variable is not None:
-            env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(variable)
-        measured = self.run(
-            f"{backend.name} N={n:,}: {VARIANTS[variant]}",
-            [self.airflow, "dags", "test", PROVISIONING_DAG],
-            env,
-            timeout=self.timeout(n),
-            log=log,
-        )
-        delta = self._api_delta(before)
+        timings, log = self.file("timings", f"{tag}.jsonl"), self.workdir / "logs" / f"{tag}.log"
+        before, env = self.emu.counters(), self.env(backend, db, timings=timings, variable=variable)
+        cmd, label = [self.airflow, "dags", "test", PROVISIONING_DAG], f"{backend.name} N={n:,}: {VARIANTS[variant]}"
+        timeout = self.args.timeout_base + self.args.timeout_per_meeting * n
+        measured = self.run(label, cmd, env, timeout=timeout, log=log)
+        api = self.api_fields(before, measured)
         probes = report.read_timings(timings)
         tasks = report.task_durations(backend, PROVISIONING_DAG)
-        xcoms = report.xcom_sizes(backend, PROVISIONING_DAG)
-        succeeded = measured.ok and "state=success" in log.read_text(errors="replace")[-20000:]
         engine = sum(probes.get("provision_chunk", []))
         fields = {
-            "status": "ok" if succeeded else ("timeout" if measured.timed_out else "failed"),
+            "status": "ok" if _succeeded(measured, log) else ("timeout" if measured.timed_out else "failed"),
             "wall_s": measured.seconds,
-            "rooms": self.provisioned(backend, db),
             **self.written_back(backend, db),
-            "peak_rss_mib": measured.peak_rss_mib,
-            "peak_tree_mib": measured.peak_tree_mib,
             "cpu_s": measured.cpu_s,
             "engine_s": engine,
             "plan_s": sum(probes.get("plan", [])),
@@ -358,42 +261,32 @@ class Bench:
             "tasks": tasks["summary"],
             "outside_tasks_s": measured.seconds - sum(t["sum_s"] for t in tasks["summary"].values()),
             "log": str(log),
-            **self._counter_fields(delta),
+            **api,
+            **({"note": f"Variable daily_provisioning = {json.dumps(variable)}"} if variable is not None else {}),
         }
-        if variable is not None:
-            fields["note"] = f"Variable daily_provisioning = {json.dumps(variable)}"
         row = self.row(backend.name, variant, n, **fields)
+        where = {"backend": backend.name, "n": n}
         self.results["tasks"].append(
-            {"backend": backend.name, "variant": variant, "n": n, "outside_tasks_s": fields["outside_tasks_s"], **tasks}
+            {**where, "variant": variant, "outside_tasks_s": fields["outside_tasks_s"], **tasks}
         )
         if variant == "a":
-            self.results["handover"].append(
-                {"backend": backend.name, "n": n, **report.handover(xcoms, tasks, probes.get("by_index", {}))}
-            )
+            xcoms = report.xcom_sizes(backend, PROVISIONING_DAG)
+            self.results["handover"].append({**where, **report.handover(xcoms, tasks, probes.get("by_index", {}))})
         elif idle:
+            plan_task = tasks["summary"].get("plan", {}).get("sum_s")
+            figures = {k: row[k] for k in ("wall_s", "plan_s")} | {"plan_task_s": plan_task}
+            shape = "series" if series else "one-off"
             self.results["idle"].append(
-                {
-                    "backend": backend.name,
-                    "n": n,
-                    "shape": "series" if series else "one-off",
-                    "wall_s": row["wall_s"],
-                    "plan_s": row["plan_s"],
-                    "plan_task_s": tasks["summary"].get("plan", {}).get("sum_s"),
-                    "calls_total": row["calls_total"],
-                    "status": row["status"],
-                }
+                {**where, "shape": shape, **figures, "calls_total": row["calls_total"], "status": row["status"]}
             )
-        return db
 
     def per_room(self, backend: Backend, n: int) -> None:
         """Variant (b): the engine's per-room mode on a fresh copy of the table."""
         assert self.emu is not None
         self.emu.reset()
-        db = self.fresh_meetings(backend, n, "b")
-        tag = f"{backend.name}-{n}-b"
-        env = self.env(backend, db, timings=self.timings_file(tag))
-        env["AIRFLOW_VAR_DAILY_PROVISIONING"] = json.dumps(self.args.per_room_settings)
-        self._budgeted(backend.name, "b", n, tag, env, rooms=lambda _: self.provisioned(backend, db))
+        db, tag = self.fresh_meetings(backend, n, "b"), f"{backend.name}-{n}-b"
+        env = self.env(backend, db, timings=self.file("timings", f"{tag}.jsonl"), variable=self.args.per_room_settings)
+        self._budgeted(backend.name, "b", n, tag, env, rooms=lambda _: self.written_back(backend, db)["rooms"])
 
     def naive(self, n: int) -> None:
         """Variant (c): once per N, reading the meetings from the first backend's table."""
@@ -405,106 +298,59 @@ class Bench:
     def _budgeted(
         self, backend: str, variant: str, n: int, tag: str, env: dict, *, rooms: Callable[[dict], Any]
     ) -> None:
-        """(b) or (c): ``bench.scale.worker per-room|naive``, no new work after ``--per-room-budget`` s."""
+        """(b) or (c): ``bench.scale.worker per-room|naive``, no new work after ``--per-room-budget`` s;
+        measured if it finished within the budget, else projected to N."""
         assert self.emu is not None
-        out = self.result_file(tag)
-        budget = self.args.per_room_budget
-        command = "per-room" if variant == "b" else "naive"
-        cmd = [self.python, "-m", "bench.scale.worker", command, "--budget", str(budget), "--out", str(out)]
+        out, budget = self.file("results", f"{tag}.json"), self.args.per_room_budget
+        cmd = [*WORKER, "per-room" if variant == "b" else "naive", "--budget", str(budget), "--out", str(out)]
         before = self.emu.counters()
-        where = f"{backend} N={n:,}" if backend != "-" else f"N={n:,}"
+        label = f"{backend} N={n:,}: {VARIANTS[variant]}" if backend != "-" else f"N={n:,}: {VARIANTS[variant]}"
         log = self.workdir / "logs" / f"{tag}.log"
-        measured = self.run(f"{where}: {VARIANTS[variant]}", cmd, env, timeout=budget + self.args.timeout_base, log=log)
-        delta = self._api_delta(before)
+        measured = self.run(label, cmd, env, timeout=budget + self.args.timeout_base, log=log)
         result = json.loads(out.read_text()) if out.exists() else {}
-        self._budgeted_row(backend, variant, n, measured, result, delta, rooms=rooms(result))
-
-    def _budgeted_row(
-        self, backend: str, variant: str, n: int, measured: Measured, result: dict, delta: dict, *, rooms: Any
-    ) -> None:
-        """A (b) or (c) row: measured if it finished within the budget, else projected to N."""
-        fields: dict[str, Any] = {
-            "peak_rss_mib": measured.peak_rss_mib,
-            "peak_tree_mib": measured.peak_tree_mib,
-            "rooms": rooms,
-            "worker": result,
-            **self._counter_fields(delta),
-        }
+        fields: dict[str, Any] = {**self.api_fields(before, measured), "rooms": rooms(result), "worker": result}
         if not measured.ok or not result or (result.get("errors") and not result.get("rooms_done")):
-            status = "timeout" if measured.timed_out else "failed"
             errors = "; ".join(result.get("errors", {})) if result else "no result (see log)"
+            status = "timeout" if measured.timed_out else "failed"
             self.row(backend, variant, n, status=status, note=errors[:300], **fields)
             return
         done = result.get("attempted", result.get("rooms_done", 0))
         loop = result.get("creation_seconds") or result.get("seconds", 0.0)
-        fields["rooms_per_s"] = (result.get("rooms_done", 0) / loop) if loop else None
-        fields["measured_wall_s"] = measured.seconds
+        fields.update(
+            rooms_per_s=(result.get("rooms_done", 0) / loop) if loop else None, measured_wall_s=measured.seconds
+        )
+        fields.update(wall_s=measured.seconds, status="ok")
         if result.get("stopped_at_budget") and done:
-            fixed = measured.seconds - loop
-            fields["wall_s"] = fixed + loop * result.get("selected", n) / done
+            fields["wall_s"] = measured.seconds - loop + loop * result.get("selected", n) / done
             fields["status"] = "projected"
             fields["note"] = f"stopped after {done:,} of {n:,} meetings in {measured.seconds:,.0f} s; projected"
-        else:
-            fields["wall_s"] = measured.seconds
-            fields["status"] = "ok"
         self.row(backend, variant, n, **fields)
 
     def plain(self, backend: Backend, n: int, *, expect_refusal: bool) -> None:
         """Variant (d): the mapped-per-meeting DAG."""
         assert self.emu is not None
         self.emu.reset()
-        db = self.fresh_meetings(backend, n, "d")
-        tag = f"{backend.name}-{n}-d"
-        timings = self.timings_file(tag)
-        log = self.workdir / "logs" / f"{tag}.log"
-        before = self.emu.counters()
-        measured = self.run(
-            f"{backend.name} N={n:,}: {VARIANTS['d']}",
-            [self.airflow, "dags", "test", PLAIN_DAG],
-            self.env(backend, db, timings=timings, dags=BENCH_DAGS),
-            timeout=self.args.timeout_base + 1.0 * n,
-            log=log,
-        )
-        delta = self._api_delta(before)
-        probes = report.read_timings(timings)
+        db, tag = self.fresh_meetings(backend, n, "d"), f"{backend.name}-{n}-d"
+        timings, log = self.file("timings", f"{tag}.jsonl"), self.workdir / "logs" / f"{tag}.log"
+        before, env = self.emu.counters(), self.env(backend, db, timings=timings, dags=BENCH_DAGS)
+        cmd, label = [self.airflow, "dags", "test", PLAIN_DAG], f"{backend.name} N={n:,}: {VARIANTS['d']}"
+        measured = self.run(label, cmd, env, timeout=self.args.timeout_base + 1.0 * n, log=log)
+        api = self.api_fields(before, measured)
+        api_s = sum(report.read_timings(timings).get("api", []))
         tasks = report.task_durations(backend, PLAIN_DAG)
-        text = log.read_text(errors="replace")
-        succeeded = measured.ok and "state=success" in text[-20000:]
-        fields: dict[str, Any] = {
-            "peak_rss_mib": measured.peak_rss_mib,
-            "peak_tree_mib": measured.peak_tree_mib,
-            "rooms": delta["rooms_created"],
-            "api_s": sum(probes.get("api", [])),
-            "tasks": tasks["summary"],
-            "log": str(log),
-            **self._counter_fields(delta),
-        }
-        if succeeded:
-            fields.update(status="ok", wall_s=measured.seconds, airflow_share_s=measured.seconds - fields["api_s"])
+        fields: dict[str, Any] = {"rooms": api["rooms_created_api"], "api_s": api_s, "tasks": tasks["summary"]}
+        fields |= {"log": str(log), **api}
+        if _succeeded(measured, log):
+            fields.update(status="ok", wall_s=measured.seconds, airflow_share_s=measured.seconds - api_s)
+            if expect_refusal:
+                fields["note"] = "ran above max_map_length: the limit was raised somewhere"
         else:
-            refused = any(
-                mark in text for mark in ("max_map_length", "UnmappableXComLengthPushed", "unmappable_return_value")
-            )
-            status = "cannot run" if refused else ("timeout" if measured.timed_out else "failed")
-            note = (
-                f"Airflow refused to map {n:,} task instances (max_map_length {MAX_MAP_LENGTH:,}) "
-                f"after {measured.seconds:,.0f} s"
-                if refused
-                else f"{status} after {measured.seconds:,.0f} s (see log)"
-            )
-            fields.update(status=status, note=note, failed_after_s=measured.seconds)
-        if expect_refusal and succeeded:
-            fields["note"] = "ran above max_map_length: the limit was raised somewhere"
+            fields.update(_plain_failure(measured, log.read_text(errors="replace"), n))
         self.row(backend.name, "d", n, **fields)
 
     def plain_skipped(self, backend: Backend, n: int, tried_at: int) -> None:
-        self.row(
-            backend.name,
-            "d",
-            n,
-            status="cannot run",
-            note=f"N > max_map_length ({MAX_MAP_LENGTH:,}); not started (refused as at N={tried_at:,})",
-        )
+        note = f"N > max_map_length ({MAX_MAP_LENGTH:,}); not started (refused as at N={tried_at:,})"
+        self.row(backend.name, "d", n, status="cannot run", note=note)
 
     def floors(self, n: int) -> None:
         self.row("-", "e1", n, status="floor", wall_s=n / self.rate, calls_total=n, rate_limited=0)
@@ -513,150 +359,130 @@ class Bench:
         self.row("-", "e2", n, status="floor", wall_s=server, server_s=server, calls_total=batches, rate_limited=0)
 
     def parse_times(self) -> None:
-        backend = next(iter(self.backends.values()))
-        files = [*sorted((self.src / "dags").glob("*.py")), BENCH_DAGS / "bench_trivial.py"]
-        for path in files:
-            self.say(f"parse time: {path.name}")
+        """Each DAG file (and the one-task baseline) parsed in fresh interpreters; the first run of each
+        writes the bytecode and is not counted."""
+        env, log = self.env(next(iter(self.backends.values())), "unused"), self.workdir / "logs" / "parse.log"
+        for path in [*sorted((self.src / "dags").glob("*.py")), BENCH_DAGS / "bench_trivial.py"]:
             runs = []
-            for attempt in range(self.args.parse_repeats + 1):  # the first one writes bytecode, unmeasured
-                out = self.workdir / "results" / f"parse-{path.stem}-{attempt}.json"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                cmd = [self.python, "-m", "bench.scale.worker", "parse", "--file", str(path), "--out", str(out)]
-                measured = self.run(
-                    f"parse time: {path.name} ({attempt}/{self.args.parse_repeats})",
-                    cmd,
-                    self.env(backend, "unused"),
-                    timeout=300,
-                    log=self.workdir / "logs" / "parse.log",
-                )
-                if attempt and measured.ok and out.exists():
+            for attempt in range(self.args.parse_repeats + 1):
+                out = self.file("results", f"parse-{path.stem}-{attempt}.json")
+                cmd = [*WORKER, "parse", "--file", str(path), "--out", str(out)]
+                label = f"parse time: {path.name} ({attempt}/{self.args.parse_repeats})"
+                if self.run(label, cmd, env, timeout=300, log=log).ok and attempt and out.exists():
                     runs.append(json.loads(out.read_text()))
-            if not runs:
-                self.results["parse"].append({"file": path.name, "error": "no successful parse run"})
-                continue
-            self.results["parse"].append(
-                {
-                    "file": path.name,
-                    "baseline": path.parent == BENCH_DAGS,
-                    "runs": len(runs),
-                    "cold_s": statistics.median(r["cold_seconds"] for r in runs),
-                    "cold_max_s": max(r["cold_seconds"] for r in runs),
-                    "warm_s": statistics.median(r["warm_seconds"] for r in runs),
-                    "heavy_imports": runs[-1]["heavy_imports"],
-                    "modules_imported": runs[-1]["modules_imported"],
-                    "dags": runs[-1]["dags"],
-                    "import_errors": runs[-1]["import_errors"],
-                }
-            )
+            self.results["parse"].append(_parse_entry(path, runs))
             self.save()
 
 
+def _succeeded(measured: Measured, log: Path) -> bool:
+    return measured.ok and "state=success" in log.read_text(errors="replace")[-20000:]
+
+
+def _plain_failure(measured: Measured, text: str, n: int) -> dict[str, Any]:
+    """How (d) failed: refused above max_map_length, timed out or failed."""
+    marks = ("max_map_length", "UnmappableXComLengthPushed", "unmappable_return_value")
+    after = f"after {measured.seconds:,.0f} s"
+    if any(mark in text for mark in marks):
+        note = f"Airflow refused to map {n:,} task instances (max_map_length {MAX_MAP_LENGTH:,}) {after}"
+        return {"status": "cannot run", "note": note, "failed_after_s": measured.seconds}
+    status = "timeout" if measured.timed_out else "failed"
+    return {"status": status, "note": f"{status} {after} (see log)", "failed_after_s": measured.seconds}
+
+
+def _parse_entry(path: Path, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    if not runs:
+        return {"file": path.name, "error": "no successful parse run"}
+    cold = [r["cold_seconds"] for r in runs]
+    last = {k: runs[-1][k] for k in ("heavy_imports", "modules_imported", "dags", "import_errors")}
+    warm = statistics.median(r["warm_seconds"] for r in runs)
+    figures = {"cold_s": statistics.median(cold), "cold_max_s": max(cold), "warm_s": warm}
+    return {"file": path.name, "baseline": path.parent == BENCH_DAGS, "runs": len(runs), **figures, **last}
+
+
 def _variant_a(*, idle: bool, series: bool, variable: dict | None) -> str:
-    if series:
-        return "a-series-idle" if idle else "a-series"
-    if idle:
-        return "a-idle"
-    return "a-var" if variable is not None else "a"
+    kinds = {(False, False): "a", (True, False): "a-idle", (False, True): "a-series", (True, True): "a-series-idle"}
+    return "a-var" if variable is not None else kinds[idle, series]
 
 
-def _plan_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
+Step = tuple[str, Callable[[], None]]
+On = Callable[..., Callable[[], None]]  # (Bench method, *args) -> the call on the backend, once it is up
+
+
+def _plan_steps(bench: Bench) -> list[Step]:
+    """Backends up, parse times; per backend and N: seed, a, b, d (c once per N, on the first backend); floors."""
     args = bench.args
-    steps: list[tuple[str, Callable[[], None]]] = [
+    steps: list[Step] = [
         (f"{name}: start, migrate", lambda name=name: bench.start_backend(name)) for name in args.backends
     ]
     if args.parse_repeats > 0:
         steps.append(("parse time", bench.parse_times))
     for name in args.backends:
-        steps.extend(_backend_steps(bench, name))
+        steps += _backend_steps(bench, name)
         if name == args.backends[0] and "c" in args.variants:
-            steps.extend((f"N={n:,}: c", lambda n=n: bench.naive(n)) for n in args.n)
-    steps.extend((f"N={n:,}: floors", lambda n=n: bench.floors(n)) for n in args.n)
-    return steps
+            steps += [(f"N={n:,}: c", lambda n=n: bench.naive(n)) for n in args.n]
+    return steps + [(f"N={n:,}: floors", lambda n=n: bench.floors(n)) for n in args.n]
 
 
-def _backend_steps(bench: Bench, name: str) -> list[tuple[str, Callable[[], None]]]:
-    """One backend's steps at every N: seed, then variants a (and its idle re-run at the largest N), b, d."""
-    args = bench.args
+def _backend_steps(bench: Bench, name: str) -> list[Step]:
+    def on(method: Callable[..., None], *args: Any, **kwargs: Any) -> Callable[[], None]:
+        return lambda: method(bench.backends[name], *args, **kwargs)
 
-    def backend() -> Backend:
-        return bench.backends[name]
-
-    steps: list[tuple[str, Callable[[], None]]] = []
+    steps: list[Step] = []
     refused_at: list[int] = []
-    for n in args.n:
-        steps.append((f"{name} N={n:,}: seed", lambda n=n: bench.seed(backend(), n)))
-        if "a" in args.variants:
-            steps.extend(_variant_a_steps(bench, name, n, backend))
-        if "b" in args.variants:
-            steps.append((f"{name} N={n:,}: b", lambda n=n: bench.per_room(backend(), n)))
-        if "d" in args.variants:
-            steps.append(_variant_d_step(bench, name, n, backend, refused_at))
+    for n in bench.args.n:
+        runs = [("seed", on(bench.seed, n))]
+        runs += _variant_a_steps(bench, n, on) if "a" in bench.args.variants else []
+        runs += [("b", on(bench.per_room, n))] if "b" in bench.args.variants else []
+        runs += [("d", _variant_d(bench, n, on, refused_at))] if "d" in bench.args.variants else []
+        steps += [(f"{name} N={n:,}: {label}", work) for label, work in runs]
     return steps
 
 
-def _variant_a_steps(
-    bench: Bench, name: str, n: int, backend: Callable[[], Backend]
-) -> list[tuple[str, Callable[[], None]]]:
-    steps: list[tuple[str, Callable[[], None]]] = [(f"{name} N={n:,}: a", lambda: bench.airflow_run(backend(), n))]
-    if n == bench.args.n[-1]:
-        steps.append(
-            (
-                f"{name} N={n:,}: a idle re-run",
-                lambda: bench.airflow_run(backend(), n, idle=True, db=f"meetings_{n}_a{bench.suffix}"),
-            )
-        )
-    size = bench.args.series_size
-    if n == bench.args.n[-1] and size > 0:  # issue 15: the same N rows in weekly series, side by side
-        steps += [
-            (f"{name} N={n:,}: seed series", lambda: bench.seed(backend(), n, series_size=size)),
-            (f"{name} N={n:,}: a on series", lambda: bench.airflow_run(backend(), n, series=True)),
-            (
-                f"{name} N={n:,}: a series idle re-run",
-                lambda: bench.airflow_run(
-                    backend(), n, idle=True, series=True, db=f"meetings_{n}_a_series{bench.suffix}"
-                ),
-            ),
+def _variant_a_steps(bench: Bench, n: int, on: On) -> list[Step]:
+    """(a); at the largest N its idle re-run and (issue 15) the same N rows in weekly series; (a')."""
+    largest, size = n == bench.args.n[-1], bench.args.series_size
+    runs: list[tuple[str, Callable[..., None], dict[str, Any]]] = [("a", bench.airflow_run, {})]
+    if largest:
+        runs.append(("a idle re-run", bench.airflow_run, {"idle": True}))
+    if largest and size > 0:
+        runs += [
+            ("seed series", bench.seed, {"series_size": size}),
+            ("a on series", bench.airflow_run, {"series": True}),
         ]
+        runs.append(("a series idle re-run", bench.airflow_run, {"idle": True, "series": True}))
     if bench.args.a_variable is not None:
-        variable = bench.args.a_variable
-        steps.append((f"{name} N={n:,}: a'", lambda: bench.airflow_run(backend(), n, variable=variable)))
-    return steps
+        runs.append(("a'", bench.airflow_run, {"variable": bench.args.a_variable}))
+    return [(label, on(method, n, **kwargs)) for label, method, kwargs in runs]
 
 
-def _variant_d_step(
-    bench: Bench, name: str, n: int, backend: Callable[[], Backend], refused_at: list[int]
-) -> tuple[str, Callable[[], None]]:
+def _variant_d(bench: Bench, n: int, on: On, refused_at: list[int]) -> Callable[[], None]:
     """Plain mapping: runs up to max_map_length, is refused once above it, then skipped."""
     if n <= MAX_MAP_LENGTH:
-        return (f"{name} N={n:,}: d", lambda: bench.plain(backend(), n, expect_refusal=False))
+        return on(bench.plain, n, expect_refusal=False)
     if not refused_at:
         refused_at.append(n)
-        return (f"{name} N={n:,}: d", lambda: bench.plain(backend(), n, expect_refusal=True))
-    refused = refused_at[0]
-    return (f"{name} N={n:,}: d", lambda: bench.plain_skipped(backend(), n, refused))
+        return on(bench.plain, n, expect_refusal=True)
+    return on(bench.plain_skipped, n, refused_at[0])
 
 
-def _ab_steps(bench: Bench, srcs: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
+def _ab_steps(bench: Bench, srcs: dict[str, Any]) -> list[Step]:
     """An A/B run's steps: the shared ones (backends, seeding, floors) once; every DAG run once per
     tree and round, interleaved (:func:`bench.harness.ab.order`), on the same seeded tables."""
     sides = {tree: _plan_steps(bench.on_tree(tree, srcs[tree])) for tree in ab.SIDES}
-    steps: list[tuple[str, Callable[[], None]]] = []
+    steps: list[Step] = []
     for index, (label, shared) in enumerate(sides["A"]):
         if ": a" not in label or "seed" in label:
             steps.append((label, shared))
-            continue
-        steps += [(f"{label} [{tree}]", sides[tree][index][1]) for tree in ab.order(bench.args.ab_rounds)]
+        else:
+            steps += [(f"{label} [{tree}]", sides[tree][index][1]) for tree in ab.order(bench.args.ab_rounds)]
     return steps
 
 
 def _run_steps(bench: Bench, srcs: dict[str, Any] | None) -> None:
     """Every step, with the emulator up (its room quota far above N); the backends stopped at the end."""
-    args = bench.args
+    quota, env = 10 * max(bench.args.n) + 10_000, harness.clean_env(bench.src, SHIM)
     try:
-        emulator = Emulator(
-            bench.workdir / "emulator", room_quota=10 * max(args.n) + 10_000, env=harness.clean_env(bench.src, SHIM)
-        )
-        with emulator as emu:
+        with Emulator(bench.workdir / "emulator", room_quota=quota, env=env) as emu:
             bench.emu = emu  # before the steps are made: an A/B run's trees share it
             steps = _ab_steps(bench, srcs) if srcs else _plan_steps(bench)
             bench.progress.update(bench.task, total=len(steps) + 1)

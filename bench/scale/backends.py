@@ -1,11 +1,7 @@
-"""Where the benchmark keeps Airflow's metadata and the meetings table: SQLite files or a throwaway PostgreSQL.
-
-For each backend, one Airflow home with a migrated metadata DB serves every Airflow run; each
-(variant, N) gets a fresh copy of a meetings table seeded once per N (a file copy on SQLite,
-``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). PostgreSQL is the test suite's throwaway server
-(``daily_devtools.postgres``: run as the ``postgres`` user when this runs as root).
-
-May import: the standard library, psycopg2 and ``daily_devtools.postgres``.
+"""Where the benchmark keeps Airflow's metadata and the meetings tables: SQLite files or a throwaway
+PostgreSQL (``daily_devtools.postgres``). One Airflow home with a migrated metadata DB per backend; each
+(variant, N) gets a fresh copy of a meetings table seeded once per N (a file copy; ``CREATE DATABASE ...
+TEMPLATE``). May import: the standard library, psycopg2 and ``daily_devtools.postgres``.
 """
 
 from __future__ import annotations
@@ -20,89 +16,73 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Backend:
-    """One database kind: Airflow's metadata DB URL, meetings connections, and SQL against both."""
+    """One database kind: Airflow's metadata DB URL, meetings connections, and SQL against both (a
+    subclass says how to connect, where placeholders are ``{p}``, and how to copy, drop and empty a table)."""
 
     name = ""
+    placeholder = ""
+    xcom_bytes_sql = ""  # the size of an XCom value in SQL
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir / self.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.home = self.workdir / "airflow-home"
 
-    # -- lifecycle
     def start(self) -> Backend:
         return self
 
     def stop(self) -> None:
         pass
 
-    # -- Airflow metadata
-    def metadata_url(self) -> str:
+    def _connect(self, db: str | None) -> Any:  # None: Airflow's metadata DB
         raise NotImplementedError
+
+    def _query(self, db: str | None, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with contextlib.closing(self._connect(db)) as conn:
+            cur = conn.cursor()
+            cur.execute(sql, params)
+            return cur.fetchall()
 
     def meta_query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` (placeholders written ``{p}``) against the metadata DB."""
-        raise NotImplementedError
-
-    def xcom_bytes_sql(self) -> str:
-        raise NotImplementedError
-
-    # -- meetings tables
-    def meetings_conn(self, db: str) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def prepare_empty(self, db: str) -> None:
-        """Make sure database ``db`` exists, empty (the seed step creates the table in it)."""
-
-    def copy_meetings(self, template: str, db: str) -> None:
-        raise NotImplementedError
-
-    def drop_meetings(self, db: str) -> None:
-        raise NotImplementedError
+        return self._query(None, sql.format(p=self.placeholder), params)
 
     def meetings_query(self, db: str, sql: str) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        return self._query(db, sql)
 
 
 class SqliteBackend(Backend):
     name = "sqlite"
+    placeholder = "?"
+    xcom_bytes_sql = "length(CAST(value AS BLOB))"
+
+    def _path(self, db: str | None) -> Path:
+        return self.home / "airflow.db" if db is None else self.workdir / f"{db}.db"
+
+    def _connect(self, db: str | None) -> Any:
+        return sqlite3.connect(self._path(db), timeout=60)
 
     def metadata_url(self) -> str:
-        return f"sqlite:///{self.home / 'airflow.db'}"
-
-    def meta_query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with contextlib.closing(sqlite3.connect(self.home / "airflow.db", timeout=60)) as conn:
-            return conn.execute(sql.format(p="?"), params).fetchall()
-
-    def xcom_bytes_sql(self) -> str:
-        return "length(CAST(value AS BLOB))"
-
-    def _path(self, db: str) -> Path:
-        return self.workdir / f"{db}.db"
+        return f"sqlite:///{self._path(None)}"
 
     def meetings_conn(self, db: str) -> dict[str, Any]:
         return {"conn_type": "sqlite", "host": str(self._path(db))}
 
     def prepare_empty(self, db: str) -> None:
+        """Make sure database ``db`` is empty (the seed step creates the table in it)."""
         self._path(db).unlink(missing_ok=True)
+
+    drop_meetings = prepare_empty
 
     def copy_meetings(self, template: str, db: str) -> None:
         shutil.copyfile(self._path(template), self._path(db))
 
-    def drop_meetings(self, db: str) -> None:
-        self._path(db).unlink(missing_ok=True)
-
-    def meetings_query(self, db: str, sql: str) -> list[tuple[Any, ...]]:
-        with contextlib.closing(sqlite3.connect(self._path(db), timeout=60)) as conn:
-            return conn.execute(sql).fetchall()
-
 
 class PostgresBackend(Backend):
     name = "postgres"
-
-    def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir)
-        self.server: Any = None
+    placeholder = "%s"
+    xcom_bytes_sql = "octet_length(value::text)"
+    server: Any = None
 
     def start(self) -> PostgresBackend:
         from daily_devtools.postgres import ThrowawayPostgres
@@ -116,10 +96,10 @@ class PostgresBackend(Backend):
             self.server.stop()
             self.server = None
 
-    def _connect(self, db: str) -> Any:
+    def _connect(self, db: str | None) -> Any:
         import psycopg2
 
-        return psycopg2.connect(host="127.0.0.1", port=self.server.port, user="postgres", dbname=db)
+        return psycopg2.connect(host="127.0.0.1", port=self.server.port, user="postgres", dbname=db or "airflow_meta")
 
     def _admin(self, sql: str) -> None:
         with contextlib.closing(self._connect("postgres")) as conn:
@@ -128,15 +108,6 @@ class PostgresBackend(Backend):
 
     def metadata_url(self) -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.server.port}/airflow_meta"
-
-    def meta_query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with contextlib.closing(self._connect("airflow_meta")) as conn:
-            cur = conn.cursor()
-            cur.execute(sql.format(p="%s"), params)
-            return cur.fetchall()
-
-    def xcom_bytes_sql(self) -> str:
-        return "octet_length(value::text)"
 
     def meetings_conn(self, db: str) -> dict[str, Any]:
         return {"conn_type": "postgres", "host": "127.0.0.1", "port": self.server.port, "login": "postgres",
@@ -147,12 +118,6 @@ class PostgresBackend(Backend):
 
     def drop_meetings(self, db: str) -> None:
         self._admin(f"DROP DATABASE IF EXISTS {db}")
-
-    def meetings_query(self, db: str, sql: str) -> list[tuple[Any, ...]]:
-        with contextlib.closing(self._connect(db)) as conn:
-            cur = conn.cursor()
-            cur.execute(sql)
-            return cur.fetchall()
 
     def prepare_empty(self, db: str) -> None:
         self.drop_meetings(db)

@@ -1,9 +1,7 @@
-"""The benchmark's Daily emulator: one ``python -m daily_emulator`` process on loopback for the whole run.
-
-Every variant meets the same settings: Daily's documented rate limits (20 requests/s and 100 per 5 s
-for most endpoints), +100 ms on every API request and +1 ms per room on ``POST /batch/rooms``
-(``batch_room_latency_ms``), a room quota far above any N. Between variants the emulator is reset
-(rooms, counters, rate-limit buckets); what a variant did is the difference of two counter readings.
+"""The benchmark's Daily emulator: one ``python -m daily_emulator`` process on loopback for the whole run,
+with Daily's documented rate limits, +100 ms per request and +1 ms per room on ``POST /batch/rooms``;
+reset between variants, what a variant did is the difference of two counter readings. May import: the
+standard library and ``daily_emulator``.
 """
 
 from __future__ import annotations
@@ -62,24 +60,16 @@ def diff_counters(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
     """What happened between two ``/_emulator/counters`` readings."""
 
     def sub(key: str) -> dict[str, int]:
-        keys = set(before.get(key, {})) | set(after.get(key, {}))
-        out = {k: after.get(key, {}).get(k, 0) - before.get(key, {}).get(k, 0) for k in sorted(keys)}
-        return {k: v for k, v in out.items() if v}
+        old, new = before.get(key, {}), after.get(key, {})
+        return {k: new.get(k, 0) - old.get(k, 0) for k in sorted(set(old) | set(new)) if new.get(k, 0) != old.get(k, 0)}
 
-    return {
-        "requests": sub("requests"),
-        "rate_limited": sub("rate_limited"),
-        "faults": sub("faults"),
-        "rooms_created": after.get("rooms_created", 0) - before.get("rooms_created", 0),
-    }
+    rooms = after.get("rooms_created", 0) - before.get("rooms_created", 0)
+    return {**{key: sub(key) for key in ("requests", "rate_limited", "faults")}, "rooms_created": rooms}
 
 
 def server_seconds(delta: dict[str, Any]) -> float:
-    """The emulator's own latency summed over the requests of ``delta`` (approximate: see below).
-
-    429s are answered before the latency is added, so they cost nothing. Rooms made by batch are
-    taken as all rooms made minus successful ``POST /rooms`` (the counters do not say which batch a
-    room came from); a refused batch's per-room time is not counted."""
+    """The emulator's own latency summed over the requests of ``delta`` (approximate): 429s cost nothing;
+    rooms made by batch are all rooms made minus successful ``POST /rooms``."""
     served = sum(delta["requests"].values()) - sum(delta["rate_limited"].values())
     single = delta["requests"].get("POST /rooms", 0) - delta["rate_limited"].get("POST /rooms", 0)
     batch_rooms = max(0, delta["rooms_created"] - single) if delta["requests"].get("POST /batch/rooms") else 0

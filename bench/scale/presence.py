@@ -1,23 +1,11 @@
-"""Presence's cost at scale: ``python -m bench.scale.presence [--rooms 100000] [--out bench/results/presence-100k]``.
+"""Presence's cost at scale (issue 23): ``python -m bench.scale.presence [--rooms 100000] [--out PREFIX]``.
 
-Issue 23 asks that asking Daily who is in a room before every deletion costs at most 1 + the rooms
-being deleted in API calls per run, and keeps a run's wall time within 2 % of today's. Against the
-benchmark's emulator (Daily's documented rate limits, +100 ms on every request: the scale
-benchmark's settings, :mod:`bench.scale.emulator`) with ``--rooms`` live rooms, ``--live`` of them
-with two people in them:
-
-* **idle**: a run with nothing to delete - presence adds no call at all;
-* **k rooms to delete** (5: a usual run; 25: the default limit; 1,000: an approved mass deletion), a fifth
-  of them with people in them: today's deletion (one ``DELETE /batch/rooms`` of the k names) against
-  ``BulkRoomDeleter.delete`` (one ``GET /presence``, the check right before the batch call - per
-  room for up to 10 rooms, else one more ``GET /presence`` - and one batch call of the empty
-  rooms). Calls and wall time of each, the calls added against the 1 + k budget, and the wall
-  added against 2 % of the scale benchmark's 100,000-meeting provisioning run
-  (``bench/results/scale-100k.json``, variant a). Each measured after the rate-limit windows
-  drained.
-
-Writes ``<out>.json`` and ``<out>.md``. Nothing is asserted; timings are reported as measured.
-May import the provider, the emulator's admin client and :mod:`bench.scale.emulator`.
+Against the scale benchmark's emulator with ``--rooms`` live rooms (``--live`` of them with people in
+them): a run with nothing to delete (presence adds no call), then k rooms to delete (``--k``: 5, 25,
+1,000; a fifth of them live), today's one ``DELETE /batch/rooms`` against ``BulkRoomDeleter.delete``
+(presence first), each after the rate-limit windows drained: the calls added against 1 + k, the wall
+added against 2 % of the 100,000-meeting run (``bench/results/scale-100k.json``). Writes ``<out>.json``
+and ``<out>.md``. May import the provider, the emulator's admin client, ``bench.scale.emulator``, ``bench.harness``.
 """
 
 from __future__ import annotations
@@ -31,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness.report import write
 from bench.scale.emulator import API_KEY, PIN_NUMBER, Emulator, diff_counters
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,8 +137,6 @@ def _baseline() -> dict[str, float]:
 
 def markdown(results: dict[str, Any]) -> str:
     meta, baseline, scenarios = results["meta"], results["baseline_wall_s"], results["scenarios"]
-    slowest = max(baseline.values()) if baseline else None
-    fastest = min(baseline.values()) if baseline else None
     lines = [
         f"# Presence's cost at {meta['rooms']:,} rooms ({meta['live_rooms']:,} with people in them)",
         "",
@@ -172,8 +159,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| **{s['calls_added']}** (≤ {s['calls_budget']}: {_met(s['calls_added'] <= s['calls_budget'])}) "
             f"| {s['wall_added_s']:.2f} s | {s['live_deleted']} |"
         )
-    if slowest:
-        budget = BUDGET_SHARE * fastest
+    if baseline:
+        budget = BUDGET_SHARE * min(baseline.values())
         lines += [
             "",
             f"Today's 100,000-meeting provisioning run: {', '.join(f'{b} {w:.1f} s' for b, w in baseline.items())}; "
@@ -203,8 +190,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "presence-100k")
     args = parser.parse_args()
     results = run(args.rooms, args.live, [int(k) for k in args.k.split(",")])
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
-    args.out.with_suffix(".md").write_text(markdown(results))
+    write(results, args.out, markdown=markdown)
     print(markdown(results))
 
 

@@ -1,10 +1,6 @@
-"""Run one subprocess with a time limit, measuring its wall time and peak memory.
-
-Peak RSS comes from two sources and the larger wins: ``psutil`` samples of the process tree (every
-``sample_seconds``; also gives the peak of the whole tree added up) and the kernel's ``ru_maxrss``
-that ``wait4`` returns for the child (the largest resident set of the child or any descendant it
-waited for: exact, but only for a single process at a time). On timeout the child's process group
-(it is started in a session of its own) is sent SIGTERM, then SIGKILL.
+"""Run one subprocess with a time limit, measuring its wall time, CPU time and peak memory (the larger of
+``psutil`` samples of the process tree and the kernel's ``ru_maxrss`` from ``wait4``); on timeout its
+process group gets SIGTERM, then SIGKILL. May import: the standard library and psutil.
 """
 
 from __future__ import annotations
@@ -93,29 +89,23 @@ def run_measured(
             start_new_session=True,
         )  # fmt: skip
     root = psutil.Process(proc.pid)
-    peak = peak_tree = 0.0
-    timed_out = False
-    status = None
-    maxrss = 0.0
-    cpu = None
-    while True:
+    peak = peak_tree = maxrss = 0.0
+    timed_out, status, cpu = False, None, None
+    while not timed_out:
         pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
-            status, maxrss = wait_status, usage.ru_maxrss * 1024.0
-            cpu = usage.ru_utime + usage.ru_stime
+            status, maxrss, cpu = wait_status, usage.ru_maxrss * 1024.0, usage.ru_utime + usage.ru_stime
             break
         biggest, total = _tree_rss(root)
         peak, peak_tree = max(peak, biggest), max(peak_tree, total)
         elapsed = time.monotonic() - started
         if on_tick is not None:
             on_tick(elapsed)
-        if elapsed > timeout:
-            timed_out = True
-            stopped = _stop_group(proc.pid)
-            if stopped is not None:
-                status, maxrss = stopped
-            break
-        time.sleep(sample_seconds)
+        timed_out = elapsed > timeout
+        if timed_out:
+            status, maxrss = _stop_group(proc.pid) or (None, maxrss)
+        else:
+            time.sleep(sample_seconds)
     seconds = time.monotonic() - started
     code = None if timed_out or status is None else os.waitstatus_to_exitcode(status)
     proc.returncode = -1 if code is None else code  # reaped here: keep Popen from waiting again

@@ -1,10 +1,5 @@
-"""Reading what a run left behind (timing probes, the metadata DB) and writing the report.
-
-``write(results, prefix)`` produces ``<prefix>.json`` (everything), ``<prefix>.md`` (the table,
-issue 8's targets met or missed with figures, parse times, idle re-run, issue 15's series row
-beside the one-off meetings, hand-over, per-task durations) and ``<prefix>.png`` (wall time vs
-N, log-log, one line per variant and backend).
-
+"""The scale benchmark's report: reading what a run left behind (timing probes, the metadata DB) and
+writing ``<prefix>.json``, ``.md`` (what ``bench/README.md`` describes) and ``.png`` (wall time vs N).
 May import: the standard library and ``bench.harness`` (matplotlib through it, when a chart is drawn).
 """
 
@@ -13,16 +8,13 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 from bench.harness import ab
 from bench.harness import report as shared
-from bench.harness.report import Column, columns, failed_steps, fig
-from bench.harness.report import num as _num
-from bench.harness.report import table as _table
-from bench.harness.report import verdict as _verdict
+from bench.harness.report import Column, columns, failed_steps, fig, num, table, verdict
 
 PARSE_COLD_BUDGET_S = 0.3
 PARSE_WARM_BUDGET_S = 0.02
@@ -32,7 +24,6 @@ PER_ROOM_TARGET = 0.95
 IDLE_PLAN_BUDGET_S = 1.0
 RSS_BUDGET_MIB = 300.0
 TARGET_N = 100_000
-SERIES_ROOMS_BUDGET = 2_000  # issue 15: 100,000 rows in 2,000 series of 50 make at most 2,000 rooms
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -52,10 +43,7 @@ def read_timings(path: Path) -> dict[str, Any]:
                 intervals.append((event["end"] - event["seconds"], event["end"]))
             if event["what"] == "provision_chunk" and "index" in event:
                 by_index[int(event["index"])] = by_index.get(int(event["index"]), 0.0) + event["seconds"]
-    result = dict(out)
-    result["by_index"] = by_index
-    result["api_busy"] = _union(intervals) if intervals else None
-    return result
+    return {**out, "by_index": by_index, "api_busy": _union(intervals) if intervals else None}
 
 
 def _union(intervals: list[tuple[float, float]]) -> float:
@@ -76,54 +64,39 @@ def _latest_run(backend: Any, dag_id: str) -> str | None:
 
 def task_durations(backend: Any, dag_id: str) -> dict[str, Any]:
     """Per task of the DAG's latest run: count, total, median and largest duration, states."""
+    sql = "SELECT task_id, map_index, state, duration FROM task_instance WHERE dag_id = {p} AND run_id = {p}"
     try:
         run_id = _latest_run(backend, dag_id)
-        rows = backend.meta_query(
-            "SELECT task_id, map_index, state, duration FROM task_instance WHERE dag_id = {p} AND run_id = {p}",
-            (dag_id, run_id),
-        )
+        rows = backend.meta_query(sql, (dag_id, run_id))
     except Exception as exc:
         return {"run_id": None, "summary": {}, "chunks": {}, "error": str(exc)}
     grouped: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
     for task_id, map_index, state, duration in rows:
-        grouped[task_id].append((map_index, state, float(duration or 0.0)))
-    summary = {}
-    for task_id, items in grouped.items():
-        durations = [d for _, _, d in items]
-        states: dict[str, int] = defaultdict(int)
-        for _, state, _ in items:
-            states[str(state)] += 1
-        summary[task_id] = {
-            "count": len(items),
-            "sum_s": sum(durations),
-            "median_s": statistics.median(durations),
-            "max_s": max(durations),
-            "states": dict(states),
-        }
+        grouped[task_id].append((map_index, str(state), float(duration or 0.0)))
+    summary = {
+        task_id: _task_summary([d for _, _, d in items], [s for _, s, _ in items]) for task_id, items in grouped.items()
+    }
     chunks = {m: d for m, _, d in grouped.get("provision_chunk", [])}
     return {"run_id": run_id, "summary": summary, "chunks": chunks}
 
 
+def _task_summary(durations: list[float], states: list[str]) -> dict[str, Any]:
+    figures = {"sum_s": sum(durations), "median_s": statistics.median(durations), "max_s": max(durations)}
+    return {"count": len(durations), **figures, "states": dict(Counter(states))}
+
+
 def xcom_sizes(backend: Any, dag_id: str) -> list[tuple[str, int, str, int]]:
+    sql = f"SELECT task_id, map_index, key, {backend.xcom_bytes_sql} FROM xcom WHERE dag_id = {{p}} AND run_id = {{p}}"
     try:
-        run_id = _latest_run(backend, dag_id)
-        return [
-            (task_id, int(map_index), key, int(size or 0))
-            for task_id, map_index, key, size in backend.meta_query(
-                f"SELECT task_id, map_index, key, {backend.xcom_bytes_sql()} FROM xcom "
-                "WHERE dag_id = {p} AND run_id = {p}",
-                (dag_id, run_id),
-            )
-        ]
+        rows = backend.meta_query(sql, (dag_id, _latest_run(backend, dag_id)))
     except Exception:
         return []
+    return [(task_id, int(map_index), key, int(size or 0)) for task_id, map_index, key, size in rows]
 
 
 def handover(xcoms: list[tuple[str, int, str, int]], tasks: dict[str, Any], by_index: dict[int, float]) -> dict:
-    """What one chunk task receives through XCom, and the time its task spends outside the engine.
-
-    A chunk reads the plan's return value (the run's settings: its ``run`` argument), its own
-    ``chunk_<i>`` key of the plan, and the mapped list it expands over (``chunks_of``'s return)."""
+    """What one chunk task reads through XCom (the plan's return value, its ``chunk_<i>`` key, the mapped
+    list: ``chunks_of``'s return), and the time its task spends outside the engine."""
     sizes = {(t, m, k): b for t, m, k, b in xcoms}
     chunk_keys = [b for (t, _, k), b in sizes.items() if t == "plan" and re.fullmatch(r"chunk_\d+", k)]
     plan_return = sizes.get(("plan", -1, "return_value"), 0)
@@ -148,14 +121,16 @@ def handover(xcoms: list[tuple[str, int, str, int]], tasks: dict[str, Any], by_i
 
 
 # -- formatting -----------------------------------------------------------------------------
-def _calls(calls: dict[str, int] | None) -> str:
-    if not calls:
-        return "0" if calls is not None else "-"
+def _calls(r: dict[str, Any]) -> str:
+    """API calls by endpoint, most first (a floor: its ideal count)."""
+    if r["variant"] in ("e1", "e2"):
+        return f"{r.get('calls_total', 0):,} (ideal)"
+    if not (calls := r.get("calls")):
+        return "-" if calls is None else "0"
     return "<br>".join(f"`{k}` {v:,}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
 
 
 ORDER = {"a": 0, "a-idle": 1, "a-series": 2, "a-series-idle": 3, "a-var": 4, "b": 5, "c": 6, "d": 7, "e1": 8, "e2": 9}
-IDLE_VARIANTS = ("a-idle", "a-series-idle")
 BACKEND_ORDER = {"sqlite": 0, "postgres": 1, "-": 2}
 
 
@@ -164,14 +139,9 @@ MAIN_COLUMNS: list[Column] = [
     ("DB", lambda r: r["backend"]),
     ("variant", lambda r: r["label"]),
     ("status", lambda r: r.get("status", "-")),
-    ("wall s", lambda r: ("~" if r.get("status") == "projected" else "") + _num(r.get("wall_s"))),
+    ("wall s", lambda r: ("~" if r.get("status") == "projected" else "") + num(r.get("wall_s"))),
     ("rooms", fig("rooms", 0)),
-    (
-        "API calls by endpoint",
-        lambda r: (
-            _calls(r.get("calls")) if r["variant"] not in ("e1", "e2") else f"{r.get('calls_total', 0):,} (ideal)"
-        ),
-    ),
+    ("API calls by endpoint", _calls),
     ("429s", fig("rate_limited", 0)),
     ("peak RSS MiB", fig("peak_rss_mib", 0)),
     ("Airflow's share s", fig("airflow_share_s")),
@@ -188,18 +158,14 @@ def main_table(results: dict[str, Any]) -> str:
 
 
 def _rows(results: dict[str, Any], variant: str, backend: str | None = None) -> list[dict[str, Any]]:
-    return [
-        r
-        for r in results["rows"]
-        if r["variant"] == variant and (backend is None or r["backend"] == backend) and r.get("wall_s") is not None
-    ]
+    """The rows of ``variant`` (on ``backend``) with a wall time."""
+    measured = [r for r in results["rows"] if r["variant"] == variant and r.get("wall_s") is not None]
+    return [r for r in measured if backend in (None, r["backend"])]
 
 
 def judge_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row whose work was not all done says so: an ``ok`` row whose ``rooms`` (rows written back,
-    or rooms created where nothing is written back) are fewer than its ``n`` meetings becomes
-    ``missed (incomplete: <rooms> of <n>)``, so its wall time is never read as the time for all of
-    them. Rows without a room count (floors) and rows already not ``ok`` are left as they are."""
+    """An ``ok`` row with fewer ``rooms`` (written back, or created where nothing is written back) than its
+    ``n`` meetings becomes ``missed (incomplete: <rooms> of <n>)``; other rows are left as they are."""
     done = row.get("rooms")
     if row.get("status") == "ok" and done is not None and done < row["n"]:
         row["status"] = f"missed (incomplete: {done:,} of {row['n']:,})"
@@ -239,13 +205,13 @@ def _backend_targets(results: dict[str, Any], backend: str) -> list[str]:
         ok = None  # a lower bound under the budget decides nothing
     ok = _judged(top, ok)
     lines.append(
-        f"- {backend}, time beyond the API's server time ≤ {BEYOND_SERVER_BUDGET_S:g} s: {_verdict(ok)} - {at}: "
+        f"- {backend}, time beyond the API's server time ≤ {BEYOND_SERVER_BUDGET_S:g} s: {verdict(ok)} - {at}: "
         f"{how}; Airflow's share (wall - time inside the chunk engine): {top.get('airflow_share_s', 0):,.1f} s"
     )
     ok = top["x_server_floor"] <= OVERLAP_TARGET if top["n"] == TARGET_N and top["status"] == "ok" else None
     ok = _judged(top, ok)
     lines.append(
-        f"- {backend}, wall ≤ {OVERLAP_TARGET:.0%} of the sequential server time: {_verdict(ok)} - {at}: "
+        f"- {backend}, wall ≤ {OVERLAP_TARGET:.0%} of the sequential server time: {verdict(ok)} - {at}: "
         f"**{top['x_server_floor']:.0%}** ({top['wall_s']:,.1f} s / {floor:,.1f} s)"
     )
     idle = [r for r in _rows(results, "a-idle", backend) if r["n"] == top["n"]]
@@ -253,7 +219,7 @@ def _backend_targets(results: dict[str, Any], backend: str) -> list[str]:
     ok = peak <= RSS_BUDGET_MIB if top["n"] == TARGET_N else None
     lines.append(
         f"- {backend}, peak RSS ≤ {RSS_BUDGET_MIB:g} MiB (`airflow dags test` runs every task in one process, "
-        f"so this is the process's peak): {_verdict(ok)} - {at}: **{peak:,.0f} MiB** (provisioning run "
+        f"so this is the process's peak): {verdict(ok)} - {at}: **{peak:,.0f} MiB** (provisioning run "
         f"{top['peak_rss_mib']:,.0f} MiB" + (f", idle re-run {idle[0]['peak_rss_mib']:,.0f} MiB)" if idle else ")")
     )
     return lines
@@ -271,8 +237,8 @@ def targets(results: dict[str, Any]) -> str:
         shape = " (rows in weekly series)" if idle.get("shape") == "series" else ""
         lines.append(
             f"- {idle['backend']}, idle re-run{shape} at N={idle['n']:,}: planning ≤ {IDLE_PLAN_BUDGET_S:g} s, "
-            f"0 API calls: {_verdict(ok)} - `steps.plan` **{idle['plan_s']:.2f} s** "
-            f"(plan task {_num(idle.get('plan_task_s'), 2)} s), "
+            f"0 API calls: {verdict(ok)} - `steps.plan` **{idle['plan_s']:.2f} s** "
+            f"(plan task {num(idle.get('plan_task_s'), 2)} s), "
             f"**{idle['calls_total']} API calls**, whole re-run {idle['wall_s']:,.1f} s"
         )
     per_room = [r for r in _rows(results, "b") if r.get("rooms_per_s")]
@@ -281,7 +247,7 @@ def targets(results: dict[str, Any]) -> str:
         share = best["rooms_per_s"] / rate
         ok = share >= PER_ROOM_TARGET and all(r.get("rate_limited", 0) == 0 for r in per_room)
         lines.append(
-            f"- per-room mode ≥ {PER_ROOM_TARGET:.0%} of the documented {rate:g}/s, zero 429s: {_verdict(ok)} - "
+            f"- per-room mode ≥ {PER_ROOM_TARGET:.0%} of the documented {rate:g}/s, zero 429s: {verdict(ok)} - "
             f"**{best['rooms_per_s']:.1f} rooms/s = {share:.0%}** at N={best['n']:,} ({best['backend']}); "
             f"429s: {sum(r.get('rate_limited', 0) for r in per_room)}"
         )
@@ -292,7 +258,7 @@ def targets(results: dict[str, Any]) -> str:
         heavy = ", ".join(f"`{m}`" for m in parse["heavy_imports"]) or "none"
         lines.append(
             f"- `{parse['file']}` parses in ≤ {PARSE_COLD_BUDGET_S:g} s cold, "
-            f"≤ {PARSE_WARM_BUDGET_S * 1000:g} ms warm: {_verdict(ok)} - "
+            f"≤ {PARSE_WARM_BUDGET_S * 1000:g} ms warm: {verdict(ok)} - "
             f"**{parse['cold_s']:.3f} s** cold (median of {parse['runs']}), "
             f"**{parse['warm_s'] * 1000:.1f} ms** warm; provider/HTTP modules imported by the parse: {heavy}"
         )
@@ -302,14 +268,11 @@ def targets(results: dict[str, Any]) -> str:
             continue
         first, last = hand[0], hand[-1]
         growth = last["per_chunk_bytes"] / first["per_chunk_bytes"] if first["per_chunk_bytes"] else None
-        over = (
-            f"{_num(first['chunk_overhead_median_s'], 2)} s → {_num(last['chunk_overhead_median_s'], 2)} s"
-            if first.get("chunk_overhead_median_s") is not None
-            else "-"
-        )
+        median = first.get("chunk_overhead_median_s")
+        over = "-" if median is None else f"{num(median, 2)} s → {num(last['chunk_overhead_median_s'], 2)} s"
         lines.append(
             f"- {backend}, nothing per chunk grows with N: hand-over per chunk {first['per_chunk_bytes']:,} B at "
-            f"N={first['n']:,} → {last['per_chunk_bytes']:,} B at N={last['n']:,} (x{_num(growth, 2)}); "
+            f"N={first['n']:,} → {last['per_chunk_bytes']:,} B at N={last['n']:,} (x{num(growth, 2)}); "
             f"chunk task time outside the engine (median) {over}"
         )
     return "\n".join(lines)
@@ -324,8 +287,8 @@ def _breakdown(r: dict[str, Any]) -> dict[str, Any]:
         **r,
         "db": r["backend"] + {"a": "", "a-series": " (series)"}.get(r["variant"], " (a')"),
         "server": server,
-        "client": f"{_num(r.get('api_s'))} (calls overlap)" if overlap else _num(api - server),
-        "engine": "-" if overlap else _num(engine - api),
+        "client": f"{num(r.get('api_s'))} (calls overlap)" if overlap else num(api - server),
+        "engine": "-" if overlap else num(engine - api),
         "chunks": tasks.get("provision_chunk", {}).get("sum_s", 0.0) - engine,
         "plan_task": tasks.get("plan", {}).get("sum_s", 0.0),
         "others": sum(t["sum_s"] for k, t in tasks.items() if k not in ("provision_chunk", "plan")),
@@ -370,7 +333,7 @@ def parse_table(results: dict[str, Any]) -> str:
         [cell(p) for _, cell in PARSE_COLUMNS] if "cold_s" in p else [p["file"], "-", "-", "-", "-", p.get("error", "")]
         for p in results.get("parse", [])
     ]
-    return _table([header for header, _ in PARSE_COLUMNS], rows, align="lrrrrl")
+    return table([header for header, _ in PARSE_COLUMNS], rows, align="lrrrrl")
 
 
 IDLE_COLUMNS: list[Column] = [
@@ -390,11 +353,6 @@ def idle_table(results: dict[str, Any]) -> str:
 
 
 # -- issue 15: the same N rows in weekly series -----------------------------------------------------
-def _beyond_server(r: dict[str, Any]) -> float | None:
-    busy = r.get("api_busy_s")
-    return None if busy is None else r["wall_s"] - busy
-
-
 def _series_pairs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
     """(backend, series run, the one-off run at the same N and backend) for every series run."""
     pairs = []
@@ -405,12 +363,8 @@ def _series_pairs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any], di
 
 
 def _idle_of(results: dict[str, Any], backend: str, n: int, shape: str) -> dict[str, Any] | None:
-    found = [
-        i
-        for i in results.get("idle", [])
-        if i["backend"] == backend and i["n"] == n and i.get("shape", "one-off") == shape
-    ]
-    return found[0] if found else None
+    key = (backend, n, shape)
+    return next((i for i in results.get("idle", []) if (i["backend"], i["n"], i.get("shape", "one-off")) == key), None)
 
 
 SERIES_COLUMNS: list[Column] = [
@@ -424,16 +378,16 @@ SERIES_COLUMNS: list[Column] = [
     ("distinct rooms in the table", fig("distinct_rooms", 0)),
     (
         "series not on one room + PIN",
-        lambda r: _num(r.get("series_not_on_one_room_and_pin"), 0) if r["series"] else "-",
+        lambda r: num(r.get("series_not_on_one_room_and_pin"), 0) if r["series"] else "-",
     ),
-    ("API calls by endpoint", lambda r: _calls(r.get("calls"))),
+    ("API calls by endpoint", _calls),
     ("peak RSS MiB", fig("peak_rss_mib", 0)),
     ("CPU s", fig("cpu_s")),
-    ("beyond server time s", lambda r: _num(_beyond_server(r))),
+    ("beyond server time s", lambda r: num(None if r.get("api_busy_s") is None else r["wall_s"] - r["api_busy_s"])),
     ("Airflow's share s", fig("airflow_share_s")),
     ("steps.plan s", lambda r: f"{r.get('plan_s', 0):.2f}"),
     ("idle steps.plan s", lambda r: f"{r['idle']['plan_s']:.2f}" if r["idle"] else "-"),
-    ("idle wall s", lambda r: _num(r["idle"]["wall_s"]) if r["idle"] else "-"),
+    ("idle wall s", lambda r: num(r["idle"]["wall_s"]) if r["idle"] else "-"),
 ]
 
 
@@ -442,17 +396,14 @@ def series_table(results: dict[str, Any]) -> str:
     series_size = results["meta"]["args"].get("series_size") or 0
     rows = []
     for backend, series, one_off in _series_pairs(results):
-        for shape, r in (("one-off", one_off), (_series_label(series, series_size), series)):
+        label = f"{series['n'] // series_size:,} weekly series of {series_size}" if series_size else "series"
+        for shape, r in (("one-off", one_off), (label, series)):
             if r is not None:
                 kind = "series" if r is series else "one-off"
                 rows.append(
                     {**r, "shape": shape, "series": r is series, "idle": _idle_of(results, backend, r["n"], kind)}
                 )
     return columns(SERIES_COLUMNS, rows, align="lrllrrrrrlrrrrrrr")
-
-
-def _series_label(r: dict[str, Any], series_size: int) -> str:
-    return f"{r['n'] // series_size:,} weekly series of {series_size}" if series_size else "series"
 
 
 def series_targets(results: dict[str, Any]) -> str:
@@ -462,34 +413,27 @@ def series_targets(results: dict[str, Any]) -> str:
     for backend, series, one_off in _series_pairs(results):
         count = series["n"] // max(size, 1)
         created = series.get("rooms_created_api")
-        ok = None
-        if series["status"] == "ok" and created is not None:
-            ok = (
-                created <= count
-                and series.get("series_not_on_one_room_and_pin") == 0
-                and series["rooms"] == series["n"]
-            )
-        ok = _judged(series, ok)
+        split, measured = series.get("series_not_on_one_room_and_pin"), series["status"] == "ok" and created is not None
+        ok = _judged(series, (created <= count and split == 0 and series["rooms"] == series["n"]) if measured else None)
         lines.append(
             f"- {backend}, {series['n']:,} rows in {count:,} series: ≤ {count:,} room creations, "
-            f"every row written back, every series on one room with one PIN: {_verdict(ok)} - "
-            f"**{_num(created, 0)} rooms created**, {_num(series['rooms'], 0)} rows written back, "
-            f"{_num(series.get('series_not_on_one_room_and_pin'), 0)} series split"
+            f"every row written back, every series on one room with one PIN: {verdict(ok)} - "
+            f"**{num(created, 0)} rooms created**, {num(series['rooms'], 0)} rows written back, "
+            f"{num(series.get('series_not_on_one_room_and_pin'), 0)} series split"
         )
         if one_off is None:
             lines.append(f"- {backend}: no one-off run at N={series['n']:,} to compare with: not measured")
             continue
-        for label, key, value in (
-            ("wall", "wall_s", lambda r: r["wall_s"]),
-            ("CPU time (the run's process, user + system)", "cpu_s", lambda r: r.get("cpu_s")),
-            ("peak RSS", "peak_rss_mib", lambda r: r.get("peak_rss_mib")),
+        for label, key, unit, digits in (
+            ("wall", "wall_s", " s", 1),
+            ("CPU time (the run's process, user + system)", "cpu_s", " s", 1),
+            ("peak RSS", "peak_rss_mib", " MiB", 0),
         ):
-            mine, theirs = value(series), value(one_off)
-            unit, digits = (" MiB", 0) if key == "peak_rss_mib" else (" s", 1)
+            mine, theirs = series.get(key), one_off.get(key)
             ok = None if mine is None or theirs is None or series["status"] != "ok" else mine <= theirs
             lines.append(
-                f"- {backend}, series {label} ≤ the one-off meetings': {_verdict(ok)} - **{_num(mine, digits)}{unit}** "
-                f"vs {_num(theirs, digits)}{unit}"
+                f"- {backend}, series {label} ≤ the one-off meetings': {verdict(ok)} - **{num(mine, digits)}{unit}** "
+                f"vs {num(theirs, digits)}{unit}"
             )
         idle_series = _idle_of(results, backend, series["n"], "series")
         idle_one = _idle_of(results, backend, series["n"], "one-off")
@@ -498,7 +442,7 @@ def series_targets(results: dict[str, Any]) -> str:
             ok = idle_series["plan_s"] <= budget and idle_series["calls_total"] == 0
             lines.append(
                 f"- {backend}, idle series re-run: planning ≤ the one-off's (or {IDLE_PLAN_BUDGET_S:g} s), "
-                f"0 API calls: {_verdict(ok)} - `steps.plan` **{idle_series['plan_s']:.2f} s** "
+                f"0 API calls: {verdict(ok)} - `steps.plan` **{idle_series['plan_s']:.2f} s** "
                 f"vs {idle_one['plan_s']:.2f} s, {idle_series['calls_total']} API calls"
             )
     return "\n".join(lines)
@@ -536,10 +480,9 @@ def tasks_table(results: dict[str, Any]) -> str:
             outside = "(outside any task: CLI, parse, run set-up)"
             rows.append([*run, outside, "", f"{t['outside_tasks_s']:.2f}", "", "", ""])
     headers = ["DB", "N", "run", "task", "instances", "Σ s", "median s", "max s", "states"]
-    return _table(headers, rows, align="lrllrrrrl")
+    return table(headers, rows, align="lrllrrrrl")
 
 
-AB_VARIANTS = ("a", "a-idle", "a-series", "a-series-idle")
 AB_FIGURES = (("wall_s", "wall s"), ("cpu_s", "CPU s"), ("plan_s", "plan s"), ("peak_rss_mib", "peak RSS MiB"))
 
 
@@ -551,9 +494,9 @@ def ab_markdown(results: dict[str, Any]) -> str:
         pairs = ab.paired(results["rows"], ("backend", "n", "variant"), figure)
         ordered = sorted(pairs.items(), key=lambda kv: (BACKEND_ORDER.get(kv[0][0], 9), kv[0][1], ORDER[kv[0][2]]))
         lines += [
-            (f"{VARIANT_LABELS.get(v, v)} [{b}] N={n:,}: {unit}", sides.get("A"), sides.get("B"))
+            (f"{VARIANT_LABELS[v]} [{b}] N={n:,}: {unit}", sides.get("A"), sides.get("B"))
             for (b, n, v), sides in ordered
-            if v in AB_VARIANTS
+            if v in VARIANT_LABELS
         ]
     parts = [
         "# Scale benchmark, A/B (issue 22: no regression)",
@@ -582,9 +525,7 @@ def markdown(results: dict[str, Any]) -> str:
         judge_row(row)
     if results["meta"].get("ab"):
         return ab_markdown(results)
-    meta = results["meta"]
-    machine = meta["machine"]
-    emulator = meta["emulator"]
+    meta, machine, emulator = results["meta"], results["meta"]["machine"], results["meta"]["emulator"]
     dirty = meta.get("uncommitted_changes_in") or []
     loads = [r["load_1m"] for r in results["rows"] if r.get("load_1m") is not None]
     windows = ", ".join(f"{w['requests']:g}/{w['per_seconds']:g} s" for w in meta["rate_limits"]["default"])
@@ -685,7 +626,7 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
         return None
     lines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results["rows"]:
-        if r.get("wall_s") and r["variant"] not in IDLE_VARIANTS:
+        if r.get("wall_s") and not r["variant"].endswith("idle"):
             lines[(r["variant"], r["backend"])].append(r)
     fig, ax = plt.subplots(figsize=(9, 6))
     styles = {"sqlite": "-", "postgres": "--", "-": "-"}
@@ -705,10 +646,7 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
         ax.axvline(1024, color=colors["d"], alpha=0.4, linewidth=1)
         ax.annotate(" d stops: max_map_length 1,024", (1024, 0.02), xycoords=("data", "axes fraction"),
                     color=colors["d"], fontsize=8)  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("meetings (N)")
-    ax.set_ylabel("wall time (s)")
+    ax.set(xscale="log", yscale="log", xlabel="meetings (N)", ylabel="wall time (s)")
     ax.set_title("Provisioning N PIN dial-in rooms (hollow markers: projected from a time-boxed run)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")

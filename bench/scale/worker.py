@@ -1,27 +1,15 @@
-"""The benchmark's subprocess side: ``python -m bench.scale.worker COMMAND --out result.json``.
-
-Runs with the environment the orchestrator gives it (``AIRFLOW_HOME``, the ``daily_default`` and
-``daily_meetings_db`` connections, the ``daily_provisioning`` Variable as env vars) and writes one
-JSON result. Commands:
-
-``seed``      create the shipped meetings table and insert N sample meetings (all ``scheduled``,
-              starting over the next 28 days, nine time zones: ``daily_demo.sample``); with
-              ``--series-size S``, N // S weekly series of S occurrences each instead
-              (``sample_series_set``: every row has a ``series_id``).
-``per-room``  variant (b), our engine with batching off: the provisioning steps as the DAG runs
-              them (``plan``, then ``provision_chunk`` for every chunk: read rows, validate, create,
-              write back) with the engine's ``per_room`` setting on (one ``POST /rooms`` per
-              meeting, paced by the hook). No new chunk after ``--budget`` seconds; the
-              orchestrator projects the rest from the rate kept.
-``naive``     variant (c), the loop a user writes today: read the meetings, one ``POST /rooms``
-              each with ``requests``, no pacing, no retry; counts the answers by status.
-``parse``     parse one DAG file with ``DagBag`` in this fresh interpreter: cold (first time,
-              bytecode on disk) and warm (again, imports cached), and the modules the parse pulled in.
+"""The scale benchmark's subprocess side: ``python -m bench.scale.worker seed|per-room|naive|parse --out
+result.json``, in the environment the orchestrator gives it (``AIRFLOW_HOME``, connections and the Variable
+as env vars): seed the meetings table (one-off or weekly series), variant (b) (the provisioning steps with
+``per_room`` on, no new chunk after ``--budget`` s), variant (c) (one ``POST /rooms`` per meeting with
+``requests``), or one DAG file's parse time (cold, warm, modules pulled in). May import: the standard
+library, ``bench.harness.report``, requests, psycopg2, Airflow, the provider, the application, ``daily_demo``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -31,6 +19,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.harness.report import save_json
 
 # modules whose import at parse time the DAG structure never needs (issue 8: "no provider or HTTP
 # import at DAG top level that the DAG structure does not need")
@@ -45,10 +35,6 @@ HEAVY_AT_PARSE = (
 )
 
 
-def _write(out: Path, result: dict[str, Any]) -> None:
-    out.write_text(json.dumps(result, indent=1, default=str))
-
-
 # -- seed ------------------------------------------------------------------------------------
 def seed(args: argparse.Namespace) -> dict[str, Any]:
     from daily_demo.sample import insert_meetings, sample_meetings, sample_series_set
@@ -58,14 +44,11 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     table = MeetingsTable.from_config(ProvisioningConfig())
     table.create_schema()
+    series = args.n // args.series_size if args.series_size else 0
     if args.series_size:
-        series = args.n // args.series_size
         meetings = sample_series_set(series=series, occurrences=args.series_size)
-    else:
-        series = 0
-        meetings = sample_meetings(count=args.n, pin_number=None)
-        for meeting in meetings:
-            meeting["status"] = "scheduled"  # every meeting gets a room: N rooms per run
+    else:  # every meeting gets a room: N rooms per run
+        meetings = [{**m, "status": "scheduled"} for m in sample_meetings(count=args.n, pin_number=None)]
     inserted = insert_meetings(table, meetings)
     return {"inserted": inserted, "series": series, "seconds": time.perf_counter() - started}
 
@@ -91,7 +74,7 @@ def per_room(args: argparse.Namespace) -> dict[str, Any]:
         chunk_started = time.monotonic()
         try:
             result = steps.provision_chunk(index=index, bounds=bounds, run=planned["run"])
-        except steps.ChunkInterrupted as exc:  # a chunk error is a result too
+        except steps.Interrupted as exc:  # a chunk error is a result too
             errors[f"{type(exc.cause).__name__}: {str(exc.cause)[:200]}"] += 1
             result = exc.result.to_xcom()
         except Exception as exc:
@@ -123,19 +106,16 @@ def _meetings_rows() -> list[tuple[str, str, Any]]:
     if conn_info["conn_type"] == "sqlite":
         import sqlite3
 
-        with sqlite3.connect(conn_info["host"]) as conn:
-            return conn.execute(sql).fetchall()
-    import psycopg2
+        conn = sqlite3.connect(conn_info["host"])
+    else:
+        import psycopg2
 
-    conn = psycopg2.connect(
-        host=conn_info["host"], port=conn_info["port"], user=conn_info["login"], dbname=conn_info["schema"]
-    )
-    try:
+        info = {"host": conn_info["host"], "port": conn_info["port"], "user": conn_info["login"]}
+        conn = psycopg2.connect(**info, dbname=conn_info["schema"])
+    with contextlib.closing(conn):
         cur = conn.cursor()
         cur.execute(sql)
         return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _unix(value: Any) -> float:
@@ -174,10 +154,9 @@ def naive(args: argparse.Namespace) -> dict[str, Any]:
                 errors[type(exc).__name__] += 1
                 continue
             statuses[response.status_code] += 1
-    attempted = sum(statuses.values()) + sum(errors.values())
     return {
         "selected": len(rows),
-        "attempted": attempted,
+        "attempted": sum(statuses.values()) + sum(errors.values()),
         "rooms_done": statuses.get(200, 0),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "errors": dict(errors),
@@ -226,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file")
     parser.add_argument("--warm-repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    _write(args.out, COMMANDS[args.command](args))
+    save_json(COMMANDS[args.command](args), args.out)
     return 0
 
 

@@ -1,16 +1,9 @@
-"""``python -m bench.ui [--rows N] [--repeat K] [--loads L]``: the dial-in page at N rows (default
-100,000) on SQLite - its data endpoint, next to the plain ``SELECT`` it is built on (goal: p95 <=
-200 ms for every filter and page), and its first meaningful paint in Chromium (goal: <= 1.5 s).
+"""The dial-in page at N rows on SQLite: ``python -m bench.ui [--rows N] [--repeat K] [--loads L]``.
 
-Set-up (not timed): a fresh Airflow home (no metadata DB is needed: access is overridden, the
-auth manager's own cost is not the table's), the shipped schema seeded with N one-hour meetings
-over the next 30 days (2 in 3 provisioned, 1 in 50 failing, 1 in 500 with an unknown status), then
-``ANALYZE``. Timed, K times each, through FastAPI's ``TestClient`` (HTTP parsing, validation, JSON
-included): ``GET /api/meetings`` first page, a page deep in the list, filtered by state, searched,
-and ``GET /api/tiles``; and the plain statements - the window's first page (``ORDER BY starts_at
-LIMIT 50``) and its ``COUNT(*)``. Deep pages are reached by following ``next`` cursors (not timed).
-Then L cold loads of the page in Debian's Chromium (:mod:`bench.ui.paint`; ``--loads 0``: none).
-Writes ``bench/results/ui-page.md`` and ``.json`` (``--out``).
+Times its data endpoint (every filter, deep pages, a search, the tiles; K requests each through FastAPI's
+``TestClient``) next to the plain ``SELECT`` it is built on (goal: p95 <= 200 ms), and its first
+meaningful paint in Chromium over L loads (:mod:`bench.ui.paint`; goal: <= 1.5 s). The table is seeded
+(not timed) with N one-hour meetings over 30 days. Writes ``bench/results/ui-page.{md,json}`` (``--out``).
 
 May import: the application, FastAPI's test client, ``bench.harness`` and the standard library.
 """
@@ -18,7 +11,6 @@ May import: the application, FastAPI's test client, ``bench.harness`` and the st
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -30,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.harness.report import save_json
+from bench.harness.report import table as md_table
 from bench.harness.run import REPO, airflow_env, percentiles
 
 GOAL_MS = 200.0
@@ -210,6 +204,10 @@ def _paint(app: Any, loads: int) -> dict[str, list[dict[str, float]]]:
         return {"cold": cold, "warm": page_loads(page, loads)}
 
 
+def _goal(p95: float, goal: float) -> str:
+    return "met" if p95 <= goal else f"missed by {p95 - goal:.0f} ms"
+
+
 def _paint_lines(paints: dict[str, list[dict[str, float]]]) -> list[str]:
     if not paints:
         return []
@@ -224,21 +222,14 @@ def _paint_lines(paints: dict[str, list[dict[str, float]]]) -> list[str]:
         "*warm*: the tiles from the snapshot of a few seconds before, a new pass behind them. Goal: the first",
         f"tiles and rows on screen (`dialin-data`) <= {PAINT_GOAL_MS:.0f} ms.",
         "",
-        "| loads | mark | p50 | p95 | max | goal |",
-        "|---|---|---:|---:|---:|---|",
     ]
+    rows = []
     for series, timings in paints.items():
-        fcp, data = (
-            percentiles([p["fcp"] for p in timings], unit=""),
-            percentiles([p["data"] for p in timings], unit=""),
-        )
-        goal = "met" if data["p95"] <= PAINT_GOAL_MS else f"missed by {data['p95'] - PAINT_GOAL_MS:.0f} ms"
-        name = f"{series} ({len(timings)})"
-        lines.append(f"| {name} | first-contentful-paint | {fcp['p50']:.0f} | {fcp['p95']:.0f} | {fcp['max']:.0f} |  |")
-        lines.append(
-            f"| {name} | tiles and rows drawn (`dialin-data`) | {data['p50']:.0f} | {data['p95']:.0f}"
-            f" | {data['max']:.0f} | {goal} |"
-        )
+        for mark, key in (("first-contentful-paint", "fcp"), ("tiles and rows drawn (`dialin-data`)", "data")):
+            t = percentiles([p[key] for p in timings], unit="")
+            goal = _goal(t["p95"], PAINT_GOAL_MS) if key == "data" else ""
+            rows.append([f"{series} ({len(timings)})", mark, *(f"{t[k]:.0f}" for k in ("p50", "p95", "max")), goal])
+    lines.append(md_table(["loads", "mark", "p50", "p95", "max", "goal"], rows, align="llrrrl"))
     return lines
 
 
@@ -260,14 +251,12 @@ def report(
         f" Goal: `GET /api/meetings` p95 <= {GOAL_MS:.0f} ms. Load average (1 min) at the start {load:.1f}, at"
         f" the end {os.getloadavg()[0]:.1f} (other jobs share the machine: compare within a run).",
         "",
-        "| case | p50 | p95 | max | goal |",
-        "|---|---:|---:|---:|---|",
     ]
-    for name, t in results:
-        goal = (
-            ("met" if t["p95"] <= GOAL_MS else f"missed by {t['p95'] - GOAL_MS:.0f} ms") if "meetings" in name else ""
-        )
-        lines.append(f"| {name} | {t['p50']:.1f} | {t['p95']:.1f} | {t['max']:.1f} | {goal} |")
+    rows = [
+        [name, *(f"{t[k]:.1f}" for k in ("p50", "p95", "max")), _goal(t["p95"], GOAL_MS) if "meetings" in name else ""]
+        for name, t in results
+    ]
+    lines.append(md_table(["case", "p50", "p95", "max", "goal"], rows, align="lrrrl"))
     lines += _paint_lines(paints)
     lines += ["", *NOTES]
     return "\n".join(lines) + "\n"
@@ -287,18 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         results, paints = measure(args.rows, args.repeat, args.loads)
     text = report(results, paints, n=args.rows, repeat=args.repeat, argv=argv, load=load)
     args.out.write_text(text)
-    figures = {
-        "rows": args.rows,
-        "repeat": args.repeat,
-        "goal_ms": GOAL_MS,
-        "paint_goal_ms": PAINT_GOAL_MS,
-        "cases": dict(results),
-        "paint": {
-            series: {"loads": timings, "data": percentiles([p["data"] for p in timings], unit="")}
-            for series, timings in paints.items()
-        },
-    }
-    args.out.with_suffix(".json").write_text(json.dumps(figures, indent=2) + "\n")
+    paint = {s: {"loads": t, "data": percentiles([p["data"] for p in t], unit="")} for s, t in paints.items()}
+    figures = {"rows": args.rows, "repeat": args.repeat, "goal_ms": GOAL_MS, "paint_goal_ms": PAINT_GOAL_MS}
+    save_json({**figures, "cases": dict(results), "paint": paint}, args.out.with_suffix(".json"))
     print(text)
     return 0
 

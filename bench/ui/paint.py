@@ -1,13 +1,7 @@
-"""The dial-in page's first meaningful paint in Chromium (Debian's, through Playwright), for ``python -m bench.ui``.
-
-The page's app (access overridden, as for the endpoint cases) is served by uvicorn on a free
-127.0.0.1 port in a thread of this process; each load opens a new browser context (no cache),
-goes to the page and waits for its ``dialin-data`` mark (``page.js``: set in the frame after the
-first tiles and rows are drawn). Per load: ``first-contentful-paint`` (the page's frame: heading,
-empty tiles) and the mark, both in ms since navigation start. Goal: the mark <= 1,500 ms.
-Two series: *cold* (the app forgets its tables before each load: the tiles' pass over every row
-runs on the request, as on the first visit to an API server process) and *warm* (the tiles from
-the snapshot a few seconds old, a new pass behind them: a page opened again, or by a second user).
+"""The dial-in page's first meaningful paint for ``python -m bench.ui``: the page's app served by uvicorn
+on a free loopback port (``serving``), loaded in Debian's Chromium through Playwright, each load in a new
+browser context (``loads``): ``first-contentful-paint`` and the page's ``dialin-data`` mark (set after
+the first tiles and rows are drawn), in ms since navigation start.
 
 May import: Playwright, uvicorn and the standard library.
 """

@@ -1,16 +1,9 @@
-"""Timing probes for the benchmark's subprocesses (on ``PYTHONPATH`` only there; provider code unchanged).
+"""Timing probes for the scale benchmark's subprocesses (on their ``PYTHONPATH`` only; provider code unchanged).
 
-When ``DAILY_BENCH_TIMINGS`` names a file, the functions below are wrapped as their modules are
-first imported, and every call appends one JSON line ``{"what", "seconds", "end", "index"?, "pid"}``
-(``end``: wall-clock time it returned, so overlapping calls can be told apart):
-
-* ``daily_dialin.provisioning.steps``: ``plan``, ``provision_chunk`` (the chunk engine:
-  rows, validation, API calls, write-back; ``run_chunk``, what the DAG's task calls, under the same
-  name), ``retire_cancelled`` (and ``retire``), ``summarize``;
-* ``airflow_provider_daily.hooks.daily``: ``DailyHook.request`` (one Daily API call, pacing waits
-  and retries included), as ``api``.
-
-A function that is not there (renamed, removed) is simply not timed.
+With ``DAILY_BENCH_TIMINGS`` set, ``steps.plan``, ``provision_chunk`` (and ``run_chunk``), ``retire_cancelled``
+(and ``retire``), ``summarize`` and ``DailyHook.request`` (as ``api``) are wrapped as their modules are imported;
+each call appends ``{"what", "seconds", "end", "index"?, "pid"}`` to that file. A missing function is not timed.
+May import: the standard library only.
 """
 
 from __future__ import annotations
