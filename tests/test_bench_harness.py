@@ -4,14 +4,16 @@ and ``bench.freshness.report`` (no Airflow, no emulator)."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
 from bench.harness import ab, cli, report
-from bench.harness.run import REPO, airflow_env, percentiles, snapshot
+from bench.harness.run import REPO, airflow_env, percentiles, run_meta, snapshot, until
 from bench.scale import report as scale_report
 
 
@@ -61,6 +63,42 @@ def test_results_go_where_they_went():
     assert cli.default_out("scale", full=False, quick=True).name == "scale-quick"
     assert cli.default_out("freshness", full=False, quick=False).name == "freshness-custom"
     assert cli.default_out("scale", full=True, quick=False, ab="f68f3a4").name == "scale-ab"
+
+
+def test_a_list_option_keeps_known_values_and_refuses_others(capsys):
+    parser = argparse.ArgumentParser(prog="bench")
+    assert cli.listed(parser, " sqlite,,postgres ", ("sqlite", "postgres"), what="backends") == ["sqlite", "postgres"]
+    with pytest.raises(SystemExit):
+        cli.listed(parser, "sqlite,mysql", ("sqlite", "postgres"), what="backends")
+    assert "unknown backends ['mysql']; known: sqlite, postgres" in capsys.readouterr().err
+
+
+def test_polling_stops_when_done_or_past_the_deadline():
+    answers = iter([False, False, True])
+    assert until(lambda: next(answers), 60, every=0)
+    assert next(answers, "spent") == "spent"
+    assert not until(lambda: False, 0, every=0)
+
+
+def test_the_run_lines_of_a_report_header():
+    meta = {"started": "2026-12-05T10:00:00+00:00", "commit": "abc1234", "code_under_test": "working tree"}
+    meta |= {"seconds": 90, "machine": {"cpus": 2, "cpu": "x", "python": "3.12.1", "airflow": "3.1.0"}}
+    line = report.run_header(meta | {"uncommitted_changes_in": ["dags/a.py"]}, loads=[0.5, 1.3], when="at the end")
+    assert line == (
+        "Run 2026-12-05T10:00:00+00:00 on commit `abc1234` (working tree) with uncommitted changes in `dags/a.py`; "
+        "2 CPUs (x), Python 3.12.1, Airflow 3.1.0; whole run 1.5 min; 1-min load average up to 1.3 at the end."
+    )
+    counted = report.run_header(meta | {"uncommitted_changes_in": ["a"]}, loads=[], when="-", changes=lambda p: "!")
+    assert counted.startswith("Run 2026-12-05T10:00:00+00:00 on commit `abc1234` (working tree)!; 2 CPUs")
+    assert counted.endswith("whole run 1.5 min.")
+    assert report.run_header({}, loads=[], when="-") == (
+        "Run - on commit `-` (-); - CPUs (-), Python -, Airflow -; whole run 0.0 min."
+    )
+    full = run_meta(SimpleNamespace(n=3), "bench.x", n=3)
+    assert full["n"] == 3 and full["cpus"] == full["machine"]["cpus"]
+    assert full["command"].startswith("python -m bench.x")
+    assert report.run_line(full).startswith(f"Run {full['started']} on `{full['host']}` ({full['cpus']} CPUs")
+    assert (report.ok(True), report.ok(False)) == ("met", "**missed**")
 
 
 def test_a_snapshot_holds_the_commits_code(tmp_path):

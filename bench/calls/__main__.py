@@ -17,7 +17,6 @@ import hmac
 import itertools
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from bench.calls.fallback import insert_meetings, run_fallback
 from bench.harness import cli
 from bench.harness import report as harness_report
 from bench.harness import run as harness
+from bench.harness.report import ok, run_line
 
 REPO = harness.REPO
 SECRET = base64.b64encode(b"bench-calls-secret-0123456789abc").decode()
@@ -298,10 +298,6 @@ def run_backend(
 
 
 # -- the report (shared with bench.calls.cluster) -------------------------------------------------------
-def ok(good: bool) -> str:
-    return "met" if good else "**missed**"
-
-
 def _f(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -348,14 +344,6 @@ FALLBACK_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 ]
 
 
-def run_line(meta: dict[str, Any]) -> str:
-    """When, where and on which commit: the report's first words."""
-    return (
-        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
-        f"shared with other jobs), commit `{meta['commit']}`"
-    )
-
-
 def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     names = [r["backend"] for r in results]
     rows = ROWS + (FALLBACK_ROWS if any(r["fallback"] for r in results) else [])
@@ -395,21 +383,6 @@ def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_meta(args: argparse.Namespace, prog: str, **figures: Any) -> dict[str, Any]:
-    """:func:`bench.harness.run.meta` and what the calls reports print: host, CPUs, load, the command."""
-    base = harness.meta(args)
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    command = f"python -m {prog} " + " ".join(sys.argv[1:])
-    return {
-        **base,
-        "host": platform.node(),
-        "cpus": base["machine"]["cpus"],
-        "load": load,
-        "command": command,
-        **figures,
-    }
-
-
 def write(saved: dict[str, Any], prefix: Path) -> list[Path]:
     return harness_report.write(saved, prefix, markdown=lambda d: report(d["results"], d["meta"]))
 
@@ -422,10 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
     parser.add_argument("--out", type=Path, default=cli.RESULTS / "calls-ingest", help="results prefix")
     args = parser.parse_args(argv)
-    meta, results = run_meta(args, "bench.calls", n=args.n, connections=args.connections), []
+    args.backends = cli.listed(parser, args.backends, ("sqlite", "postgres"), what="backends")
+    meta, results = harness.run_meta(args, "bench.calls", n=args.n, connections=args.connections), []
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
-        for name in args.backends.split(","):
+        for name in args.backends:
             home = root / name
             home.mkdir()
             if name == "postgres":

@@ -24,8 +24,10 @@ from typing import Any
 
 import requests
 
-from bench.calls.__main__ import FIGURE_COLUMNS, SECRET, ok, run_line, run_meta
+from bench.calls.__main__ import FIGURE_COLUMNS, SECRET
+from bench.harness import run as harness
 from bench.harness.cli import RESULTS
+from bench.harness.report import ok, run_line
 
 CALLS_DAG = "daily_dialin_calls"
 GLOBAL_NUMBER = "+12095038039"  # Daily's shared US number: takes any room's PIN [doc: global numbers]
@@ -174,12 +176,7 @@ class Tracker:
         return len(self.figures_at) == len(self.ended) and len(self.refused_at) == len(self.ended)
 
     def wait(self, timeout: float, *, until_ended: int) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.poll_once()
-            if len(self.ended) >= until_ended and self.done():
-                return
-            time.sleep(0.5)
+        harness.until(lambda: self.poll_once() or (len(self.ended) >= until_ended and self.done()), timeout, every=0.5)
 
 
 def _life(loop: Loop, tracker: Tracker, meeting_id: str, room: str, *, hold_seconds: float) -> None:
@@ -379,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.report_from.read_text())
         args.out.with_suffix(".md").write_text(report(saved["results"], saved["meta"]))
         return 0
-    meta = run_meta(args, "bench.calls.cluster", gap=args.gap, revoke_minutes=args.revoke_minutes)
+    meta = harness.run_meta(args, "bench.calls.cluster", gap=args.gap, revoke_minutes=args.revoke_minutes)
     out = args.out
     result: dict[str, Any] = {}
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.harness import cli
 from bench.harness import run as harness
 from bench.harness.report import table as md_table
 from bench.harness.report import verdict
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ["AIRFLOW_CONN_DAILY_DEFAULT"] = json.dumps(
             {"conn_type": "daily", "host": server.base_url, "password": KEY}
         )
-        for backend in args.backends.split(","):
+        for backend in args.backends:
             now = datetime.now(UTC).replace(microsecond=0)
             table = _table(_backend(backend, stack, Path(tmp)))
             seeded = _seed(table, args.rows, now)
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "doctor.md")
     args = parser.parse_args(argv)
+    args.backends = cli.listed(parser, args.backends, ("sqlite", "postgres"), what="backends")
     results = run(args)
     args.out.write_text(report(results, args) + "\n", encoding="utf-8")
     print(args.out.read_text(encoding="utf-8"))

@@ -94,10 +94,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = [s for s in args.scenarios if s not in ALL_SCENARIOS]
-    if unknown:
-        parser.error(f"unknown scenarios {unknown}; known: {', '.join(ALL_SCENARIOS)}")
+    args.scenarios = cli.listed(parser, args.scenarios, ALL_SCENARIOS, what="scenarios")
     if args.ab and args.scenarios != ["query"]:
         parser.error("--ab runs the watcher's poll only: --scenarios query")
     if args.out is None:
@@ -108,19 +105,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-_stats = harness.percentiles
-
-
-def _until(done: Callable[[], Any], timeout: float) -> bool:
-    """Poll ``done`` every 2 s until it is true (True) or ``timeout`` s have passed (False)."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(2)
-    return True
 
 
 def _iso(value: str | None) -> float | None:
@@ -235,7 +219,7 @@ class Bench:
 
     def wait_quiet(self, timeout: float = 600) -> bool:
         """Until no run of the DAG is queued or running (bounded)."""
-        return _until(lambda: not [r for r in self.runs() if r["state"] in ("queued", "running")], timeout)
+        return harness.until(lambda: not [r for r in self.runs() if r["state"] in ("queued", "running")], timeout)
 
     def runs_between(self, start: float, end: float) -> list[dict[str, Any]]:
         """Runs queued in [start, end] (wall clock), with durations and task-instance counts."""
@@ -315,14 +299,14 @@ class Bench:
         started = time.monotonic()
         self.wait_quiet()
         self.cluster.restart(DAG_PROCESSOR, env={WATCH_ENV: "1", SCHEDULE_ENV: SAFETY})
-        if not _until(lambda: (t := self.watcher_triggers()) and all(row[1] is not None for row in t), 300):
+        if not harness.until(lambda: (t := self.watcher_triggers()) and all(row[1] is not None for row in t), 300):
             raise RuntimeError(f"the watcher's trigger never ran in the triggerer: {self.watcher_triggers()}")
         dag = self.api.get(f"/dags/{DAG_ID}")
         self.wait_quiet()
         return {"seconds": time.monotonic() - started, "timetable": dag.get("timetable_summary")}
 
     def ensure_watch(self) -> None:
-        if not _until(self.watcher_triggers, 300):
+        if not harness.until(self.watcher_triggers, 300):
             raise RuntimeError(
                 f"no {TRIGGER_CLASSPATH} trigger: is the DAG wired to {WATCH_ENV} "
                 f"(grep -n {WATCH_ENV} dags/*.py include/daily_dialin/dags/*.py)?"
@@ -391,7 +375,7 @@ class Bench:
             "skipped": skipped,
             "latency": {
                 kind: {
-                    **_stats([e.done - e.at for e in items if e.done is not None]),
+                    **harness.percentiles([e.done - e.at for e in items if e.done is not None]),
                     "changes": len(items),
                     "unseen": sum(e.done is None for e in items),
                 }
@@ -468,7 +452,7 @@ class Bench:
         tis = [r["task_instances"] for r in runs]
         result["task_instances_per_run_mean"] = statistics.fmean(tis) if tis else None
         result["task_instances_per_day"] = 288 * statistics.fmean(tis) if tis else None
-        result["run_duration"] = _stats([r["duration_s"] for r in runs if r["duration_s"] is not None])
+        result["run_duration"] = harness.percentiles([r["duration_s"] for r in runs if r["duration_s"] is not None])
         result["triggerer_cpu_pct_of_core"] = 100 * result["triggerer_cpu_s"] / result["window_s"]
         return result
 
@@ -485,8 +469,10 @@ class Bench:
             drain=a.drain_seconds,
         )
         runs = result["runs"]
-        result["run_duration"] = _stats([r["duration_s"] for r in runs if r["duration_s"] is not None])
-        result["queue_delay"] = _stats([r["queue_delay_s"] for r in runs if r["queue_delay_s"] is not None])
+        result["run_duration"] = harness.percentiles([r["duration_s"] for r in runs if r["duration_s"] is not None])
+        result["queue_delay"] = harness.percentiles(
+            [r["queue_delay_s"] for r in runs if r["queue_delay_s"] is not None]
+        )
         result["runs_per_day_at_this_rate"] = len(runs) * 86400 / result["window_s"] if result["window_s"] else None
         return result
 
@@ -646,9 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.results["meta"]["seconds"] = time.monotonic() - started
         bench.save()
         paths = report.write(bench.results, args.out)
-    cli.published(paths, report.markdown(bench.results))
-    cli.done_with(args, workdir)
-    return 0
+    return cli.done_with(args, workdir, paths, report.markdown(bench.results))
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ def tick_wait(period_s: float, run_s: float | None) -> dict[str, float]:
     }
 
 
-def _folders(paths: list[str]) -> str:
-    folders = sorted({"/".join(p.split("/")[:2]) for p in paths})
-    return ", ".join(f"`{f}`" for f in folders)
+def _changes(paths: list[str]) -> str:
+    folders = ", ".join(f"`{f}`" for f in sorted({"/".join(p.split("/")[:2]) for p in paths}))
+    return f" with uncommitted changes in {len(paths)} paths under {folders} (listed in the JSON)"
 
 
 def _sc(results: dict[str, Any], name: str) -> dict[str, Any]:
@@ -333,23 +333,13 @@ def ab_section(results: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     meta = results.get("meta", {})
-    machine = meta.get("machine", {})
     emu = meta.get("emulator") or {}
-    dirty = meta.get("uncommitted_changes_in") or []
     loads = [v for v in (meta.get("load_1m") or {}).values() if v is not None]
     shortened = meta.get("shortened") or {}
     parts = [
         "# Freshness: how long a change of the meetings table takes to reach Daily and the table",
         "",
-        f"Run {meta.get('started', '-')} on commit `{meta.get('commit', '-')}` ({meta.get('code_under_test', '-')})"
-        + (
-            f" with uncommitted changes in {len(dirty)} paths under {_folders(dirty)} (listed in the JSON)"
-            if dirty
-            else ""
-        )
-        + f"; {machine.get('cpus', '-')} CPUs ({machine.get('cpu', '-')}), Python {machine.get('python', '-')}, "
-        f"Airflow {machine.get('airflow', '-')}; whole run {meta.get('seconds', 0) / 60:,.1f} min"
-        + (f"; 1-min load average up to {max(loads):.1f} at the end of a scenario." if loads else "."),
+        shared.run_header(meta, loads=loads, when="at the end of a scenario", changes=_changes),
         "",
         "The native cluster of the cluster check (`include/daily_devtools/cluster.py`: PostgreSQL, Redis, API server, "
         "scheduler, DAG processor, triggerer, two Celery workers with one task each, the Daily emulator), with "

@@ -1,6 +1,6 @@
-"""The command line the benchmarks share: ``--out``, ``--workdir``, ``--keep-workdir``,
-``--report-from`` (rewrite the report from a JSON result) and ``--ab COMMIT`` / ``--ab-rounds``
-(:mod:`bench.harness.ab`); where results go by default; the scratch folder's life.
+"""The command line the benchmarks share: ``--out``, ``--workdir``, ``--keep-workdir``, ``--report-from``
+(rewrite the report from a JSON result) and ``--ab COMMIT`` / ``--ab-rounds`` (:mod:`bench.harness.ab`);
+comma-separated lists of known values (``listed``); where results go by default; the scratch folder's life.
 
 May import: the standard library and ``bench.harness.run``.
 """
@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,14 @@ def add_common(parser: argparse.ArgumentParser, *, name: str) -> None:
     parser.add_argument(
         "--ab-rounds", type=int, default=1, help="A/B rounds (A B, then B A, ...; the median per side; default 1)"
     )
+
+
+def listed(parser: argparse.ArgumentParser, text: str, known: Sequence[str], *, what: str) -> list[str]:
+    """A comma-separated option's values (blanks dropped); a usage error naming any not in ``known``."""
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    if unknown := [value for value in values if value not in known]:
+        parser.error(f"unknown {what} {unknown}; known: {', '.join(known)}")
+    return values
 
 
 def default_out(name: str, *, full: bool, quick: bool, ab: str | None = None) -> Path:
@@ -66,9 +74,11 @@ def scratch(args: argparse.Namespace, prefix: str) -> Path:
     return workdir
 
 
-def done_with(args: argparse.Namespace, workdir: Path) -> None:
-    """Keep the scratch folder when asked (or when it was given), else remove it."""
+def done_with(args: argparse.Namespace, workdir: Path, paths: list[Path], markdown: str) -> int:
+    """The report ``published``; the scratch folder kept when asked (or when it was given), else removed; 0."""
+    published(paths, markdown)
     if args.keep_workdir or args.workdir:
         print(f"logs and databases kept in {workdir}", file=sys.stderr)
     else:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0

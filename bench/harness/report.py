@@ -1,6 +1,6 @@
 """Report writing the benchmarks share: number formats, Markdown tables (``columns``: one ``(header, cell)``
-pair per column), verdicts, failed steps, and ``write`` -> ``<prefix>.json``, ``.md`` (and ``.png`` when
-matplotlib is installed). May import the standard library (matplotlib only when a chart is drawn).
+pair per column), verdicts, a header's run line, failed steps, and ``write`` -> ``<prefix>.json``, ``.md``
+(and ``.png`` when matplotlib is installed). May import the standard library (matplotlib only for a chart).
 """
 
 from __future__ import annotations
@@ -57,6 +57,32 @@ def failed_steps(results: dict[str, Any]) -> list[str]:
 
 def verdict(ok: bool | None) -> str:
     return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
+
+
+def ok(good: bool) -> str:
+    return "met" if good else "**missed**"
+
+
+def run_header(meta: dict[str, Any], *, loads: list[float], when: str, changes: Callable | None = None) -> str:
+    """A report's "Run ... on commit ... CPUs ..." line from :func:`bench.harness.run.meta` (missing keys: ``-``):
+    ``changes(paths)`` words the uncommitted changes (default: listed); the largest of ``loads``, taken ``when``."""
+    machine, dirty = meta.get("machine", {}), meta.get("uncommitted_changes_in") or []
+    changes = changes or (lambda paths: f" with uncommitted changes in {', '.join(f'`{p}`' for p in paths)}")
+    return (
+        f"Run {meta.get('started', '-')} on commit `{meta.get('commit', '-')}` ({meta.get('code_under_test', '-')})"
+        + (changes(dirty) if dirty else "")
+        + f"; {machine.get('cpus', '-')} CPUs ({machine.get('cpu', '-')}), Python {machine.get('python', '-')}, "
+        f"Airflow {machine.get('airflow', '-')}; whole run {meta.get('seconds', 0) / 60:,.1f} min"
+        + (f"; 1-min load average up to {max(loads):.1f} {when}." if loads else ".")
+    )
+
+
+def run_line(meta: dict[str, Any]) -> str:
+    """When, where and on which commit, from :func:`bench.harness.run.run_meta`: a calls report's first words."""
+    return (
+        f"Run {meta['started']} on `{meta['host']}` ({meta['cpus']} CPUs, load average {meta['load']} at start, "
+        f"shared with other jobs), commit `{meta['commit']}`"
+    )
 
 
 def pyplot() -> Any:

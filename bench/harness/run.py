@@ -1,7 +1,7 @@
-"""A benchmark run's surroundings: the repository, the machine and commit (``meta``), a commit's code as a
-compiled ``git archive`` snapshot, a clean subprocess environment, Airflow's settings for a benchmark's
-process, a database on a throwaway PostgreSQL server, percentiles. May import the standard library;
-``daily_devtools.postgres`` and psycopg2 only inside ``postgres_database``; never Airflow, never ``tests/``.
+"""A benchmark run's surroundings: the repository, the machine and commit (``meta``, ``run_meta``), a commit's
+code as a compiled ``git archive`` snapshot, a clean subprocess environment, Airflow's settings for a benchmark's
+process, a database on a throwaway PostgreSQL server, percentiles, polling (``until``). May import the standard
+library; ``daily_devtools.postgres`` and psycopg2 only inside ``postgres_database``; never Airflow, never ``tests/``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from importlib import metadata
@@ -58,6 +60,23 @@ def meta(args: Any, *, src: Path | None = None) -> dict[str, Any]:
         "machine": machine(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
+
+
+def run_meta(args: Any, prog: str, **figures: Any) -> dict[str, Any]:
+    """:func:`meta` plus what a report's header prints: the host, CPUs, load averages, the command; and ``figures``."""
+    base, load = meta(args), ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    command = f"python -m {prog} " + " ".join(sys.argv[1:])
+    return base | {"host": platform.node(), "cpus": base["machine"]["cpus"], "load": load, "command": command} | figures
+
+
+def until(done: Callable[[], Any], timeout: float, *, every: float = 2.0) -> bool:
+    """Poll ``done`` every ``every`` s until it is true (True) or ``timeout`` s have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def snapshot(dest: Path, commit: str = "HEAD") -> Path:

@@ -84,10 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.n = args.n or (QUICK_NS if args.quick else DEFAULT_NS)
     args.variants = "".join(v for v in "abcd" if v in args.variants.lower())
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in args.backends if b not in BACKENDS]
-    if unknown:
-        parser.error(f"unknown backends {unknown}; known: {sorted(BACKENDS)}")
+    args.backends = cli.listed(parser, args.backends, sorted(BACKENDS), what="backends")
     if args.ab:  # issue 22's rows: our DAG end to end, its idle re-run, one-off and series; no parse probe
         args.variants, args.parse_repeats = "a", 0
     if args.out is None:  # only the full default run replaces the committed bench/results/scale.*
@@ -519,9 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.say("writing the report")
             paths = report.write(bench.results, args.out)
             progress.advance(bench.task)
-    cli.published(paths, report.markdown(bench.results))
-    cli.done_with(args, workdir)
-    return 0
+    return cli.done_with(args, workdir, paths, report.markdown(bench.results))
 
 
 if __name__ == "__main__":

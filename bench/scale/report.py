@@ -525,18 +525,13 @@ def markdown(results: dict[str, Any]) -> str:
         judge_row(row)
     if results["meta"].get("ab"):
         return ab_markdown(results)
-    meta, machine, emulator = results["meta"], results["meta"]["machine"], results["meta"]["emulator"]
-    dirty = meta.get("uncommitted_changes_in") or []
+    meta, emulator = results["meta"], results["meta"]["emulator"]
     loads = [r["load_1m"] for r in results["rows"] if r.get("load_1m") is not None]
     windows = ", ".join(f"{w['requests']:g}/{w['per_seconds']:g} s" for w in meta["rate_limits"]["default"])
     parts = [
         "# Scale benchmark (issue 8)",
         "",
-        f"Run {meta['started']} on commit `{meta['commit']}` ({meta.get('code_under_test', 'working tree')})"
-        + (f" with uncommitted changes in {', '.join(f'`{d}`' for d in dirty)}" if dirty else "")
-        + f"; {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, Airflow {machine['airflow']}; "
-        f"whole run {meta.get('seconds', 0) / 60:,.1f} min"
-        + (f"; 1-min load average up to {max(loads):.1f} when a row was recorded." if loads else "."),
+        shared.run_header({"code_under_test": "working tree", **meta}, loads=loads, when="when a row was recorded"),
         "",
         f"Emulator (one process, loopback): Daily's documented rate limits "
         f"({windows}; "

@@ -3,7 +3,7 @@ on a free loopback port (``serving``), loaded in Debian's Chromium through Playw
 browser context (``loads``): ``first-contentful-paint`` and the page's ``dialin-data`` mark (set after
 the first tiles and rows are drawn), in ms since navigation start.
 
-May import: Playwright, uvicorn and the standard library.
+May import: Playwright, uvicorn, ``bench.harness`` and the standard library.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from bench.harness.run import until
 
 CHROMIUM = os.environ.get("DAILY_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -36,11 +37,8 @@ def serving(app: Any) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="bench-ui-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
+    if not until(lambda: server.started or not thread.is_alive(), 30, every=0.05) or not server.started:
+        raise RuntimeError("uvicorn did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
