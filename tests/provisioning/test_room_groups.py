@@ -118,3 +118,34 @@ def test_both_kinds_end_early_through_one_protocol(sqlite_meetings_db, daily_con
         assert result.index == index and result.counts.failed == 1
     rows = table_rows(sqlite_meetings_db)
     assert all(rows[m]["attempts"] == 0 for m in ("M1", "S1-1")), "an outage is no attempt"
+
+
+def test_a_one_off_group_is_one_object_per_meeting():
+    """A chunk holds its 1,000 one-off groups until the write-back, in a process whose heap is
+    large (``airflow dags test``, a LocalExecutor worker): every object the pipeline adds per row
+    is walked by each full collection. A one-off group is one tracked object - its row is its only
+    member -, as the per-meeting item of the pipeline before was (measured: a group, a member and
+    two lists per row, +14 % CPU at 100,000 meetings on PostgreSQL; ``docs/benchmarks.md``)."""
+    import gc
+
+    from daily_dialin.provisioning.config import ProvisioningConfig
+    from daily_dialin.provisioning.groups import ONE_OFF
+    from daily_dialin.rows import MeetingRow
+
+    config = ProvisioningConfig()
+    rows = [MeetingRow.from_record({"meeting_id": f"M{i}", "status": "scheduled"}, config=config) for i in range(200)]
+    gc.collect()
+    gc.disable()
+    try:
+        alive = gc.get_objects()  # held: no id of them is reused by a new object
+        before = {id(o) for o in alive}
+        groups = ONE_OFF.groups(rows, config)
+        added = [o for o in gc.get_objects() if id(o) not in before and o is not groups and o is not alive]
+    finally:
+        gc.enable()
+    ours = [o for o in added if type(o).__module__.startswith("daily_dialin")]
+    assert len(ours) == len(rows), f"{len(ours)} objects of ours for {len(rows)} meetings"
+    assert len(added) - len(ours) < len(rows) // 10, f"{len(added)} tracked objects for {len(rows)} meetings"
+    # and it reads as any group does
+    group = groups[0]
+    assert (group.key, group.rows, group.members, group.policy) == ("M0", (rows[0],), (group,), ONE_OFF)

@@ -424,3 +424,22 @@ def test_reconcile_recreates_a_deleted_series_room_once_for_all_its_rows(sqlite_
     assert room["config"]["dialin_code"] != old_pin
     assert set(report.pin_changed) == {"W5-1", "W5-2", "W5-3"}
     assert not [name for name in live_rooms(daily_conn) if name.startswith("mtg-W5")], "no meeting rooms"
+
+
+@pytest.mark.parametrize(
+    "series_id", ["S1", " S1", "S1 ", "", " ", "\t\r\n", "\x0b\x0c", "\x01", "\x7f", "é", "\u3000", "  x", "7"]
+)
+def test_the_sql_series_rule_agrees_with_the_row_model(meetings_db, series_id):
+    """The table's SQL mirror of :func:`daily_dialin.rows.series_key` (it tests the first character
+    before trimming: measured cheaper) names the same rows in a series as the row model does."""
+    import sqlalchemy as sa
+
+    from daily_dialin.rows import series_problem
+
+    insert_rows(meetings_db, [meeting("M1", series_id=series_id), meeting("M2")])
+    table = MeetingsTable.from_config(ProvisioningConfig())
+    with table.engine.connect() as conn:
+        in_series = {r[0] for r in conn.execute(sa.select(table.c.meeting_id).where(*table._in_series()))}
+    assert in_series == ({"M1"} if series_problem(series_id) is None else set())
+    reported = {p.meeting_id for p in table.problem_rows(datetime.now(UTC)) if p.kind == "series"}
+    assert reported == ({"M1"} if series_problem(series_id) is not None else set())

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
 from daily_dialin.interrupted import keep_partial
-from daily_dialin.provisioning.groups import ONE_OFF, Chunk, RoomGroup, provision_groups
+from daily_dialin.provisioning.groups import ONE_OFF, Chunk, Group, provision_groups
 from daily_dialin.provisioning.handover import ChunkResult, Handover, RunPlan
 from daily_dialin.provisioning.series import SERIES, JoinGate, cap_ends_by, row_key, series_group
 from daily_dialin.provisioning.table import MeetingsTable
@@ -55,11 +55,11 @@ class ChunkBounds(Handover):
         return cls.model_validate(data)
 
 
-def _meeting_groups(table: MeetingsTable, planned: RunPlan, bounds: ChunkBounds, now: datetime) -> list[RoomGroup]:
+def _meeting_groups(table: MeetingsTable, planned: RunPlan, bounds: ChunkBounds, now: datetime) -> list[Group]:
     return ONE_OFF.groups(table.fetch_range(planned.selection, bounds.first, bounds.last), planned.config)
 
 
-def _series_groups(table: MeetingsTable, planned: RunPlan, bounds: ChunkBounds, now: datetime) -> list[RoomGroup]:
+def _series_groups(table: MeetingsTable, planned: RunPlan, bounds: ChunkBounds, now: datetime) -> list[Group]:
     """The due series of the chunk's key range (due re-checked now), each a group."""
     config, selection = planned.config, planned.selection
     key_range = (bounds.first, bounds.last)

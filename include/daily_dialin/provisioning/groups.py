@@ -40,7 +40,17 @@ from daily_dialin.rows import MeetingRow
 if TYPE_CHECKING:
     from daily_dialin.provisioning.table import MeetingsTable
 
-__all__ = ["ONE_OFF", "Member", "OneOffPolicy", "Policy", "RoomGroup", "chunk_result", "provision_groups"]
+__all__ = [
+    "ONE_OFF",
+    "Group",
+    "Member",
+    "OneOffGroup",
+    "OneOffPolicy",
+    "Policy",
+    "RoomGroup",
+    "chunk_result",
+    "provision_groups",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +89,22 @@ class Member:
         self.fail(reason, counts=False)
 
 
+class _Planned:
+    """The room's spec, planned once: what every kind of group shares (``spec``, ``planned`` and
+    ``policy`` are the group's own)."""
+
+    __slots__ = ()
+
+    def plan(self: Group, config: ProvisioningConfig, now: datetime) -> RoomCreate | None:
+        """The room's spec, planned once (a bad member fails alone and the group may have none)."""
+        if not self.planned:
+            self.planned = True
+            self.spec = self.policy.plan(self, config, now)
+        return self.spec
+
+
 @dataclass(slots=True)
-class RoomGroup:
+class RoomGroup(_Planned):
     """The rows one room serves: ``rows`` all of them (any status), ``members`` those this run
     writes (a series' provisionable occurrences not over), ``spec`` the room (``None``: none now)."""
 
@@ -91,12 +115,36 @@ class RoomGroup:
     spec: RoomCreate | None = None
     planned: bool = False
 
-    def plan(self, config: ProvisioningConfig, now: datetime) -> RoomCreate | None:
-        """The room's spec, planned once (a bad member fails alone and the group may have none)."""
-        if not self.planned:
-            self.planned = True
-            self.spec = self.policy.plan(self, config, now)
-        return self.spec
+
+@dataclass(slots=True)
+class OneOffGroup(Member, _Planned):
+    """A one-off meeting's group: its one row, which is also its only member - one object per
+    meeting, not a group, a member and two lists. A chunk holds its 1,000 groups until the
+    write-back, in a process (``airflow dags test``, a LocalExecutor worker) whose heap is large:
+    every object a row adds is walked by each full collection (``docs/benchmarks.md``, the scale
+    A/B)."""
+
+    spec: RoomCreate | None = None
+    planned: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.row.meeting_id
+
+    @property
+    def rows(self) -> tuple[MeetingRow]:
+        return (self.row,)
+
+    @property
+    def members(self) -> tuple[Member]:
+        return (self,)
+
+    @property
+    def policy(self) -> OneOffPolicy:
+        return ONE_OFF
+
+
+Group = RoomGroup | OneOffGroup  # what the pipeline takes: the rows one room serves
 
 
 class Policy(Protocol):
@@ -105,11 +153,11 @@ class Policy(Protocol):
     kind: str
     keeps_unchanged: bool  # a member already holding the room as it is is left alone
 
-    def plan(self, group: RoomGroup, config: ProvisioningConfig, now: datetime) -> RoomCreate | None: ...
+    def plan(self, group: Group, config: ProvisioningConfig, now: datetime) -> RoomCreate | None: ...
 
-    def follow_up(self, groups: Sequence[RoomGroup], config: ProvisioningConfig, context: Any) -> Exception | None: ...
+    def follow_up(self, groups: Sequence[Group], config: ProvisioningConfig, context: Any) -> Exception | None: ...
 
-    def exp_updates(self, group: RoomGroup) -> list[tuple[str, str, int]]: ...
+    def exp_updates(self, group: Group) -> list[tuple[str, str, int]]: ...
 
 
 class OneOffPolicy:
@@ -119,7 +167,7 @@ class OneOffPolicy:
     kind = "meetings"
     keeps_unchanged = False  # a one-off row is selected only when it needs its room (or forced)
 
-    def plan(self, group: RoomGroup, config: ProvisioningConfig, now: datetime) -> RoomCreate | None:
+    def plan(self, group: Group, config: ProvisioningConfig, now: datetime) -> RoomCreate | None:
         member = group.members[0]
         if member.failure is not None:
             return None
@@ -137,21 +185,21 @@ class OneOffPolicy:
             member.fail(f"unreadable row ({type(exc).__name__}: {exc})", counts=True)
         return None
 
-    def follow_up(self, groups: Sequence[RoomGroup], config: ProvisioningConfig, context: Any) -> Exception | None:
+    def follow_up(self, groups: Sequence[Group], config: ProvisioningConfig, context: Any) -> Exception | None:
         return None
 
-    def exp_updates(self, group: RoomGroup) -> list[tuple[str, str, int]]:
+    def exp_updates(self, group: Group) -> list[tuple[str, str, int]]:
         return []
 
     @staticmethod
-    def groups(rows: Iterable[MeetingRow], config: ProvisioningConfig) -> list[RoomGroup]:
+    def groups(rows: Iterable[MeetingRow], config: ProvisioningConfig) -> list[OneOffGroup]:
         """A group per row; two rows on one room name (one id twice in a table without a key; in
         theory a hash collision) both fail, before anything is sent: never two meetings on one room."""
-        groups = [RoomGroup(key=row.meeting_id, rows=[row], members=[Member(row=row)], policy=ONE_OFF) for row in rows]
+        groups = [OneOffGroup(row=row) for row in rows]
         by_name: dict[str, list[Member]] = {}
         for group in groups:
             if group.key.strip():  # a blank id fails on its own, when planned
-                by_name.setdefault(room_name_for(group.key, config.room_name_prefix), []).append(group.members[0])
+                by_name.setdefault(room_name_for(group.key, config.room_name_prefix), []).append(group)
         for name, sharing in by_name.items():
             if len(sharing) > 1:
                 ids = ", ".join(repr(m.meeting_id) for m in sharing)
@@ -164,7 +212,7 @@ ONE_OFF = OneOffPolicy()
 
 
 # -- the pipeline ----------------------------------------------------------------------------------
-def _lazy_specs(groups: Sequence[RoomGroup], config: ProvisioningConfig, now: datetime) -> Iterator[RoomCreate]:
+def _lazy_specs(groups: Sequence[Group], config: ProvisioningConfig, now: datetime) -> Iterator[RoomCreate]:
     """The groups' specs, each planned when the creator asks for it (batch k+1 built during batch k's call)."""
     for group in groups:
         spec = group.plan(config, now)
@@ -172,7 +220,7 @@ def _lazy_specs(groups: Sequence[RoomGroup], config: ProvisioningConfig, now: da
             yield spec
 
 
-def ensure_groups(groups: Sequence[RoomGroup], config: ProvisioningConfig, now: datetime, *, label: str) -> Ensured:
+def ensure_groups(groups: Sequence[Group], config: ProvisioningConfig, now: datetime, *, label: str) -> Ensured:
     """Ensure every group's room and record each member's outcome; whatever an interruption left
     unplanned is planned afterwards, so every member still gets its reason."""
     specs = _lazy_specs(groups, config, now)
@@ -189,7 +237,7 @@ def ensure_groups(groups: Sequence[RoomGroup], config: ProvisioningConfig, now: 
 
 
 def record(
-    group: RoomGroup, outcome: Any, error: Exception | None, fallback: str | None, config: ProvisioningConfig
+    group: Group, outcome: Any, error: Exception | None, fallback: str | None, config: ProvisioningConfig
 ) -> None:
     """Each member's outcome from its room's (``outcome``: the creator's, or ``None``: not reached)."""
     spec = group.spec
@@ -249,7 +297,7 @@ def _holds(row: MeetingRow, provisioned: Provisioned, config: ProvisioningConfig
     )
 
 
-def members_of(groups: Iterable[RoomGroup]) -> list[Member]:
+def members_of(groups: Iterable[Group]) -> list[Member]:
     return [member for group in groups for member in group.members]
 
 
@@ -279,7 +327,7 @@ class Chunk:
 
     index: int
     policy: Policy
-    groups: list[RoomGroup]
+    groups: Sequence[Group]
     table: MeetingsTable
     context: Any = None  # the policy's follow-up needs (a series chunk: the deletion gate)
     label: str = field(default="")

@@ -106,6 +106,11 @@ class _Rules:
         accepts; a typed column holds nothing else)."""
         return sa.true()
 
+    @staticmethod
+    def first_code(text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The code point of the text's first character (0 for ``""``)."""
+        return sa.func.ascii(text)
+
     def well_formed(self, value: Any) -> bool:
         return value is not None
 
@@ -157,6 +162,10 @@ class _SqliteRules(_Rules):
     def series_text(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
         # a BLOB b"S1" would CAST to "S1" silently, a REAL to "1.5": both are problem rows
         return sa.func.typeof(col).in_(["text", "integer"])
+
+    @staticmethod
+    def first_code(text: ColumnElement[Any]) -> ColumnElement[Any]:
+        return sa.func.coalesce(sa.func.unicode(text), 0)  # unicode("") is NULL
 
     def well_formed(self, value: Any) -> bool:
         """:meth:`valid_time` in Python (the same decision): :func:`daily_dialin.rows.stored_time_problem`."""
