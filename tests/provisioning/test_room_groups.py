@@ -124,8 +124,9 @@ def test_a_one_off_group_is_one_object_per_meeting():
     """A chunk holds its 1,000 one-off groups until the write-back, in a process whose heap is
     large (``airflow dags test``, a LocalExecutor worker): every object the pipeline adds per row
     is walked by each full collection. A one-off group is one tracked object - its row is its only
-    member -, as the per-meeting item of the pipeline before was (measured: a group, a member and
-    two lists per row, +14 % CPU at 100,000 meetings on PostgreSQL; ``docs/benchmarks.md``)."""
+    member -, as the per-meeting item of the pipeline before was (a group, a member and two lists
+    per row were the likely cause of +14 % CPU at 100,000 meetings on PostgreSQL in one A/B;
+    ``docs/benchmarks.md``)."""
     import gc
 
     from daily_dialin.provisioning.config import ProvisioningConfig
