@@ -1,12 +1,12 @@
-"""The room is the unit of work: a :class:`RoomGroup` is the rows one room serves, and every group
-goes through one pipeline, whatever its kind.
+"""The room is the unit of work: a group is the rows one room serves, and every group goes through
+one pipeline, whatever its kind (:data:`Group`).
 
-A one-off meeting is a group of one row; a recurring series (:mod:`.series`) a group of n rows on
-one room. What truly differs between the kinds is a small :class:`Policy`: how the room spec is
-planned (its name, ``nbf``, what "beyond 365 days" means, which occurrence gives the settings),
-whether a member that already holds the room as it is is left alone, and what follows the rooms
-(a series: the own rooms of members joining it, the room's ``exp`` in its other rows). The rest
-is written once, here::
+A one-off meeting is a :class:`OneOffGroup`, one row that is its own only member; a recurring
+series (:mod:`.series`) a :class:`RoomGroup` of n rows on one room. What truly differs between
+the kinds is a small :class:`Policy`: how the room spec is planned (its name, ``nbf``, what
+"beyond 365 days" means, which occurrence gives the settings), whether a member that already
+holds the room as it is is left alone, and what follows the rooms (a series: the own rooms of
+members joining it, the room's ``exp`` in its other rows). The rest is written once, here::
 
     groups (the table's selection) -> plan the spec (lazily, as the creator reads it)
       -> ensure the rooms (creating.ensure_rooms, the one creating path)
